@@ -1,0 +1,17 @@
+# The two commands of the README's Quick start. Both set everything up first (idempotent).
+.PHONY: setup demo test bench clean
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	.venv/bin/kiosk demo
+
+test: setup
+	QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -q -p no:cacheprovider
+
+bench: setup
+	QT_QPA_PLATFORM=offscreen .venv/bin/python bench/run_all.py
+
+clean:
+	rm -rf .venv build *.egg-info

@@ -1,0 +1,277 @@
+"""config.toml → frozen dataclasses.
+
+Every error names the file, the key and what was expected, and stops the command with one
+message. The environment overrides `KIOSK_DATA_DIR`, `KIOSK_HUB_URL` and `KIOSK_HUB_TOKEN`.
+
+A device address of `sim://` means "start this device's simulator and talk to it through the
+real transport" (a pty or loopback socket): the driver code path is the one real hardware uses.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
+SIMULATED = "sim://"
+
+
+@dataclass(frozen=True)
+class KioskSection:
+    id: str = "KIOSK-0001"
+    service_point: str = "示范镇医保服务站"
+    language: str = "zh_CN"
+    fullscreen: bool = False
+    idle_timeout_s: int = 120
+    idle_warning_s: int = 25
+    elderly_age: int = 65
+    forms_dir: str = "forms"
+
+
+@dataclass(frozen=True)
+class DisplaySection:
+    dpi: float = 96.0  # physical pixels per inch of the panel, for millimetre-true touch targets
+    font_family: str = "Noto Sans CJK SC"
+    theme: str = "standard"  # standard | high_contrast
+
+
+@dataclass(frozen=True)
+class PrivacySection:
+    mask_head: int = 6
+    mask_tail: int = 4
+    retention_days: int = 30
+
+
+@dataclass(frozen=True)
+class IdCardSection:
+    enabled: bool = True
+    port: str = SIMULATED  # device path, pyserial URL (socket://host:port) or sim://
+    baud: int = 115200
+    poll_interval_ms: int = 300
+    sim_profile: str = "assets/cards/idcard/resident.json"
+
+
+@dataclass(frozen=True)
+class SsCardSection:
+    enabled: bool = True
+    reader: str = ""  # substring of the PC/SC reader name; empty = first reader
+    sim_profile: str = "assets/cards/sscard/standard.json"
+
+
+@dataclass(frozen=True)
+class PrinterSection:
+    enabled: bool = True
+    url: str = SIMULATED  # sim://, serial:/dev/ttyUSB0, socket://host:9100 (raw TCP), file:/path, usb:VID:PID
+    baud: int = 9600
+    profile: str = "TM-T88V"
+    width_chars: int = 32
+
+
+@dataclass(frozen=True)
+class QrScanSection:
+    enabled: bool = True
+    port: str = SIMULATED
+    baud: int = 9600
+
+
+@dataclass(frozen=True)
+class CameraSection:
+    enabled: bool = True
+    source: str = SIMULATED  # sim:// serves images from sim_folder; an int index or a device path otherwise
+    sim_folder: str = "assets/receipts"
+
+
+@dataclass(frozen=True)
+class DevicesSection:
+    idcard: IdCardSection = field(default_factory=IdCardSection)
+    sscard: SsCardSection = field(default_factory=SsCardSection)
+    printer: PrinterSection = field(default_factory=PrinterSection)
+    qrscan: QrScanSection = field(default_factory=QrScanSection)
+    camera: CameraSection = field(default_factory=CameraSection)
+
+
+@dataclass(frozen=True)
+class HubSection:
+    url: str = "http://127.0.0.1:8765"
+    token: str = "demo-token-0001"
+    timeout_s: float = 10.0
+    db: str = ""  # hub serve default database; empty = <data_dir>/hub.sqlite3
+    tokens_file: str = ""
+
+
+@dataclass(frozen=True)
+class OutboxSection:
+    key_file: str = ""  # empty = <data_dir>/keys/outbox.key (never inside config.toml)
+    batch_size: int = 50
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class QueueSection:
+    minutes_per_ticket: dict[str, float] = field(default_factory=lambda: {"A": 5.0, "B": 8.0, "C": 10.0, "D": 6.0})
+    band_names: dict[str, str] = field(default_factory=lambda: {"A": "参保登记", "B": "待遇报销", "C": "备案认定", "D": "综合咨询"})
+    priority_ratio: list[int] = field(default_factory=lambda: [1, 2])  # 1 priority : 2 normal
+
+
+@dataclass(frozen=True)
+class OcrSection:
+    engine: str = "rapidocr"  # rapidocr | tesseract
+
+
+@dataclass(frozen=True)
+class TechnicianSection:
+    pin_hash: str = ""  # scrypt$salt$hash; empty = technician mode disabled
+
+
+@dataclass(frozen=True)
+class Config:
+    kiosk: KioskSection = field(default_factory=KioskSection)
+    display: DisplaySection = field(default_factory=DisplaySection)
+    privacy: PrivacySection = field(default_factory=PrivacySection)
+    devices: DevicesSection = field(default_factory=DevicesSection)
+    hub: HubSection = field(default_factory=HubSection)
+    outbox: OutboxSection = field(default_factory=OutboxSection)
+    queue: QueueSection = field(default_factory=QueueSection)
+    ocr: OcrSection = field(default_factory=OcrSection)
+    technician: TechnicianSection = field(default_factory=TechnicianSection)
+    # Not from the file: where databases, keys and logs live, and where the file was.
+    data_dir: Path = Path(".")
+    source: Path = DEFAULT_CONFIG
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, relative to the project root (assets, forms)."""
+        path = Path(relative)
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @property
+    def outbox_key_path(self) -> Path:
+        return Path(self.outbox.key_file) if self.outbox.key_file else self.data_dir / "keys" / "outbox.key"
+
+
+_ALLOWED_CHOICES = {
+    "kiosk.language": ("zh_CN", "en"),
+    "display.theme": ("standard", "high_contrast"),
+    "ocr.engine": ("rapidocr", "tesseract"),
+}
+_REQUIRED_NONEMPTY = ("devices.idcard.port", "devices.printer.url", "devices.qrscan.port", "hub.url", "kiosk.id")
+
+
+def default_data_dir() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "yibao-kiosk"
+
+
+def load_config(path: str | os.PathLike[str] | None = None, environ: typing.Mapping[str, str] | None = None) -> Config:
+    """Load and validate; raise `ConfigError` naming file, key and expectation."""
+    environ = os.environ if environ is None else environ
+    config_path = Path(path) if path else DEFAULT_CONFIG
+    where = str(config_path)
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(where, "", "file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(where, "", "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(where, "", f"invalid TOML ({exc})") from None
+    sections = {f.name: _build(f.type, raw.get(f.name, {}), f.name, where) for f in _file_fields(Config)}
+    unknown = set(raw) - set(sections)
+    if unknown:
+        raise ConfigError(where, sorted(unknown)[0], f"unknown section; expected one of {', '.join(sorted(sections))}")
+    config = Config(**sections, data_dir=Path(environ.get("KIOSK_DATA_DIR") or default_data_dir()), source=config_path)
+    hub_overrides = {k: environ[e] for k, e in (("url", "KIOSK_HUB_URL"), ("token", "KIOSK_HUB_TOKEN")) if environ.get(e)}
+    if hub_overrides:
+        config = dataclasses.replace(config, hub=dataclasses.replace(config.hub, **hub_overrides))
+    _check_semantics(config, where)
+    return config
+
+
+def _file_fields(cls: type) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if f.name not in ("data_dir", "source")]
+
+
+def _build(cls: typing.Any, value: typing.Any, key: str, where: str) -> typing.Any:
+    if isinstance(cls, str):
+        cls = typing.get_type_hints(Config)[key.split(".")[-1]]
+    if not isinstance(value, dict):
+        raise ConfigError(where, key, "expected a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for name in value:
+        if name not in names:
+            raise ConfigError(where, f"{key}.{name}", f"unknown key; expected one of {', '.join(sorted(names))}")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in value:
+            continue
+        hint, item, item_key = hints[f.name], value[f.name], f"{key}.{f.name}"
+        if dataclasses.is_dataclass(hint):
+            kwargs[f.name] = _build(hint, item, item_key, where)
+        else:
+            kwargs[f.name] = _coerce(hint, item, item_key, where)
+    return cls(**kwargs)
+
+
+def _coerce(hint: typing.Any, value: typing.Any, key: str, where: str) -> typing.Any:
+    origin = typing.get_origin(hint)
+    if origin is dict:
+        _, value_type = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise ConfigError(where, key, "expected a table")
+        return {str(k): _coerce(value_type, v, f"{key}.{k}", where) for k, v in value.items()}
+    if origin is list:
+        (item_type,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(where, key, f"expected a list of {item_type.__name__}")
+        return [_coerce(item_type, v, f"{key}[{i}]", where) for i, v in enumerate(value)]
+    if origin in (typing.Union, types.UnionType):
+        hint = typing.get_args(hint)[0]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(where, key, f"expected true or false, got {value!r}")
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(where, key, f"expected an integer, got {value!r}")
+    if not isinstance(value, hint):
+        raise ConfigError(where, key, f"expected {_type_word(hint)}, got {value!r}")
+    return value
+
+
+def _type_word(hint: type) -> str:
+    return {str: "a string", float: "a number", int: "an integer", bool: "true or false"}.get(hint, hint.__name__)
+
+
+def _get(config: Config, dotted: str) -> typing.Any:
+    obj: typing.Any = config
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _check_semantics(config: Config, where: str) -> None:
+    for key, choices in _ALLOWED_CHOICES.items():
+        if _get(config, key) not in choices:
+            raise ConfigError(where, key, f"expected one of {', '.join(choices)}, got {_get(config, key)!r}")
+    for key in _REQUIRED_NONEMPTY:
+        if not str(_get(config, key)).strip():
+            raise ConfigError(where, key, "must not be empty (a device path, a URL such as socket://host:port, or sim://)")
+    if not config.hub.url.startswith(("http://", "https://")):
+        raise ConfigError(where, "hub.url", f"expected an http:// or https:// URL, got {config.hub.url!r}")
+    if config.kiosk.idle_warning_s < 20 or config.kiosk.idle_warning_s >= config.kiosk.idle_timeout_s:
+        raise ConfigError(where, "kiosk.idle_warning_s", "expected at least 20 seconds and less than kiosk.idle_timeout_s")
+    if not 60 <= config.display.dpi <= 600:
+        raise ConfigError(where, "display.dpi", f"expected the panel's DPI between 60 and 600, got {config.display.dpi}")
+    ratio = config.queue.priority_ratio
+    if len(ratio) != 2 or min(ratio) < 1:
+        raise ConfigError(where, "queue.priority_ratio", "expected two positive integers, e.g. [1, 2]")
+    if config.queue.minutes_per_ticket.keys() != config.queue.band_names.keys():
+        raise ConfigError(where, "queue.minutes_per_ticket", "expected the same band letters as queue.band_names")

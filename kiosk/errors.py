@@ -1,0 +1,30 @@
+"""Error types: what is safe to show a resident versus what is only logged.
+
+A `UserFacingError` carries a stable code and a message in both languages; anything else that
+reaches the UI is logged with its traceback and shown as a generic, friendly message.
+"""
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """An error whose message is safe and useful to show on screen."""
+
+    def __init__(self, code: str, message_zh: str, message_en: str = "") -> None:
+        super().__init__(f"[{code}] {message_en or message_zh}")
+        self.code = code
+        self.message_zh = message_zh
+        self.message_en = message_en or message_zh
+
+    def message(self, language: str = "zh_CN") -> str:
+        return self.message_zh if language.startswith("zh") else self.message_en
+
+
+class ConfigError(UserFacingError):
+    """The configuration file is unusable; the message names file, key and what is expected."""
+
+    def __init__(self, path: str, key: str, expected: str) -> None:
+        text = f"{path}: {key}: {expected}" if key else f"{path}: {expected}"
+        super().__init__("CONFIG", f"配置错误 {text}", f"config error {text}")
+        self.path = path
+        self.key = key
+        self.expected = expected
