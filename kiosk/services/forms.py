@@ -1,0 +1,301 @@
+"""Business services as data: load `forms/*.toml`, prefill from the card, validate, build the payload.
+
+A broken form file is reported by name (and line, for TOML syntax errors) and only that service
+is hidden; the others load. Adding a service is adding a file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from kiosk.services.identity import Person
+
+FIELD_TYPES = ("text", "id_number", "phone", "date", "choice", "multichoice", "amount", "integer", "consent")
+PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+def id_number_is_valid(value: str) -> bool:
+    """GB 11643 check character (ISO 7064 MOD 11-2). Unknown area codes are not rejected."""
+    from drivers.idcard.idnumber import id_number_is_valid as check
+
+    return check(value)
+
+
+@dataclass(frozen=True)
+class Text:
+    zh_CN: str
+    en: str
+
+    def get(self, language: str) -> str:
+        return self.zh_CN if language.startswith("zh") else (self.en or self.zh_CN)
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: Text
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str
+    label: Text
+    help: Text | None = None
+    required: bool = True
+    prefill: str = ""  # e.g. "card.name"
+    readonly: bool = False
+    options: tuple[Option, ...] = ()
+    max_choices: int = 1
+    min_value: Decimal | None = None
+    max_value: Decimal | None = None
+    max_length: int = 60
+    allow_future: bool = False
+    sensitive: bool = True  # personal data: masked on screen in review, encrypted in the outbox
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    code: str
+    title: Text
+    description: Text
+    band: str
+    instant: bool
+    fields: tuple[FieldSpec, ...]
+    icon: str = ""
+    audience: tuple[str, ...] = ("resident",)
+    attachments: tuple[str, ...] = ()
+    order: int = 100
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class FormLoadError:
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}{f':{self.line}' if self.line else ''}: {self.message}"
+
+
+@dataclass
+class FormCatalog:
+    forms: list[FormSpec] = field(default_factory=list)
+    errors: list[FormLoadError] = field(default_factory=list)
+
+    def by_code(self, code: str) -> FormSpec | None:
+        return next((f for f in self.forms if f.code == code), None)
+
+
+class FormError(ValueError):
+    pass
+
+
+def load_forms(folder: Path) -> FormCatalog:
+    catalog = FormCatalog()
+    for path in sorted(Path(folder).glob("*.toml")):
+        try:
+            catalog.forms.append(load_form(path))
+        except tomllib.TOMLDecodeError as exc:
+            line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+            catalog.errors.append(FormLoadError(path.name, line, f"invalid TOML: {exc}"))
+        except (FormError, OSError, UnicodeDecodeError) as exc:
+            catalog.errors.append(FormLoadError(path.name, None, str(exc)))
+    seen: set[str] = set()
+    for form in list(catalog.forms):
+        if form.code in seen:
+            catalog.forms.remove(form)
+            catalog.errors.append(FormLoadError(form.source.name if form.source else form.code, None, f"duplicate code {form.code!r}"))
+        seen.add(form.code)
+    catalog.forms.sort(key=lambda f: (f.order, f.code))
+    return catalog
+
+
+def _line_from_message(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def _text(raw: Any, where: str) -> Text:
+    if isinstance(raw, str):
+        return Text(raw, raw)
+    if isinstance(raw, dict) and isinstance(raw.get("zh_CN"), str):
+        return Text(raw["zh_CN"], str(raw.get("en", "")))
+    raise FormError(f"{where}: expected a string or a table with zh_CN and en")
+
+
+def load_form(path: Path) -> FormSpec:
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    code = raw.get("code")
+    if not isinstance(code, str) or not re.fullmatch(r"[a-z][a-z0-9_]{1,31}", code):
+        raise FormError("code: expected a short lowercase ASCII name such as 'enrol'")
+    band = raw.get("band", "D")
+    if not isinstance(band, str) or not re.fullmatch(r"[A-Z]", band):
+        raise FormError("band: expected one capital letter")
+    fields = tuple(_field(item, i) for i, item in enumerate(raw.get("fields", [])))
+    names = [f.name for f in fields]
+    if len(set(names)) != len(names):
+        raise FormError("fields: duplicate field name")
+    return FormSpec(
+        code=code,
+        title=_text(raw.get("title"), "title"),
+        description=_text(raw.get("description", ""), "description"),
+        band=band,
+        instant=bool(raw.get("instant", False)),
+        fields=fields,
+        icon=str(raw.get("icon", "")),
+        audience=tuple(raw.get("audience", ["resident"])),
+        attachments=tuple(raw.get("attachments", [])),
+        order=int(raw.get("order", 100)),
+        source=path,
+    )
+
+
+def _decimal(value: Any, where: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise FormError(f"{where}: expected a number") from None
+
+
+def _field(raw: Any, index: int) -> FieldSpec:
+    where = f"fields[{index}]"
+    if not isinstance(raw, dict):
+        raise FormError(f"{where}: expected a table")
+    name = raw.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise FormError(f"{where}.name: expected a lowercase identifier")
+    kind = raw.get("type", "text")
+    if kind not in FIELD_TYPES:
+        raise FormError(f"{where}.type: expected one of {', '.join(FIELD_TYPES)}, got {kind!r}")
+    options = tuple(
+        Option(str(o["value"]), _text(o.get("label", o["value"]), f"{where}.options"))
+        for o in raw.get("options", [])
+        if isinstance(o, dict) and "value" in o
+    )
+    if kind in ("choice", "multichoice") and not options:
+        raise FormError(f"{where}.options: a {kind} field needs options")
+    return FieldSpec(
+        name=name,
+        type=kind,
+        label=_text(raw.get("label", name), f"{where}.label"),
+        help=_text(raw["help"], f"{where}.help") if "help" in raw else None,
+        required=bool(raw.get("required", True)),
+        prefill=str(raw.get("prefill", "")),
+        readonly=bool(raw.get("readonly", False)),
+        options=options,
+        max_choices=int(raw.get("max_choices", 1 if kind == "choice" else len(options) or 1)),
+        min_value=_decimal(raw.get("min"), f"{where}.min"),
+        max_value=_decimal(raw.get("max"), f"{where}.max"),
+        max_length=int(raw.get("max_length", 60)),
+        allow_future=bool(raw.get("allow_future", False)),
+        sensitive=bool(raw.get("sensitive", True)),
+    )
+
+
+def prefill(spec: FormSpec, person: Person | None) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for f in spec.fields:
+        if person is not None and f.prefill.startswith("card."):
+            value = person.field(f.prefill.removeprefix("card."))
+            if value:
+                answers[f.name] = value
+    return answers
+
+
+def validate_field(f: FieldSpec, value: Any, today: dt.date | None = None) -> Text | None:
+    """One message (zh/en) or None. Never raises on bad input."""
+    today = today or dt.date.today()
+    empty = value is None or value == "" or value == [] or value is False
+    if empty:
+        if f.required:
+            return Text("请填写此项" if f.type != "consent" else "请阅读并勾选同意", "This is required" if f.type != "consent" else "Please read and agree")
+        return None
+    text = str(value).strip() if not isinstance(value, list) else ""
+    if f.type == "id_number":
+        if not id_number_is_valid(text.upper()):
+            return Text("身份证号码不正确，请核对（18 位，最后一位可能是 X）", "ID number is not valid (18 characters, the last may be X)")
+    elif f.type == "phone":
+        if not PHONE.fullmatch(text.replace(" ", "")):
+            return Text("请输入 11 位手机号码或带区号的座机号码", "Enter an 11-digit mobile number or a landline with area code")
+    elif f.type == "date":
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            return Text("日期格式应为 年-月-日", "Date must be YYYY-MM-DD")
+        if day > today and not f.allow_future:
+            return Text("日期不能晚于今天", "Date cannot be in the future")
+        if day.year < 1900:
+            return Text("日期不正确", "Date is not valid")
+    elif f.type in ("amount", "integer"):
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return Text("请输入数字", "Enter a number")
+        if not number.is_finite() or (f.type == "integer" and number != number.to_integral_value()):
+            return Text("请输入整数", "Enter a whole number")
+        if f.type == "amount" and number.as_tuple().exponent < -2:  # type: ignore[operator]
+            return Text("金额最多保留两位小数", "Amounts have at most two decimals")
+        if f.min_value is not None and number < f.min_value:
+            return Text(f"不能小于 {f.min_value}", f"Must be at least {f.min_value}")
+        if f.max_value is not None and number > f.max_value:
+            return Text(f"不能大于 {f.max_value}", f"Must be at most {f.max_value}")
+    elif f.type == "choice":
+        if text not in {o.value for o in f.options}:
+            return Text("请选择一项", "Choose one option")
+    elif f.type == "multichoice":
+        chosen = value if isinstance(value, list) else [value]
+        valid = {o.value for o in f.options}
+        if any(c not in valid for c in chosen):
+            return Text("请从列表中选择", "Choose from the list")
+        if len(chosen) > f.max_choices:
+            return Text(f"最多选择 {f.max_choices} 项", f"Choose at most {f.max_choices}")
+    elif f.type == "text":
+        if len(text) > f.max_length:
+            return Text(f"最多 {f.max_length} 个字", f"At most {f.max_length} characters")
+    return None
+
+
+def validate(spec: FormSpec, answers: dict[str, Any], today: dt.date | None = None) -> dict[str, Text]:
+    errors = {}
+    for f in spec.fields:
+        message = validate_field(f, answers.get(f.name), today)
+        if message is not None:
+            errors[f.name] = message
+    return errors
+
+
+def build_payload(spec: FormSpec, person: Person | None, answers: dict[str, Any]) -> dict[str, Any]:
+    """The submission body the outbox encrypts and the hub stores."""
+    return {
+        "service": spec.code,
+        "form_version": 1,
+        "applicant": None if person is None else {
+            "name": person.name,
+            "id_number": person.id_number,
+            "source": person.source,
+            "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+        },
+        "answers": {f.name: answers.get(f.name) for f in spec.fields if f.name in answers},
+    }
+
+
+def display_value(f: FieldSpec, value: Any, language: str) -> str:
+    """How an answer reads on the review screen (option labels, not codes)."""
+    if value is None or value == "":
+        return "—"
+    if f.type in ("choice", "multichoice"):
+        labels = {o.value: o.label.get(language) for o in f.options}
+        values = value if isinstance(value, list) else [value]
+        return "、".join(labels.get(v, str(v)) for v in values)
+    if f.type == "consent":
+        return "已同意" if language.startswith("zh") else "Agreed"
+    return str(value)

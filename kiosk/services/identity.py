@@ -1,0 +1,105 @@
+"""Who is at the kiosk: one `Person` whatever the credential (ID card, social-security card, QR voucher).
+
+Drivers return their own card dataclasses; this module turns them into the one shape the
+session, forms and queue use, and owns the age rule for the green channel.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from kiosk.privacy import mask_id_number, mask_name
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    id_number: str
+    source: str  # "idcard" | "sscard" | "voucher"
+    sex: str = ""
+    nation: str = ""
+    birth_date: dt.date | None = None
+    address: str = ""
+    card_valid_until: dt.date | str | None = None  # a date, "长期", or None when unknown
+    card_type: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def age(self, today: dt.date | None = None) -> int | None:
+        if self.birth_date is None:
+            return None
+        today = today or dt.date.today()
+        before_birthday = (today.month, today.day) < (self.birth_date.month, self.birth_date.day)
+        return today.year - self.birth_date.year - before_birthday
+
+    def card_expired(self, today: dt.date | None = None) -> bool:
+        until = self.card_valid_until
+        return isinstance(until, dt.date) and until < (today or dt.date.today())
+
+    def masked_id(self, head: int = 6, tail: int = 4) -> str:
+        return mask_id_number(self.id_number, head, tail)
+
+    def masked_name(self) -> str:
+        return mask_name(self.name)
+
+    def field(self, name: str) -> str:
+        """Value for a form prefill source `card.<name>`; dates as YYYY-MM-DD."""
+        value = getattr(self, name, None) if name in self.__dataclass_fields__ else self.extra.get(name)
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return "" if value is None else str(value)
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and len(value) >= 8:
+        digits = value.replace("-", "")
+        try:
+            return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+        except ValueError:
+            return None
+    return None
+
+
+def person_from_idcard(text: Any) -> Person:
+    """From `drivers.idcard.text.IdCardText` (duck-typed: drivers stay independent of kiosk)."""
+    until = getattr(text, "valid_until", None)
+    return Person(
+        name=(getattr(text, "name", "") or getattr(text, "chinese_name", "") or getattr(text, "english_name", "")).strip(),
+        id_number=getattr(text, "id_number", "").strip(),
+        source="idcard",
+        sex=getattr(text, "sex", ""),
+        nation=getattr(text, "nation", ""),
+        birth_date=_date(getattr(text, "birth_date", None)),
+        address=getattr(text, "address", ""),
+        card_valid_until=until if until == "长期" else _date(until),
+        card_type=getattr(text, "card_type", "resident"),
+    )
+
+
+def person_from_sscard(data: Any) -> Person:
+    """From `drivers.sscard.records.SsCardData`."""
+    return Person(
+        name=getattr(data, "name", "").strip(),
+        id_number=getattr(data, "id_number", "").strip(),
+        source="sscard",
+        sex=getattr(data, "sex", ""),
+        nation=getattr(data, "nation", ""),
+        birth_date=_date(getattr(data, "birth_date", None)),
+        card_valid_until=_date(getattr(data, "expiry_date", None)),
+        card_type="sscard",
+        extra={"card_number": str(getattr(data, "card_number", ""))},
+    )
+
+
+def person_from_voucher(resolved: dict[str, Any]) -> Person:
+    """From the hub's voucher resolver reply (`POST /v1/vouchers/resolve`)."""
+    return Person(
+        name=str(resolved.get("name", "")),
+        id_number=str(resolved.get("id_number", "")),
+        source="voucher",
+        sex=str(resolved.get("sex", "")),
+        birth_date=_date(resolved.get("birth_date")),
+        card_type="voucher",
+    )
