@@ -1,0 +1,67 @@
+"""Lanes of background work (outbox disk writes, printing, hub calls) off the GUI thread.
+
+Each lane is one worker thread, so work on one resource stays ordered (a print never overtakes
+the submission it belongs to). Results come back to the GUI thread through a queued signal.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+log = logging.getLogger(__name__)
+
+
+class _Delivery(QObject):
+    deliver = Signal(object, object, object)  # callback, result, error
+
+
+class TaskLanes(QObject):
+    def __init__(self, lanes: tuple[str, ...] = ("outbox", "printer", "hub", "ocr")) -> None:
+        super().__init__()
+        self._executors = {name: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lane-{name}") for name in lanes}
+        self._delivery = _Delivery()
+        self._delivery.deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
+        self._pending = 0
+
+    def run(
+        self,
+        lane: str,
+        work: Callable[[], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> Future:
+        self._pending += 1
+
+        def finished(future: Future) -> None:
+            error = future.exception()
+            result = None if error else future.result()
+            if error is not None and not isinstance(error, Exception):
+                error = RuntimeError(repr(error))
+            if error is not None:
+                log.warning("task on lane %s failed: %s", lane, error, exc_info=error)
+            callback = on_error if error is not None else on_done
+            self._delivery.deliver.emit(callback, result if error is None else error, None)
+
+        future = self._executors[lane].submit(work)
+        future.add_done_callback(finished)
+        return future
+
+    def _on_deliver(self, callback: Any, value: Any, _unused: Any) -> None:
+        self._pending -= 1
+        if callback is not None:
+            try:
+                callback(value)
+            except Exception:
+                log.exception("result handler failed")
+
+    @property
+    def busy(self) -> bool:
+        return self._pending > 0
+
+    def shutdown(self) -> None:
+        for executor in self._executors.values():
+            executor.shutdown(wait=True, cancel_futures=False)

@@ -1,0 +1,59 @@
+"""One thread per device; driver events reach the GUI through queued Qt signals only.
+
+A driver exposes `run(stop: threading.Event, on_event: Callable[[object], None])`. `DeviceThread`
+runs it on its own named thread; `on_event` only emits a signal, so no driver code ever touches
+a widget, and the GUI thread never waits on a port, a card or the network.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+log = logging.getLogger(__name__)
+
+
+class EventSource(Protocol):
+    def run(self, stop: threading.Event, on_event: Callable[[object], None]) -> None: ...
+
+
+class DeviceChannel(QObject):
+    """Lives in the GUI thread; `event` is delivered there whatever thread emitted it."""
+
+    event = Signal(str, object)  # device name, event dataclass
+
+
+class DeviceThread:
+    def __init__(self, name: str, source: EventSource, channel: DeviceChannel) -> None:
+        self.name = name
+        self._source = source
+        self._channel = channel
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name=f"device-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _main(self) -> None:
+        try:
+            self._source.run(self._stop, lambda event: self._channel.event.emit(self.name, event))
+        except Exception:  # a driver bug must not take the kiosk down; the status strip shows it
+            log.exception("device thread %s crashed", self.name)
+            self._channel.event.emit(self.name, DeviceThreadCrashed(self.name))
+
+    def stop(self, timeout: float = 3.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+
+class DeviceThreadCrashed:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def connect_queued(signal: Any, slot: Callable[..., Any]) -> None:
+    signal.connect(slot, Qt.ConnectionType.QueuedConnection)

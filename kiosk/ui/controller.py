@@ -1,0 +1,241 @@
+"""The kiosk's flow: connects screens to the backend and device events. No I/O here.
+
+Every blocking call (outbox disk write, queue database, printer, hub) goes to a `TaskLanes` lane
+and its result comes back as a queued call on the GUI thread. Device events arrive through a
+`DeviceChannel` signal. The resident's data lives in `ResidentSession` and is cleared on idle.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from kiosk.errors import UserFacingError
+from kiosk.services.forms import FormSpec, build_payload, id_number_is_valid, prefill
+from kiosk.services.identity import Person, person_from_idcard, person_from_sscard
+from kiosk.services.session import ResidentSession
+from kiosk.devices.tasks import TaskLanes
+from kiosk.devices.threads import DeviceChannel
+from kiosk.ui.i18n import language
+from kiosk.ui.main_window import MainWindow
+from kiosk.ui.screens.done import DoneView
+
+log = logging.getLogger(__name__)
+
+DEVICE_STATE_EVENTS = {
+    "ReaderConnected": "ok", "ReaderAttached": "ok", "ScannerConnected": "ok",
+    "ReaderDisconnected": "missing", "ReaderDetached": "missing", "ScannerDisconnected": "missing",
+    "PcscUnavailable": "error", "DeviceThreadCrashed": "error",
+}
+
+
+class KioskController(QObject):
+    journey_step = Signal(str)  # screen name, for the demo script and tests
+
+    def __init__(self, window: MainWindow, backend: Any, lanes: TaskLanes, channel: DeviceChannel,
+                 elderly_age: int, idle_watcher: Any = None) -> None:
+        super().__init__()
+        self.window, self.backend, self.lanes = window, backend, lanes
+        self.session = ResidentSession(elderly_age=elderly_age)
+        self.pending_form: FormSpec | None = None
+        self.done_view = DoneView()
+        self.last_ticket: Any = None
+        self.idle = idle_watcher
+        channel.event.connect(self.on_device_event, Qt.ConnectionType.QueuedConnection)
+        w = window
+        w.home.set_elderly_age(elderly_age)
+        w.home.service_chosen.connect(self.on_service_chosen)
+        w.identify.continue_clicked.connect(self.on_identified_continue)
+        w.identify.back_clicked.connect(self.go_home)
+        w.form.completed.connect(self.on_form_completed)
+        w.form.back_clicked.connect(self.on_form_back)
+        w.review.edit_clicked.connect(self.on_review_edit)
+        w.review.submit_clicked.connect(self.on_submit)
+        w.done.home_clicked.connect(self.sign_out)
+        w.done.reprint_clicked.connect(self.on_reprint)
+        w.done.undo_clicked.connect(self.on_undo)
+        w.error.home_clicked.connect(self.sign_out)
+        w.elderly_toggled.connect(w.set_elderly)
+        w.language_toggled.connect(w.set_language)
+        w.sign_out_clicked.connect(self.sign_out)
+        if idle_watcher is not None:
+            idle_watcher.warn.connect(w.idle_overlay.show_countdown)
+            idle_watcher.resumed.connect(w.idle_overlay.hide)
+            idle_watcher.expired.connect(self.on_idle_expired)
+            w.idle_overlay.continue_clicked.connect(idle_watcher.touch)
+        self.show(w.home)
+
+    # -- navigation -------------------------------------------------------------------------
+    def show(self, screen: Any) -> None:
+        self.window.show_screen(screen)
+        if self.idle is not None:
+            self.idle.arm(screen is not self.window.home or self.session.person is not None)
+        self.journey_step.emit(screen.name)
+
+    def go_home(self) -> None:
+        self.pending_form = None
+        self.session.finish_service()
+        self.window.form.reset()
+        self.window.review.reset()
+        self.show(self.window.home)
+
+    def sign_out(self) -> None:
+        """End of a resident's visit: drop every trace of them from memory and screens."""
+        self.session.clear()
+        self.pending_form = None
+        self.done_view = DoneView()
+        self.last_ticket = None
+        for screen in self.window.screens:
+            screen.reset()
+        self.window.set_person_greeting("")
+        self.window.idle_overlay.hide()
+        self.window.set_elderly(False)
+        self.show(self.window.home)
+
+    def on_idle_expired(self) -> None:
+        log.info("idle timeout: session cleared")
+        self.sign_out()
+
+    # -- identify ---------------------------------------------------------------------------
+    def on_service_chosen(self, form: FormSpec) -> None:
+        if self.session.person is None:
+            self.pending_form = form
+            self.window.identify.reset()
+            self.show(self.window.identify)
+        else:
+            self.start_form(form)
+
+    def on_device_event(self, device: str, event: object) -> None:
+        kind = type(event).__name__
+        if kind in DEVICE_STATE_EVENTS:
+            self.window.status.set_device(device, DEVICE_STATE_EVENTS[kind])
+            return
+        if kind == "CardPlaced" or kind == "CardInserted":
+            self.window.status.set_device(device, "ok")
+            if self.window.current is self.window.identify:
+                self.window.identify.show_state("identify.reading")
+        elif kind == "CardRead":
+            self.window.status.set_device(device, "ok")
+            if device == "idcard":
+                self.accept_person(person_from_idcard(event.read.text))
+            else:
+                self.accept_person(person_from_sscard(event.data))
+        elif kind == "CardReadFailed":
+            error = getattr(event, "error", None)
+            reason = error.message(language()) if hasattr(error, "message") and callable(error.message) else (
+                getattr(error, "message_zh", "") if language() == "zh_CN" else getattr(error, "message_en", "")) or str(error)
+            if self.window.current is self.window.identify:
+                self.window.identify.show_state("identify.failed", "error", reason=reason)
+        elif kind == "VoucherScanned":
+            self.lanes.run("hub", lambda: self.backend.resolve_voucher(event.code), self.accept_person, self.on_voucher_failed)
+
+    def on_voucher_failed(self, error: BaseException) -> None:
+        if self.window.current is self.window.identify:
+            message = error.message(language()) if isinstance(error, UserFacingError) else str(error)
+            self.window.identify.show_state("identify.failed", "error", reason=message)
+
+    def accept_person(self, person: Person) -> None:
+        if person.source != "voucher" and not id_number_is_valid(person.id_number):
+            self.window.identify.show_state("identify.invalid_id", "error")
+            return
+        if person.card_expired() and person.source == "sscard":
+            self.window.identify.show_state("identify.expired", "error")
+            return
+        self.session.identify(person)
+        self.window.set_person_greeting(person.masked_name())
+        if self.session.is_elderly:
+            self.window.set_elderly(True)  # 长辈版 automatically for elderly residents; they can switch it off
+        self.window.identify.show_person(person, self.session.priority_reason is not None)
+        if self.idle is not None:
+            self.idle.arm(True)
+        if self.window.current is self.window.home:
+            self.show(self.window.identify)
+
+    def on_identified_continue(self) -> None:
+        if self.pending_form is not None:
+            form, self.pending_form = self.pending_form, None
+            self.start_form(form)
+        else:
+            self.show(self.window.home)
+
+    # -- form, review, submit ---------------------------------------------------------------
+    def start_form(self, form: FormSpec) -> None:
+        self.session.choose(form, self.backend.new_submission_id())
+        self.window.form.load(form, prefill(form, self.session.person))
+        self.window.form.retranslate()
+        self.show(self.window.form)
+
+    def on_form_back(self) -> None:
+        self.go_home()
+
+    def on_form_completed(self, answers: dict) -> None:
+        self.session.answers = answers
+        self.window.review.show_review(self.session.form, self.session.person, answers)
+        self.show(self.window.review)
+
+    def on_review_edit(self) -> None:
+        self.show(self.window.form)
+
+    def on_submit(self) -> None:
+        form, person, submission_id = self.session.form, self.session.person, self.session.submission_id
+        if form is None or submission_id is None:
+            return
+        self.window.review.submit.setEnabled(False)  # one tap, one submission
+        payload = build_payload(form, person, self.session.answers)
+        self.done_view = DoneView(reference=submission_id, instant=form.instant)
+        self.window.done.update_view(self.done_view)
+        self.show(self.window.done)
+        priority = self.session.priority_reason
+        self.lanes.run("outbox", lambda: self.backend.submit(form, payload, submission_id),
+                       lambda entry: self.on_submitted(form, priority), self.on_failure)
+
+    def on_submitted(self, form: FormSpec, priority: str | None) -> None:
+        self.done_view.saved = True
+        self.done_view.offline = self.window.status.online is False
+        self.window.done.update_view(self.done_view)
+        self.journey_step.emit("submitted")
+        if form.instant:
+            return
+        self.lanes.run("outbox", lambda: self.backend.issue_ticket(form, priority), self.on_ticket_issued, self.on_failure)
+
+    def on_ticket_issued(self, ticket: Any) -> None:
+        self.last_ticket = ticket
+        self.done_view.number = ticket.number
+        self.done_view.people_ahead = ticket.people_ahead
+        self.done_view.wait_min = ticket.wait_min
+        self.done_view.priority = ticket.priority_reason is not None
+        self.print_ticket()
+
+    def print_ticket(self) -> None:
+        self.done_view.printing, self.done_view.print_error = True, ""
+        self.window.done.update_view(self.done_view)
+        ticket = self.last_ticket
+        self.lanes.run("printer", lambda: self.backend.print_ticket(ticket), self.on_printed, self.on_failure)
+
+    def on_printed(self, result: Any) -> None:
+        self.done_view.printing = False
+        self.done_view.print_error = "" if result.ok else (result.message_zh if language() == "zh_CN" else result.message_en)
+        self.window.done.update_view(self.done_view)
+        self.window.done.show_preview(result.preview_png)
+        self.journey_step.emit("printed" if result.ok else "print_failed")
+
+    def on_reprint(self) -> None:
+        if self.last_ticket is not None:
+            self.print_ticket()
+
+    def on_undo(self) -> None:
+        reference = self.done_view.reference
+        self.lanes.run("outbox", lambda: self.backend.undo(reference), self.on_undone, self.on_failure)
+
+    def on_undone(self, _result: Any) -> None:
+        self.done_view.undone = True
+        self.window.done.update_view(self.done_view)
+
+    def on_failure(self, error: BaseException) -> None:
+        if isinstance(error, UserFacingError):
+            self.window.error.show_error(error.code, error.message_zh, error.message_en)
+        else:
+            log.error("unexpected failure: %s", type(error).__name__)
+            self.window.error.show_error("E-INTERNAL")
+        self.show(self.window.error)

@@ -1,0 +1,141 @@
+"""The kiosk window: header (长辈版 and language on every screen), the screen stack, the status strip."""
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QFont, QResizeEvent
+from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+
+from kiosk.services.forms import FormSpec
+from kiosk.ui.i18n import language, set_language, tr
+from kiosk.ui.screens.base import Screen, button, label
+from kiosk.ui.screens.done import DoneScreen
+from kiosk.ui.screens.error import ErrorScreen
+from kiosk.ui.screens.form import FormScreen
+from kiosk.ui.screens.home import HomeScreen
+from kiosk.ui.screens.identify import IdentifyScreen
+from kiosk.ui.screens.review import ReviewScreen
+from kiosk.ui.theme import Metrics, palette_for, stylesheet
+from kiosk.ui.widgets.idle import IdleOverlay
+from kiosk.ui.widgets.status_strip import StatusStrip
+
+
+class MainWindow(QMainWindow):
+    elderly_toggled = Signal(bool)
+    language_toggled = Signal(str)
+    sign_out_clicked = Signal()
+
+    def __init__(self, forms: list[FormSpec], dpi: float, font_family: str, theme: str = "standard",
+                 service_point: str = "", mask: tuple[int, int] = (6, 4)) -> None:
+        super().__init__()
+        self.font_family, self.theme_name = font_family, theme
+        self.metrics = Metrics(dpi=dpi, elderly=False)
+        self.setWindowTitle("医保自助 Kiosk")
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        self.setCentralWidget(central)
+
+        header = QFrame()
+        header.setObjectName("Header")
+        row = QHBoxLayout(header)
+        row.setContentsMargins(self.metrics.mm(6), self.metrics.mm(2), self.metrics.mm(6), self.metrics.mm(2))
+        self.app_title = label(role="title", wrap=False)
+        self.service_point = label(service_point, wrap=False)
+        self.greeting = label(wrap=False)
+        self.greeting.setObjectName("header_greeting")
+        self.elderly_button = button(role="header", name="header_elderly")
+        self.elderly_button.setCheckable(True)
+        self.language_button = button(role="header", name="header_language")
+        self.sign_out = button(role="header", name="header_sign_out")
+        row.addWidget(self.app_title)
+        row.addWidget(self.service_point)
+        row.addStretch(1)
+        row.addWidget(self.greeting)
+        row.addWidget(self.sign_out)
+        row.addWidget(self.elderly_button)
+        row.addWidget(self.language_button)
+        column.addWidget(header)
+
+        self.stack = QStackedWidget()
+        column.addWidget(self.stack, 1)
+        self.home = HomeScreen(self.metrics, forms)
+        self.identify = IdentifyScreen(self.metrics, *mask)
+        self.form = FormScreen(self.metrics)
+        self.review = ReviewScreen(self.metrics, *mask)
+        self.done = DoneScreen(self.metrics)
+        self.error = ErrorScreen(self.metrics)
+        self.screens: list[Screen] = [self.home, self.identify, self.form, self.review, self.done, self.error]
+        for screen in self.screens:
+            self.stack.addWidget(screen)
+
+        self.status = StatusStrip()
+        column.addWidget(self.status)
+        self.idle_overlay = IdleOverlay(central)
+
+        self.elderly_button.toggled.connect(self.elderly_toggled)
+        self.language_button.clicked.connect(
+            lambda: self.language_toggled.emit("en" if language() == "zh_CN" else "zh_CN"))
+        self.sign_out.clicked.connect(self.sign_out_clicked)
+        self._clock = QTimer(self)
+        self.set_person_greeting("")
+        self.apply_style()
+        self.retranslate()
+
+    # -- appearance -------------------------------------------------------------------------
+    def apply_style(self) -> None:
+        palette = palette_for(self.theme_name)
+        app = QApplication.instance()
+        font = QFont(self.font_family)
+        font.setPixelSize(self.metrics.body_px)
+        app.setFont(font)
+        self.setStyleSheet(stylesheet(self.metrics, palette, self.font_family))
+
+    def set_elderly(self, elderly: bool) -> None:
+        if self.metrics.elderly == elderly:
+            return
+        self.metrics = Metrics(dpi=self.metrics.dpi, elderly=elderly)
+        self.elderly_button.blockSignals(True)
+        self.elderly_button.setChecked(elderly)
+        self.elderly_button.blockSignals(False)
+        self.apply_style()
+        for screen in self.screens:
+            screen.apply_metrics(self.metrics)
+        self.retranslate()
+
+    def set_language(self, lang: str) -> None:
+        set_language(lang)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.app_title.setText("🏥 " + tr("app.title"))
+        self.elderly_button.setText(("👓 " + tr("header.elderly_on")) if self.metrics.elderly else ("👓 " + tr("header.elderly_off")))
+        self.language_button.setText("🌐 " + tr("header.language"))
+        self.sign_out.setText(tr("header.logout"))
+        self._refresh_greeting()
+        for screen in self.screens:
+            screen.retranslate()
+        self.status.retranslate()
+
+    # -- navigation -------------------------------------------------------------------------
+    def show_screen(self, screen: Screen) -> None:
+        self.stack.setCurrentWidget(screen)
+
+    @property
+    def current(self) -> Screen:
+        return self.stack.currentWidget()  # type: ignore[return-value]
+
+    def set_person_greeting(self, masked_name: str) -> None:
+        self._masked_name = masked_name
+        self._refresh_greeting()
+
+    def _refresh_greeting(self) -> None:
+        name = getattr(self, "_masked_name", "")
+        self.greeting.setText(tr("header.greeting", name=name) if name else "")
+        self.greeting.setVisible(bool(name))
+        self.sign_out.setVisible(bool(name))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if self.idle_overlay.isVisible():
+            self.idle_overlay.setGeometry(self.centralWidget().rect())

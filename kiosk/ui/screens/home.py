@@ -1,0 +1,83 @@
+"""Home: one big tile per service read from forms/, and the hint to swipe a card."""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from kiosk.services.forms import FormSpec
+from kiosk.ui.i18n import language, tr
+from kiosk.ui.screens.base import Screen, label
+from kiosk.ui.theme import Metrics
+
+
+class ServiceTile(QPushButton):
+    def __init__(self, form: FormSpec) -> None:
+        super().__init__()
+        self.form = form
+        self.setObjectName(f"tile_{form.code}")
+        self.setProperty("role", "tile")
+        layout = QVBoxLayout(self)
+        self.title = QLabel()
+        self.title.setProperty("role", "title")
+        self.kind = QLabel()
+        self.kind.setProperty("role", "hint")
+        layout.addWidget(self.title)
+        layout.addWidget(self.kind)
+        layout.addStretch(1)
+
+    def retranslate(self) -> None:
+        lang = language()
+        self.title.setText(f"{self.form.icon}  {self.form.title.get(lang)}".strip())
+        self.kind.setText(tr("home.instant") if self.form.instant else tr("home.counter"))
+        self.setAccessibleName(self.form.title.get(lang))
+
+
+class HomeScreen(Screen):
+    name = "home"
+    service_chosen = Signal(object)  # FormSpec
+
+    def __init__(self, metrics: Metrics, forms: list[FormSpec]) -> None:
+        super().__init__(metrics)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(metrics.mm(8), metrics.mm(5), metrics.mm(8), metrics.mm(5))
+        self.heading = label(role="title")
+        self.hint = label(role="hint")
+        outer.addWidget(self.heading)
+        outer.addWidget(self.hint)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        outer.addWidget(self.grid_host, 1)
+        self.green = label(role="ok")
+        outer.addWidget(self.green)
+        self.tiles = [ServiceTile(form) for form in forms]
+        for tile in self.tiles:
+            tile.clicked.connect(lambda _=False, t=tile: self.service_chosen.emit(t.form))
+        self._layout_tiles()
+
+    def _layout_tiles(self) -> None:
+        columns = 2 if self.metrics.elderly else 3
+        for index, tile in enumerate(self.tiles):
+            self.grid.addWidget(tile, index // columns, index % columns)
+            tile.setMinimumHeight(self.metrics.mm(24 if self.metrics.elderly else 22))
+        gap = self.metrics.gap_px
+        self.grid.setHorizontalSpacing(gap)
+        self.grid.setVerticalSpacing(gap)
+
+    def apply_metrics(self, metrics: Metrics) -> None:
+        super().apply_metrics(metrics)
+        for tile in self.tiles:
+            self.grid.removeWidget(tile)
+        self._layout_tiles()
+
+    def set_elderly_age(self, age: int) -> None:
+        self._elderly_age = age
+
+    def retranslate(self) -> None:
+        self.heading.setText(tr("home.heading"))
+        self.hint.setText("💳 " + tr("home.swipe_hint"))
+        self.green.setText("✚ " + tr("home.green_channel").replace("65", str(getattr(self, "_elderly_age", 65))))
+        for tile in self.tiles:
+            tile.retranslate()
+
+    def spoken_prompt(self) -> str:
+        return tr("home.heading")

@@ -1,0 +1,108 @@
+"""Identify: place the ID card, insert the social-security card, or show the e-voucher QR code."""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout
+
+from kiosk.services.identity import Person
+from kiosk.ui.i18n import tr
+from kiosk.ui.screens.base import Screen, button, card, label, repolish
+from kiosk.ui.theme import Metrics
+
+
+class IdentifyScreen(Screen):
+    name = "identify"
+    continue_clicked = Signal()
+    back_clicked = Signal()
+
+    def __init__(self, metrics: Metrics, mask_head: int = 6, mask_tail: int = 4) -> None:
+        super().__init__(metrics)
+        self._mask = (mask_head, mask_tail)
+        self._state_key = "identify.waiting"
+        self._state_values: dict[str, str] = {}
+        self._state_role = "hint"
+        self._person: Person | None = None
+        self._priority = False
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(metrics.mm(10), metrics.mm(6), metrics.mm(10), metrics.mm(6))
+        self.heading = label(role="title")
+        outer.addWidget(self.heading)
+        ways = QHBoxLayout()
+        self.way_labels = []
+        for icon in ("🪪", "💳", "📱"):
+            frame, layout = card()
+            big = label(icon, role="huge")
+            text = label()
+            layout.addWidget(big)
+            layout.addWidget(text)
+            ways.addWidget(frame)
+            self.way_labels.append(text)
+        outer.addLayout(ways)
+        self.state = label(role="hint")
+        self.state.setObjectName("identify_state")
+        outer.addWidget(self.state)
+        self.person_card, person_layout = card(outer)
+        grid = QGridLayout()
+        person_layout.addLayout(grid)
+        self.name_caption, self.name_value = label(role="hint"), label(role="title")
+        self.id_caption, self.id_value = label(role="hint"), label(role="title")
+        self.age_caption, self.age_value = label(role="hint"), label(role="title")
+        for row, (caption, value) in enumerate(((self.name_caption, self.name_value), (self.id_caption, self.id_value), (self.age_caption, self.age_value))):
+            grid.addWidget(caption, row, 0)
+            grid.addWidget(value, row, 1)
+        self.name_value.setObjectName("identify_name")
+        self.id_value.setObjectName("identify_id")
+        self.priority_badge = label(role="ok")
+        person_layout.addWidget(self.priority_badge)
+        outer.addStretch(1)
+        buttons = QHBoxLayout()
+        self.back = button(role="", name="identify_back")
+        self.continue_button = button(role="primary", name="identify_continue")
+        buttons.addWidget(self.back)
+        buttons.addStretch(1)
+        buttons.addWidget(self.continue_button)
+        outer.addLayout(buttons)
+        self.back.clicked.connect(self.back_clicked)
+        self.continue_button.clicked.connect(self.continue_clicked)
+        self.reset()
+
+    def show_state(self, key: str, role: str = "hint", **values: str) -> None:
+        self._state_key, self._state_role, self._state_values = key, role, values
+        self.state.setProperty("role", role)
+        repolish(self.state)
+        self.state.setText(tr(key, **values))
+
+    def show_person(self, person: Person, priority: bool) -> None:
+        self._person, self._priority = person, priority
+        self.person_card.show()
+        self.name_value.setText(person.masked_name())
+        self.id_value.setText(person.masked_id(*self._mask))
+        age = person.age()
+        self.age_value.setText("—" if age is None else str(age))
+        self.priority_badge.setVisible(priority)
+        self.priority_badge.setText("✚ " + tr("identify.priority"))
+        self.continue_button.setEnabled(True)
+        self.show_state("identify.read_ok", "ok")
+
+    def reset(self) -> None:
+        self._person = None
+        for value in (self.name_value, self.id_value, self.age_value):
+            value.clear()
+        self.person_card.hide()
+        self.continue_button.setEnabled(False)
+        self.show_state("identify.waiting")
+
+    def retranslate(self) -> None:
+        self.heading.setText(tr("identify.heading"))
+        for text, key in zip(self.way_labels, ("identify.idcard", "identify.sscard", "identify.voucher")):
+            text.setText(tr(key))
+        self.name_caption.setText(tr("identify.name"))
+        self.id_caption.setText(tr("identify.id_number"))
+        self.age_caption.setText(tr("identify.age"))
+        self.priority_badge.setText("✚ " + tr("identify.priority"))
+        self.back.setText("‹ " + tr("common.back"))
+        self.continue_button.setText(tr("identify.continue") + " ›")
+        self.state.setText(tr(self._state_key, **self._state_values))
+
+    def spoken_prompt(self) -> str:
+        return tr("identify.idcard")

@@ -1,0 +1,97 @@
+"""Review before submit: every answer in words, personal data masked."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
+
+from kiosk.privacy import mask_id_number, mask_name, mask_phone
+from kiosk.services.forms import FieldSpec, FormSpec, display_value
+from kiosk.services.identity import Person
+from kiosk.ui.i18n import language, tr
+from kiosk.ui.screens.base import Screen, button, label
+from kiosk.ui.theme import Metrics
+
+
+def masked_display(spec: FieldSpec, value: Any, lang: str, head: int, tail: int) -> str:
+    text = display_value(spec, value, lang)
+    if spec.type == "id_number":
+        return mask_id_number(text, head, tail)
+    if spec.type == "phone":
+        return mask_phone(text)
+    if spec.prefill == "card.name":
+        return mask_name(text)
+    return text
+
+
+class ReviewScreen(Screen):
+    name = "review"
+    submit_clicked = Signal()
+    edit_clicked = Signal()
+
+    def __init__(self, metrics: Metrics, mask_head: int = 6, mask_tail: int = 4) -> None:
+        super().__init__(metrics)
+        self._mask = (mask_head, mask_tail)
+        self._content: tuple[FormSpec, Person | None, dict[str, Any]] | None = None
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(metrics.mm(10), metrics.mm(5), metrics.mm(10), metrics.mm(5))
+        self.heading = label(role="title")
+        outer.addWidget(self.heading)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        self.sheet = QWidget()
+        self.sheet.setObjectName("Card")
+        self.grid = QGridLayout(self.sheet)
+        scroll.setWidget(self.sheet)
+        outer.addWidget(scroll, 1)
+        buttons = QHBoxLayout()
+        self.edit = button(name="review_edit")
+        self.submit = button(role="primary", name="review_submit")
+        buttons.addWidget(self.edit)
+        buttons.addStretch(1)
+        buttons.addWidget(self.submit)
+        outer.addLayout(buttons)
+        self.edit.clicked.connect(self.edit_clicked)
+        self.submit.clicked.connect(self.submit_clicked)
+
+    def show_review(self, form: FormSpec, person: Person | None, answers: dict[str, Any]) -> None:
+        self._content = (form, person, answers)
+        self.submit.setEnabled(True)
+        self._fill()
+
+    def _fill(self) -> None:
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        if self._content is None:
+            return
+        form, person, answers = self._content
+        lang = language()
+        rows: list[tuple[str, str]] = [(tr("review.service"), form.title.get(lang))]
+        if person is not None:
+            rows.append((tr("review.applicant"), f"{person.masked_name()}  {person.masked_id(*self._mask)}"))
+        for spec in form.fields:
+            if spec.name in answers and spec.prefill not in ("card.name", "card.id_number"):
+                rows.append((spec.label.get(lang), masked_display(spec, answers[spec.name], lang, *self._mask)))
+        for row, (caption, value) in enumerate(rows):
+            self.grid.addWidget(label(caption, role="hint"), row, 0)
+            value_label = label(value)
+            value_label.setObjectName(f"review_value_{row}")
+            self.grid.addWidget(value_label, row, 1)
+        self.grid.setColumnStretch(1, 1)
+        self.grid.setRowStretch(len(rows), 1)
+
+    def reset(self) -> None:
+        self._content = None
+        self._fill()
+
+    def retranslate(self) -> None:
+        self.heading.setText(tr("review.heading"))
+        self.edit.setText("‹ " + tr("common.edit"))
+        self.submit.setText("✔ " + tr("common.submit"))
+        self._fill()
+
+    def spoken_prompt(self) -> str:
+        return tr("review.heading")
