@@ -11,7 +11,7 @@ DEB_PACKAGES=(
   # PC/SC stack and the virtual reader the social-security card emulator plugs into
   pcscd vsmartcard-vpcd libpcsclite-dev swig
   # CJK font (Qt is told "Noto Sans CJK SC" explicitly, or it picks the Japanese variant)
-  fonts-noto-cjk
+  fonts-noto-cjk fonts-dejavu-core
   # Qt runtime: virtual keyboard needs libpulse0; xcb/EGL for a real display
   libpulse0 libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0

@@ -108,9 +108,9 @@ class MainWindow(QMainWindow):
         self.retranslate()
 
     def retranslate(self) -> None:
-        self.app_title.setText("🏥 " + tr("app.title"))
-        self.elderly_button.setText(("👓 " + tr("header.elderly_on")) if self.metrics.elderly else ("👓 " + tr("header.elderly_off")))
-        self.language_button.setText("🌐 " + tr("header.language"))
+        self.app_title.setText(tr("app.title"))
+        self.elderly_button.setText(tr("header.elderly_on") if self.metrics.elderly else tr("header.elderly_off"))
+        self.language_button.setText(tr("header.language"))
         self.sign_out.setText(tr("header.logout"))
         self._refresh_greeting()
         for screen in self.screens:

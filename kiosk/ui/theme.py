@@ -103,6 +103,11 @@ QMainWindow, QWidget#Screen, QStackedWidget {{ background: {p.window}; }}
 QLabel {{ background: transparent; }}
 QLabel[role="title"] {{ font-size: {m.title_px}px; font-weight: bold; }}
 QLabel[role="huge"] {{ font-size: {m.huge_px}px; font-weight: bold; color: {p.primary}; }}
+QLabel[role="badge"] {{
+  background: {p.primary}; color: {p.on_primary}; font-size: {m.title_px}px; font-weight: bold;
+  min-width: {m.mm(14)}px; max-width: {m.mm(14)}px; min-height: {m.mm(14)}px; max-height: {m.mm(14)}px;
+  border-radius: {m.mm(3)}px;
+}}
 QLabel[role="hint"] {{ color: {p.muted_text}; }}
 QLabel[role="error"] {{ color: {p.danger}; font-weight: bold; }}
 QLabel[role="ok"] {{ color: {p.accent}; font-weight: bold; }}

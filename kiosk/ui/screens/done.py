@@ -102,7 +102,7 @@ class DoneScreen(Screen):
         if v.undone:
             self.result.setText("↩ " + tr("done.undone"))
         elif not v.saved:
-            self.result.setText("⏳ " + tr("done.saving"))
+            self.result.setText(tr("done.saving"))
         else:
             self.result.setText("✔ " + (tr("done.instant") if v.instant else tr("done.success")))
         self.reference.setText(tr("done.reference", ref=v.reference[:8].upper()) if v.reference else "")
@@ -117,17 +117,17 @@ class DoneScreen(Screen):
             self.message.setText("⚠ " + tr("done.print_failed", reason=v.print_error))
             self.message.setProperty("role", "error")
         elif v.printing:
-            self.message.setText("🖨 " + tr("done.printing"))
+            self.message.setText(tr("done.printing"))
             self.message.setProperty("role", "hint")
         elif v.number:
-            self.message.setText("🎫 " + tr("done.take_ticket") + ("\n" + tr("done.offline_note") if v.offline else ""))
+            self.message.setText(tr("done.take_ticket") + ("\n" + tr("done.offline_note") if v.offline else ""))
             self.message.setProperty("role", "hint")
         else:
             self.message.setText(tr("done.offline_note") if v.offline else "")
             self.message.setProperty("role", "hint")
         repolish(self.message)
         self.reprint.setVisible(bool(v.print_error))
-        self.reprint.setText("🖨 " + tr("done.reprint"))
+        self.reprint.setText(tr("done.reprint"))
         self.undo.setVisible(v.saved and not v.undone)
         self.undo.setText("↩ " + tr("done.undo"))
         self.home.setText("⌂ " + tr("common.home"))

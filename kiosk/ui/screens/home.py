@@ -1,8 +1,8 @@
 """Home: one big tile per service read from forms/, and the hint to swipe a card."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk.services.forms import FormSpec
 from kiosk.ui.i18n import language, tr
@@ -16,18 +16,29 @@ class ServiceTile(QPushButton):
         self.form = form
         self.setObjectName(f"tile_{form.code}")
         self.setProperty("role", "tile")
-        layout = QVBoxLayout(self)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        row = QHBoxLayout(self)
+        self.badge = QLabel(form.icon or form.title.zh_CN[:1])
+        self.badge.setProperty("role", "badge")
+        self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        row.addWidget(self.badge)
+        texts = QVBoxLayout()
         self.title = QLabel()
         self.title.setProperty("role", "title")
+        self.title.setWordWrap(True)
         self.kind = QLabel()
         self.kind.setProperty("role", "hint")
-        layout.addWidget(self.title)
-        layout.addWidget(self.kind)
-        layout.addStretch(1)
+        texts.addStretch(1)
+        texts.addWidget(self.title)
+        texts.addWidget(self.kind)
+        texts.addStretch(1)
+        row.addLayout(texts, 1)
+        for child in (self.badge, self.title, self.kind):  # the whole tile is the touch target
+            child.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
 
     def retranslate(self) -> None:
         lang = language()
-        self.title.setText(f"{self.form.icon}  {self.form.title.get(lang)}".strip())
+        self.title.setText(self.form.title.get(lang))
         self.kind.setText(tr("home.instant") if self.form.instant else tr("home.counter"))
         self.setAccessibleName(self.form.title.get(lang))
 
@@ -74,7 +85,7 @@ class HomeScreen(Screen):
 
     def retranslate(self) -> None:
         self.heading.setText(tr("home.heading"))
-        self.hint.setText("💳 " + tr("home.swipe_hint"))
+        self.hint.setText(tr("home.swipe_hint"))
         self.green.setText("✚ " + tr("home.green_channel").replace("65", str(getattr(self, "_elderly_age", 65))))
         for tile in self.tiles:
             tile.retranslate()

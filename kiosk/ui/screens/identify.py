@@ -1,7 +1,7 @@
 """Identify: place the ID card, insert the social-security card, or show the e-voucher QR code."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout
 
 from kiosk.services.identity import Person
@@ -29,9 +29,10 @@ class IdentifyScreen(Screen):
         outer.addWidget(self.heading)
         ways = QHBoxLayout()
         self.way_labels = []
-        for icon in ("🪪", "💳", "📱"):
+        for icon in ("证", "卡", "码"):
             frame, layout = card()
-            big = label(icon, role="huge")
+            big = label(icon, role="badge")
+            big.setAlignment(Qt.AlignmentFlag.AlignCenter)
             text = label()
             layout.addWidget(big)
             layout.addWidget(text)

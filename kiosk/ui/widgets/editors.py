@@ -45,7 +45,7 @@ class OptionsEditor(FieldEditor):
         self.group = QButtonGroup(self)
         self.group.setExclusive(spec.type == "choice")
         self.buttons: dict[str, QPushButton] = {}
-        columns = 1 if metrics.elderly or len(spec.options) > 4 and metrics.elderly else 2
+        columns = 1 if len(spec.options) <= 3 else 2
         for index, option in enumerate(spec.options):
             widget = QPushButton()
             widget.setCheckable(True)

@@ -47,4 +47,4 @@ class StatusStrip(QFrame):
             self.network.setText("… " + tr("status.unknown"))
         else:
             self.network.setText(("● " + tr("status.online")) if self.online else ("○ " + tr("status.offline")))
-        self.pending.setText("⇪ " + tr("status.pending", n=self.pending_count))
+        self.pending.setText("↑ " + tr("status.pending", n=self.pending_count))
