@@ -1,11 +1,87 @@
-"""`kiosk demo`: everything simulated plus a local hub"""
+"""`kiosk demo`: every device simulated plus a local hub on 127.0.0.1.
+
+With a display it opens the window (F2 places/removes the ID card, F3 scans an e-voucher,
+F4 toggles printer paper). Without one it plays a scripted resident journey offscreen, saves a
+screenshot per step in the folder it names, and prints the steps.
+"""
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
 
-from kiosk.cli import not_built
+from kiosk.config import Config
 
 
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("demo", parents=[common], help="everything simulated plus a local hub (issue #2)")
-    parser.set_defaults(handler=not_built(2, "demo"))
+    parser = subparsers.add_parser("demo", parents=[common], help="everything simulated plus a local hub")
+    parser.add_argument("--out", metavar="DIR", help="folder for data and screenshots (default ./demo-out)")
+    parser.add_argument("--script", action="store_true", help="play the scripted journey even with a display")
+    parser.set_defaults(handler=run)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) != 0
+
+
+def demo_config(config: Config, out: Path) -> Config:
+    """All devices on simulators, data under the demo folder."""
+    devices = config.devices
+    sim = dataclasses.replace(
+        devices,
+        idcard=dataclasses.replace(devices.idcard, enabled=True, port="sim://"),
+        printer=dataclasses.replace(devices.printer, enabled=True, url="sim://"),
+        qrscan=dataclasses.replace(devices.qrscan, enabled=True, port="sim://"),
+    )
+    data_dir = Path(os.environ["KIOSK_DATA_DIR"]) if os.environ.get("KIOSK_DATA_DIR") else out / "data"
+    return dataclasses.replace(config, devices=sim, data_dir=data_dir)
+
+
+def start_local_hub(config: Config):
+    from kiosk.hub.server import start_hub_in_thread
+
+    parsed = urlparse(config.hub.url)
+    port = parsed.port or 8765
+    if parsed.hostname not in ("127.0.0.1", "localhost") or not _port_free("127.0.0.1", port):
+        port = 0  # the configured port is taken: pick a free one and point the kiosk at it
+    hub = start_hub_in_thread(f"sqlite:///{config.data_dir / 'hub.sqlite3'}", {config.hub.token: config.kiosk.id}, port=port)
+    return hub, dataclasses.replace(config, hub=dataclasses.replace(config.hub, url=hub.url))
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    out = Path(args.out or "demo-out").resolve()
+    config = demo_config(config, out)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    headless = args.script or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if headless:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    hub, config = start_local_hub(config)
+    print(f"local hub: {hub.url}   data: {config.data_dir}")
+    try:
+        from kiosk.ui.shell import KioskShell
+
+        shell = KioskShell(config)
+        try:
+            if headless:
+                from kiosk.ui.demo_script import play_demo
+
+                shots = out / time.strftime("shots-%Y%m%d-%H%M%S")
+                ok = play_demo(shell, shots)
+                print(f"screenshots: {shots}")
+                return 0 if ok else 1
+            from kiosk.ui.demo_controls import install_demo_controls
+
+            install_demo_controls(shell)
+            shell.show()
+            return shell.app.exec()
+        finally:
+            shell.close()
+    finally:
+        hub.stop()
+        sys.stdout.flush()

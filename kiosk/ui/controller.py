@@ -108,6 +108,9 @@ class KioskController(QObject):
 
     def on_device_event(self, device: str, event: object) -> None:
         kind = type(event).__name__
+        if kind == "SyncStatus":
+            self.window.status.set_sync(event.online, event.pending)
+            return
         if kind in DEVICE_STATE_EVENTS:
             self.window.status.set_device(device, DEVICE_STATE_EVENTS[kind])
             return

@@ -1,0 +1,220 @@
+"""Composition root: config → simulators (for sim://) → drivers → services → window.
+
+`KioskRuntime` owns every long-lived object and the order they start and stop in.
+`KioskBackend` is the narrow, blocking API the UI controller calls on its task lanes: the UI
+never opens a port, a card, a socket or a database itself.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import SIMULATED, Config
+from kiosk.errors import UserFacingError
+from kiosk.services.forms import FormCatalog, FormSpec, load_forms
+from kiosk.services.identity import Person, person_from_voucher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IssuedTicket:
+    ticket: Any  # kiosk.services.queue.Ticket
+    number: str
+    people_ahead: int
+    wait_min: int
+    priority_reason: str | None
+    content: Any  # drivers.printer.ticket.TicketContent
+
+
+@dataclass(frozen=True)
+class PrintResult:
+    ok: bool
+    message_zh: str = ""
+    message_en: str = ""
+    preview_png: bytes = b""
+    stream: bytes = b""
+
+
+class KioskBackend:
+    """Blocking operations for the UI's task lanes; each method is called from one lane only."""
+
+    def __init__(self, config: Config, forms: FormCatalog, outbox: Any, queue: Any, printer: Any,
+                 hub_client: Any, sync_worker: Any = None) -> None:
+        self.config, self.forms = config, forms
+        self.outbox, self.queue, self.printer = outbox, queue, printer
+        self.hub_client, self.sync_worker = hub_client, sync_worker
+
+    def new_submission_id(self) -> str:
+        return self.outbox.new_submission_id()
+
+    def submit(self, form: FormSpec, payload: dict, submission_id: str) -> Any:
+        """Durable before it returns: the done screen says 提交成功 only after this."""
+        entry = self.outbox.enqueue(submission_id, form.code, self.config.kiosk.id, payload)
+        if self.sync_worker is not None:
+            self.sync_worker.wake()
+        return entry
+
+    def undo(self, submission_id: str) -> Any:
+        return self.outbox.undo(submission_id)
+
+    def issue_ticket(self, form: FormSpec, priority_reason: str | None) -> IssuedTicket:
+        from drivers.printer.ticket import TicketContent
+
+        ticket = self.queue.issue(form.code, form.title.zh_CN, form.band, priority_reason)
+        ahead, wait = self.queue.people_ahead(ticket), self.queue.estimated_wait_min(ticket)
+        content = TicketContent(
+            service_point=self.config.kiosk.service_point, service_name=form.title.zh_CN, number=ticket.number,
+            people_ahead=ahead, estimated_wait_min=wait, issued_at=datetime.now(), priority=priority_reason is not None,
+            ticket_id=ticket.ticket_id, footer="请留意叫号屏幕和语音提示",
+        )
+        return IssuedTicket(ticket, ticket.number, ahead, wait, priority_reason, content)
+
+    def print_ticket(self, issued: IssuedTicket) -> PrintResult:
+        from drivers.printer.preview import render_preview
+        from drivers.printer.ticket import encode_ticket
+
+        stream = encode_ticket(issued.content, self.config.devices.printer.width_chars)
+        buffer = io.BytesIO()
+        render_preview(stream, self.config.devices.printer.width_chars).save(buffer, format="PNG")
+        if self.printer is None:
+            self.queue.mark_print_failed(issued.ticket.ticket_id, "printer disabled")
+            return PrintResult(False, "打印机未启用，请记住屏幕上的号码", "The printer is disabled; please note your number", buffer.getvalue(), stream)
+        outcome = self.printer.print_ticket(issued.content)
+        if outcome.ok:
+            self.queue.mark_printed(issued.ticket.ticket_id)
+        else:
+            self.queue.mark_print_failed(issued.ticket.ticket_id, outcome.error_code)  # no ghost number: reprint offered
+        return PrintResult(outcome.ok, outcome.message_zh, outcome.message_en, buffer.getvalue(), stream)
+
+    def resolve_voucher(self, code: str) -> Person:
+        try:
+            resolved = self.hub_client.resolve_voucher(code)
+        except Exception as exc:  # offline, 404, hostile reply: one clear message
+            log.warning("voucher resolve failed: %s", type(exc).__name__)
+            raise UserFacingError("VOUCHER", "医保电子凭证暂时无法识别，请刷身份证或社保卡", "The e-voucher could not be verified; please use your ID or social-security card") from None
+        if not resolved:
+            raise UserFacingError("VOUCHER", "医保电子凭证无效或已过期，请刷新后重试", "The e-voucher is invalid or expired; refresh it and try again")
+        return person_from_voucher(resolved)
+
+
+@dataclass
+class Simulators:
+    """Simulated devices started for `sim://` addresses; each speaks the real wire protocol."""
+
+    idcard: Any = None
+    printer: Any = None
+    qrscan: Any = None
+    sscard: Any = None
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        for sim in (self.idcard, self.printer, self.qrscan, self.sscard):
+            if sim is not None:
+                try:
+                    sim.stop()
+                except Exception:
+                    log.exception("stopping simulator failed")
+
+
+def start_simulators(config: Config) -> Simulators:
+    sims = Simulators()
+    devices = config.devices
+    if devices.idcard.enabled and devices.idcard.port == SIMULATED:
+        from drivers.idcard.simulator import start_simulated_reader
+
+        sims.urls["idcard"], sims.idcard = start_simulated_reader(config.resolve(devices.idcard.sim_profile))
+    if devices.printer.enabled and devices.printer.url == SIMULATED:
+        from drivers.printer.simulator import start_simulated_printer
+
+        sims.urls["printer"], sims.printer = start_simulated_printer()
+    if devices.qrscan.enabled and devices.qrscan.port == SIMULATED:
+        from drivers.qrscan.simulator import QrScannerSimulator
+
+        sims.qrscan = QrScannerSimulator()
+        sims.urls["qrscan"] = sims.qrscan.start_pty()
+    return sims
+
+
+class KioskRuntime:
+    """Everything the running kiosk owns. `start()` then `stop()`; safe to stop twice."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.sims = Simulators()
+        self.forms = load_forms(config.resolve(config.kiosk.forms_dir))
+        for error in self.forms.errors:
+            log.error("form hidden: %s", error)
+        self.outbox: Any = None
+        self.queue: Any = None
+        self.printer: Any = None
+        self.hub_client: Any = None
+        self.sync_worker: Any = None
+        self.device_sources: dict[str, Any] = {}
+        self.backend: KioskBackend | None = None
+
+    def start(self, on_sync_status: Any = None) -> KioskBackend:
+        from kiosk.services.crypto import FieldCipher
+        from kiosk.services.outbox import OutboxStore
+        from kiosk.services.queue import QueueService
+        from kiosk.services.sync import HubClient, Syncer, SyncWorker
+
+        config = self.config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.sims = start_simulators(config)
+        self.outbox = OutboxStore(config.data_dir / "outbox.sqlite3", FieldCipher.load_or_create(config.outbox_key_path))
+        self.queue = QueueService(config.data_dir / "queue.sqlite3", config.queue, config.kiosk.elderly_age)
+        self.hub_client = HubClient(config.hub.url, config.hub.token, config.hub.timeout_s)
+        syncer = Syncer(self.outbox, self.hub_client, config.outbox.batch_size)
+        self.sync_worker = SyncWorker(syncer, config.outbox.backoff_base_s, config.outbox.backoff_cap_s,
+                                      on_sync_status or (lambda status: None), random.Random())
+        self.printer = self._make_printer()
+        self.device_sources = self._make_device_sources()
+        self.backend = KioskBackend(config, self.forms, self.outbox, self.queue, self.printer, self.hub_client, self.sync_worker)
+        return self.backend
+
+    def start_sync(self) -> None:
+        self.sync_worker.start()
+
+    def _make_printer(self) -> Any:
+        section = self.config.devices.printer
+        if not section.enabled:
+            return None
+        from drivers.printer.printer import TicketPrinter
+
+        url = self.sims.urls.get("printer", section.url)
+        return TicketPrinter(url, baud=section.baud, profile=section.profile, width_chars=section.width_chars)
+
+    def _make_device_sources(self) -> dict[str, Any]:
+        devices, sources = self.config.devices, {}
+        if devices.idcard.enabled:
+            from drivers.idcard.reader import IdCardReader
+
+            url = self.sims.urls.get("idcard", devices.idcard.port)
+            sources["idcard"] = IdCardReader(url, baud=devices.idcard.baud, poll_interval_s=devices.idcard.poll_interval_ms / 1000)
+        if devices.sscard.enabled:
+            from drivers.sscard.reader import SsCardMonitor
+
+            sources["sscard"] = SsCardMonitor(devices.sscard.reader)
+        if devices.qrscan.enabled:
+            from drivers.qrscan.scanner import SerialQrScanner
+
+            sources["qrscan"] = SerialQrScanner(self.sims.urls.get("qrscan", devices.qrscan.port), devices.qrscan.baud)
+        return sources
+
+    def stop(self) -> None:
+        if self.sync_worker is not None:
+            self.sync_worker.stop()
+        for resource in (self.printer, self.queue, self.outbox):
+            close = getattr(resource, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    log.exception("closing %s failed", type(resource).__name__)
+        self.sims.stop()

@@ -1,0 +1,151 @@
+"""Image preparation before OCR, pure functions over numpy arrays (BGR or grayscale uint8).
+
+1. `suppress_stamp`: the brightest colour channel per pixel. Red ink is bright in the red
+   channel, so a red stamp turns pale while black print stays black.
+2. `find_page` + `warp_page`: a camera shot of a sheet on a desk → the sheet, flattened
+   (largest bright quadrilateral, perspective-corrected).
+3. `deskew`: large rotations (a crooked scan) straightened by the projection-profile angle;
+   small tilts are left to the OCR engine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Prepared:
+    image: np.ndarray  # grayscale, what the engine sees (boxes are in its coordinates)
+    page_found: bool
+    skew_degrees: float
+
+
+def suppress_stamp(image: np.ndarray) -> np.ndarray:
+    return image if image.ndim == 2 else image.max(axis=2)
+
+
+def flatten_background(gray: np.ndarray, black: int = 50, white: int = 215) -> np.ndarray:
+    """Divide by the paper's own brightness (shadows and uneven light go away), then stretch
+    levels so the pale remains of a suppressed stamp become paper white and print stays black."""
+    h, w = gray.shape[:2]
+    small = cv2.resize(gray, (max(1, w // 8), max(1, h // 8)), interpolation=cv2.INTER_AREA)
+    paper = cv2.dilate(small, np.ones((7, 7), np.uint8))  # a max filter wider than a glyph
+    paper = cv2.GaussianBlur(paper, (0, 0), 3)
+    paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    norm = gray.astype(np.float32) * 255.0 / np.maximum(paper, 1.0)
+    return ((norm - black) * (255.0 / (white - black))).clip(0, 255).astype(np.uint8)
+
+
+def order_corners(pts: np.ndarray) -> np.ndarray:
+    """Four points → top-left, top-right, bottom-right, bottom-left."""
+    pts = np.asarray(pts, dtype=np.float32).reshape(4, 2)
+    s, d = pts.sum(axis=1), np.diff(pts, axis=1).ravel()
+    return np.float32([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]])
+
+
+def find_page(gray: np.ndarray, min_area: float = 0.25, min_contrast: float = 40.0) -> np.ndarray | None:
+    """Corners of the sheet if the image shows a bright sheet on a darker surround, else None."""
+    h, w = gray.shape[:2]
+    scale = 800.0 / max(h, w)
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    scale = min(scale, 1.0)
+    blur = cv2.GaussianBlur(small, (7, 7), 0)
+    _, mask = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    contour = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(contour)
+    if area < min_area * small.shape[0] * small.shape[1] or area > 0.97 * small.shape[0] * small.shape[1]:
+        return None
+    hull = cv2.convexHull(contour)
+    quad = None
+    for eps in (0.02, 0.03, 0.05, 0.08):
+        approx = cv2.approxPolyDP(hull, eps * cv2.arcLength(hull, True), True)
+        if len(approx) == 4:
+            quad = approx
+            break
+    if quad is None:
+        quad = cv2.boxPoints(cv2.minAreaRect(hull))
+    inside = np.zeros_like(small)
+    cv2.fillPoly(inside, [np.int32(np.asarray(quad).reshape(4, 2))], 255)
+    if blur[inside > 0].mean() - blur[inside == 0].mean() < min_contrast:
+        return None  # not a sheet on a desk (e.g. a frame printed on the page)
+    return order_corners(np.asarray(quad, dtype=np.float32).reshape(4, 2) / scale)
+
+
+def warp_page(image: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    tl, tr, br, bl = order_corners(corners)
+    width = int(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
+    height = int(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
+    dst = np.float32([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]])
+    m = cv2.getPerspectiveTransform(np.float32([tl, tr, br, bl]), dst)
+    return cv2.warpPerspective(image, m, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def estimate_skew(gray: np.ndarray, max_angle: float = 30.0) -> float:
+    """Angle (degrees, counter-clockwise positive as cv2) that makes text rows horizontal:
+    the rotation that maximises the variance of the dark-pixel row profile."""
+    scale = 600.0 / max(gray.shape[:2])
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    ink = cv2.adaptiveThreshold(small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 25, 15)
+    h, w = ink.shape
+    center = (w / 2, h / 2)
+
+    def score(angle: float) -> float:
+        m = cv2.getRotationMatrix2D(center, angle, 1.0)
+        rotated = cv2.warpAffine(ink, m, (w, h), flags=cv2.INTER_NEAREST)
+        return float(np.var(rotated.sum(axis=1, dtype=np.float64)))
+
+    best = max(np.arange(-max_angle, max_angle + 0.1, 1.0), key=score)
+    best = max(np.arange(best - 1.0, best + 1.01, 0.2), key=score)
+    return float(round(best, 2))
+
+
+def rotate(image: np.ndarray, angle: float) -> np.ndarray:
+    """Rotate about the centre, growing the canvas so no corner is cut; fill with paper white."""
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
+    m[:, 2] += ((nw - w) / 2, (nh - h) / 2)
+    fill = int(np.percentile(image, 90)) if image.ndim == 2 else tuple(int(v) for v in np.percentile(image.reshape(-1, 3), 90, axis=0))
+    return cv2.warpAffine(image, m, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=fill)
+
+
+def deskew(gray: np.ndarray, min_angle: float = 3.0) -> tuple[np.ndarray, float]:
+    angle = estimate_skew(gray)
+    if abs(angle) < min_angle:
+        return gray, 0.0
+    return rotate(gray, angle), angle
+
+
+def crop_to_ink(gray: np.ndarray, margin: int = 30) -> np.ndarray:
+    """Cut the empty border (the scanner bed around a crooked sheet) off."""
+    ink = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 25, 15)
+    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 100:
+        return gray
+    x0, x1 = np.percentile(xs, (0.2, 99.8)).astype(int)
+    y0, y1 = np.percentile(ys, (0.2, 99.8)).astype(int)
+    h, w = gray.shape[:2]
+    return gray[max(0, y0 - margin):min(h, y1 + margin), max(0, x0 - margin):min(w, x1 + margin)]
+
+
+def prepare(image: np.ndarray, max_side: int = 1800) -> Prepared:
+    gray = suppress_stamp(image)
+    corners = find_page(gray)
+    if corners is not None:
+        gray = warp_page(gray, corners)
+    gray, angle = deskew(gray)
+    if angle:
+        gray = crop_to_ink(gray)
+    gray = flatten_background(gray)
+    scale = max_side / max(gray.shape[:2])
+    if scale < 1:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return Prepared(gray, corners is not None, angle)

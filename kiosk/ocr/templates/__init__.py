@@ -1,0 +1,1 @@
+"""Receipt layouts as data: one TOML file per layout (see `kiosk.ocr.extract.load_templates`)."""

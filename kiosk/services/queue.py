@@ -1,0 +1,329 @@
+"""Queue tickets: numbering, priority (green channel), calling order, print state. No Qt.
+
+Owns `<data_dir>/queue.sqlite3` (WAL, synchronous=FULL). Numbers are band letter + 3 digits
+(a 4th digit appears only past 999 in one day), per band per local day, derived from the rows
+inside a `BEGIN IMMEDIATE` transaction with a UNIQUE(day, band, serial) constraint: a restart
+never reissues a number and two processes never share one.
+
+Calling order: priority and normal tickets alternate by `priority_ratio` [p, n] — p priority
+calls, then n normal calls, cycling; an empty class yields its slot to the other; FIFO within a
+class. `people_ahead` replays that rule over today's waiting tickets of the same band.
+A failed print keeps the ticket and its number (print_state "failed", listed for reprint).
+"""
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from kiosk.config import QueueSection
+
+SCHEMA_VERSION = 1
+PRIORITY_REASONS = ("elderly", "disabled", "appointment")
+PRIORITY_LABELS_ZH = {"elderly": "长者优先", "disabled": "残疾人优先", "appointment": "预约优先"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tickets (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,  -- issue order (never the clock)
+    ticket_id       TEXT NOT NULL UNIQUE,
+    day             TEXT NOT NULL,                      -- local date YYYY-MM-DD
+    band            TEXT NOT NULL,
+    serial          INTEGER NOT NULL,
+    number          TEXT NOT NULL,
+    service_code    TEXT NOT NULL,
+    service_name    TEXT NOT NULL,
+    priority_reason TEXT,
+    issued_at       TEXT NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'waiting',    -- waiting | called | skipped | done
+    print_state     TEXT NOT NULL DEFAULT 'pending',    -- pending | printed | failed
+    print_error     TEXT,
+    counter         INTEGER,
+    called_at       TEXT,
+    call_seq        INTEGER,
+    UNIQUE (day, band, serial)
+);
+CREATE INDEX IF NOT EXISTS tickets_waiting ON tickets (day, state, seq);
+CREATE TABLE IF NOT EXISTS call_cycle (
+    day  TEXT PRIMARY KEY,
+    slot INTEGER NOT NULL,       -- position in the p+n alternation cycle
+    calls INTEGER NOT NULL       -- calls made today (orders current_calls)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    ticket_id: str
+    number: str
+    band: str
+    service_code: str
+    service_name: str
+    priority_reason: str | None
+    issued_at: datetime
+    state: str = "waiting"
+    print_state: str = "pending"
+    counter: int | None = None
+
+    @property
+    def priority(self) -> bool:
+        return self.priority_reason is not None
+
+    def to_json(self) -> dict:
+        return {
+            "ticket_id": self.ticket_id, "number": self.number, "band": self.band,
+            "service": self.service_code, "service_name": self.service_name,
+            "priority": self.priority, "priority_reason": self.priority_reason,
+            "issued_at": self.issued_at.isoformat(timespec="seconds"),
+            "state": self.state, "print_state": self.print_state, "counter": self.counter,
+        }
+
+
+def announcement_text(ticket: Ticket, counter: int) -> str:
+    """What the lobby speaker says and the display shows."""
+    return f"请 {ticket.number} 号到 {counter} 号窗口办理"
+
+
+def calling_order(waiting: list[Ticket], ratio: tuple[int, int], slot: int) -> list[Ticket]:
+    """The order `call_next` would call these (issue-ordered) tickets in, from cycle `slot`. Pure."""
+    p, n = ratio
+    priority = [t for t in waiting if t.priority]
+    normal = [t for t in waiting if not t.priority]
+    order: list[Ticket] = []
+    while priority or normal:
+        want_priority = (slot % (p + n)) < p
+        source = priority if (want_priority and priority) or not normal else normal
+        order.append(source.pop(0))
+        slot += 1
+    return order
+
+
+class QueueService:
+    def __init__(self, db_path: Path, queue_config: QueueSection, elderly_age: int,
+                 clock: Callable[[], datetime] = datetime.now) -> None:
+        self.db_path = Path(db_path)
+        self.config = queue_config
+        self.elderly_age = elderly_age
+        self.clock = clock
+        self.ratio = (max(1, int(queue_config.priority_ratio[0])), max(1, int(queue_config.priority_ratio[1])))
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.db_path, isolation_level=None, timeout=30, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        with self._transaction():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            row = self._db.execute("SELECT version FROM schema_version").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif row["version"] > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.db_path}: queue schema v{row['version']} is newer than this software (v{SCHEMA_VERSION})")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> "QueueService":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- resident side ---------------------------------------------------------------------
+    def priority_for(self, age: int | None, disabled: bool, appointment: bool) -> str | None:
+        if age is not None and age >= self.elderly_age:
+            return "elderly"
+        if disabled:
+            return "disabled"
+        if appointment:
+            return "appointment"
+        return None
+
+    def issue(self, service_code: str, service_name: str, band: str, priority_reason: str | None) -> Ticket:
+        if band not in self.config.band_names:
+            raise ValueError(f"unknown queue band {band!r}; configured: {', '.join(sorted(self.config.band_names))}")
+        if priority_reason is not None and priority_reason not in PRIORITY_REASONS:
+            raise ValueError(f"unknown priority reason {priority_reason!r}")
+        now = self.clock()
+        day = now.date().isoformat()
+        ticket_id = str(uuid.uuid4())
+        with self._transaction():
+            (last,) = self._db.execute("SELECT COALESCE(MAX(serial), 0) FROM tickets WHERE day = ? AND band = ?",
+                                       (day, band)).fetchone()
+            serial = last + 1
+            number = f"{band}{serial:03d}"
+            self._db.execute(
+                "INSERT INTO tickets (ticket_id, day, band, serial, number, service_code, service_name,"
+                " priority_reason, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (ticket_id, day, band, serial, number, service_code, service_name, priority_reason,
+                 now.isoformat(timespec="seconds")),
+            )
+        return Ticket(ticket_id, number, band, service_code, service_name, priority_reason,
+                      now.replace(microsecond=0))
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM tickets WHERE ticket_id = ?", (ticket_id,)).fetchone()
+        return _ticket(row) if row else None
+
+    def people_ahead(self, ticket: Ticket) -> int:
+        """Waiting tickets of the same band that the calling rule puts before this one."""
+        with self._lock:
+            day = self._today()
+            band_waiting = [t for t in self._waiting_rows(day) if t.band == ticket.band]
+            slot = self._slot(day)
+        order = calling_order(band_waiting, self.ratio, slot)
+        for index, t in enumerate(order):
+            if t.ticket_id == ticket.ticket_id:
+                return index
+        return 0  # already called or from another day: nobody ahead
+
+    def estimated_wait_min(self, ticket: Ticket) -> int:
+        per_ticket = float(self.config.minutes_per_ticket.get(ticket.band, 5.0))
+        return int(math.ceil(self.people_ahead(ticket) * per_ticket))
+
+    def mark_printed(self, ticket_id: str) -> None:
+        self._set_print_state(ticket_id, "printed", None)
+
+    def mark_print_failed(self, ticket_id: str, reason: str) -> None:
+        self._set_print_state(ticket_id, "failed", reason)
+
+    def reprint_candidates(self) -> list[Ticket]:
+        """Today's still-valid tickets whose print failed, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM tickets WHERE day = ? AND print_state = 'failed' AND state IN ('waiting', 'called')"
+                " ORDER BY seq", (self._today(),)).fetchall()
+        return [_ticket(r) for r in rows]
+
+    def waiting(self, service_code: str | None = None) -> list[Ticket]:
+        """Today's waiting tickets in the order they would be called."""
+        with self._lock:
+            day = self._today()
+            rows = [t for t in self._waiting_rows(day) if service_code is None or t.service_code == service_code]
+            slot = self._slot(day)
+        return calling_order(rows, self.ratio, slot)
+
+    # -- counter side ----------------------------------------------------------------------
+    def call_next(self, counter: int, service_code: str | None = None) -> Ticket | None:
+        """Finish the counter's current ticket (done) and call the next one by the rule."""
+        with self._transaction():
+            day = self._today()
+            self._db.execute("UPDATE tickets SET state = 'done' WHERE day = ? AND state = 'called' AND counter = ?",
+                             (day, counter))
+            waiting = [t for t in self._waiting_rows(day) if service_code is None or t.service_code == service_code]
+            if not waiting:
+                return None
+            slot = self._slot(day)
+            chosen = calling_order(waiting, self.ratio, slot)[0]
+            (calls,) = self._db.execute("SELECT COALESCE(MAX(calls), 0) FROM call_cycle WHERE day = ?", (day,)).fetchone()
+            self._db.execute("INSERT INTO call_cycle (day, slot, calls) VALUES (?, ?, ?) ON CONFLICT(day) DO UPDATE"
+                             " SET slot = excluded.slot, calls = excluded.calls", (day, (slot + 1) % sum(self.ratio), calls + 1))
+            self._db.execute("UPDATE tickets SET state = 'called', counter = ?, called_at = ?, call_seq = ? WHERE ticket_id = ?",
+                             (counter, self.clock().isoformat(timespec="seconds"), calls + 1, chosen.ticket_id))
+            return self._get_locked(chosen.ticket_id)
+
+    def recall(self, counter: int) -> Ticket | None:
+        """The counter's current ticket, to announce again."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM tickets WHERE day = ? AND state = 'called' AND counter = ?"
+                                   " ORDER BY call_seq DESC LIMIT 1", (self._today(), counter)).fetchone()
+        return _ticket(row) if row else None
+
+    def skip(self, counter: int) -> Ticket | None:
+        return self._finish(counter, "skipped")
+
+    def done(self, counter: int) -> Ticket | None:
+        return self._finish(counter, "done")
+
+    def current_calls(self) -> list[Ticket]:
+        """Tickets now called to a counter, most recent first (for the lobby display)."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM tickets WHERE day = ? AND state = 'called' ORDER BY call_seq DESC",
+                                    (self._today(),)).fetchall()
+        return [_ticket(r) for r in rows]
+
+    def ticket_content(self, ticket: Ticket, service_point: str, footer: str = "请留意叫号，过号请到服务台"):
+        """The printable ticket (people ahead and wait computed now: right for a reprint too)."""
+        from drivers.printer.ticket import TicketContent
+
+        return TicketContent(
+            service_point=service_point, service_name=ticket.service_name, number=ticket.number,
+            people_ahead=self.people_ahead(ticket), estimated_wait_min=self.estimated_wait_min(ticket),
+            issued_at=ticket.issued_at, priority=ticket.priority, ticket_id=ticket.ticket_id,
+            counter_hint=PRIORITY_LABELS_ZH.get(ticket.priority_reason or "", ""), footer=footer,
+        )
+
+    # -- internals ---------------------------------------------------------------------------
+    def _today(self) -> str:
+        return self.clock().date().isoformat()
+
+    def _slot(self, day: str) -> int:
+        row = self._db.execute("SELECT slot FROM call_cycle WHERE day = ?", (day,)).fetchone()
+        return row["slot"] if row else 0
+
+    def _waiting_rows(self, day: str) -> list[Ticket]:
+        rows = self._db.execute("SELECT * FROM tickets WHERE day = ? AND state = 'waiting' ORDER BY seq", (day,)).fetchall()
+        return [_ticket(r) for r in rows]
+
+    def _get_locked(self, ticket_id: str) -> Ticket:
+        return _ticket(self._db.execute("SELECT * FROM tickets WHERE ticket_id = ?", (ticket_id,)).fetchone())
+
+    def _finish(self, counter: int, state: str) -> Ticket | None:
+        with self._transaction():
+            row = self._db.execute("SELECT * FROM tickets WHERE day = ? AND state = 'called' AND counter = ?"
+                                   " ORDER BY call_seq DESC LIMIT 1", (self._today(), counter)).fetchone()
+            if row is None:
+                return None
+            self._db.execute("UPDATE tickets SET state = ? WHERE ticket_id = ?", (state, row["ticket_id"]))
+            return self._get_locked(row["ticket_id"])
+
+    def _set_print_state(self, ticket_id: str, print_state: str, error: str | None) -> None:
+        with self._transaction():
+            cursor = self._db.execute("UPDATE tickets SET print_state = ?, print_error = ? WHERE ticket_id = ?",
+                                      (print_state, error, ticket_id))
+            if cursor.rowcount != 1:
+                raise KeyError(f"no ticket {ticket_id}")
+
+    def _transaction(self):
+        return _Immediate(self._db, self._lock)
+
+
+class _Immediate:
+    """BEGIN IMMEDIATE … COMMIT (ROLLBACK on error): takes the write lock up front, so two
+    processes issuing at once serialise instead of both reading the same MAX(serial)."""
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock) -> None:
+        self._db, self._lock = db, lock
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self._lock.release()
+
+
+def _ticket(row: sqlite3.Row) -> Ticket:
+    return Ticket(
+        ticket_id=row["ticket_id"], number=row["number"], band=row["band"], service_code=row["service_code"],
+        service_name=row["service_name"], priority_reason=row["priority_reason"],
+        issued_at=datetime.fromisoformat(row["issued_at"]), state=row["state"], print_state=row["print_state"],
+        counter=row["counter"],
+    )

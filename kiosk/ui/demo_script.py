@@ -1,0 +1,87 @@
+"""The scripted offscreen demo: two residents, one in 长辈版, through the real UI and devices."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiosk.ui.journey import Journey, JourneyError, click, wait_until
+from kiosk.ui.shell import KioskShell
+
+ELDERLY_PROFILE = "assets/cards/idcard/resident.json"
+YOUNG_PROFILE = "assets/cards/idcard/young_parent.json"
+
+
+def _insert_card(shell: KioskShell, profile_path: str) -> None:
+    from drivers.idcard.simulator import load_profile
+
+    shell.runtime.sims.idcard.insert(load_profile(shell.config.resolve(profile_path)))
+
+
+def _remove_card(shell: KioskShell) -> None:
+    shell.runtime.sims.idcard.remove()
+
+
+def _wait_synced(shell: KioskShell, timeout_s: float = 20.0) -> None:
+    status = shell.window.status
+    wait_until(lambda: status.online and status.pending_count == 0, timeout_s, "the outbox to sync to the hub")
+
+
+def play_demo(shell: KioskShell, shots: Path) -> bool:
+    window = shell.window
+    window.resize(1280, 800)
+    window.show()
+    j = Journey(window, shots)
+    try:
+        j.on_screen("home")
+        j.step("home", "首页：服务磁贴 / home with service tiles")
+        j.choose_service("chronic_disease")
+        j.on_screen("identify")
+        j.step("identify-waiting", "选择门诊慢特病认定，等待读卡 / waiting for a card")
+        _insert_card(shell, ELDERLY_PROFILE)
+        j.wait_for_person()
+        j.step("identify-elderly", "70 岁长辈刷身份证：自动长辈版、绿色通道 / elderly resident read, large text on")
+        click(j.find("identify_continue"))
+        j.on_screen("form")
+        j.step("form-disease", "选择病种 / choose the disease")
+        j.answer_current("hypertension")
+        j.step("form-hospitals", "选择定点医院（最多 3 家）/ pick hospitals")
+        j.answer_current(["h_township", "h_county_people"])
+        j.step("form-phone", "数字键盘输入电话 / phone on the keypad")
+        j.answer_current("13812345678")
+        j.on_screen("review")
+        j.step("review", "核对信息（已脱敏）/ review, masked")
+        click(j.find("review_submit"))
+        wait_until(lambda: shell.controller.done_view.saved and not shell.controller.done_view.printing
+                   and bool(shell.controller.done_view.number), 15, "the ticket to print")
+        j.step("done-ticket", "提交成功，小票已打印 / submitted, ticket printed")
+        _wait_synced(shell)
+        j.step("synced", "已上传到中心 / synced to the hub")
+        click(j.find("done_home"))
+        _remove_card(shell)
+        j.on_screen("home")
+
+        window.set_language("en")
+        j.step("home-english", "English home screen")
+        window.set_language("zh_CN")
+        _insert_card(shell, YOUNG_PROFILE)
+        j.on_screen("identify")
+        j.wait_for_person()
+        j.step("identify-young", "年轻家长刷卡：标准字号 / a young parent, normal text")
+        click(j.find("identify_continue"))
+        j.on_screen("home")
+        j.choose_service("newborn")
+        j.on_screen("form")
+        j.fill_form({"relationship": "father", "baby_name": "张小宝", "baby_birth_date": None, "consent": True})
+        j.on_screen("review")
+        j.step("review-newborn", "新生儿参保：核对 / newborn enrolment review")
+        click(j.find("review_submit"))
+        wait_until(lambda: bool(shell.controller.done_view.number) and not shell.controller.done_view.printing, 15, "the ticket")
+        j.step("done-newborn", "新生儿参保：取号 / newborn ticket")
+        _wait_synced(shell)
+        click(j.find("done_home"))
+        _remove_card(shell)
+        print(f"journey complete: {len(j.steps)} steps")
+        return True
+    except JourneyError as exc:
+        j.step("failed", f"journey stopped: {exc}")
+        print(f"demo failed: {exc}")
+        return False

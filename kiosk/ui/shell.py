@@ -1,0 +1,66 @@
+"""Builds the running GUI around a `KioskRuntime`: window, controller, device threads, idle watcher."""
+from __future__ import annotations
+
+import logging
+import os
+
+from PySide6.QtWidgets import QApplication
+
+from kiosk.app import KioskRuntime
+from kiosk.config import Config
+from kiosk.devices.tasks import TaskLanes
+from kiosk.devices.threads import DeviceChannel, DeviceThread
+from kiosk.ui.controller import KioskController
+from kiosk.ui.i18n import set_language
+from kiosk.ui.main_window import MainWindow
+from kiosk.ui.widgets.idle import IdleWatcher
+
+log = logging.getLogger(__name__)
+
+
+def ensure_application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        # Touch keyboard with pinyin on the kiosk panel; harmless where the plugin is missing.
+        os.environ.setdefault("QT_IM_MODULE", "qtvirtualkeyboard")
+        app = QApplication([])
+    return app  # type: ignore[return-value]
+
+
+class KioskShell:
+    def __init__(self, config: Config, runtime: KioskRuntime | None = None) -> None:
+        self.app = ensure_application()
+        self.config = config
+        self.runtime = runtime or KioskRuntime(config)
+        self.channel = DeviceChannel()
+        self.lanes = TaskLanes()
+        backend = self.runtime.start(on_sync_status=lambda status: self.channel.event.emit("sync", status))
+        set_language(config.kiosk.language)
+        self.window = MainWindow(
+            self.runtime.forms.forms, config.display.dpi, config.display.font_family, config.display.theme,
+            config.kiosk.service_point, (config.privacy.mask_head, config.privacy.mask_tail),
+        )
+        self.idle = IdleWatcher(config.kiosk.idle_timeout_s, config.kiosk.idle_warning_s)
+        self.app.installEventFilter(self.idle)
+        self.controller = KioskController(self.window, backend, self.lanes, self.channel,
+                                          config.kiosk.elderly_age, self.idle)
+        self.threads = [DeviceThread(name, source, self.channel) for name, source in self.runtime.device_sources.items()]
+        for thread in self.threads:
+            thread.start()
+        self.runtime.start_sync()
+
+    def show(self) -> None:
+        if self.config.kiosk.fullscreen:
+            self.window.showFullScreen()
+        else:
+            self.window.resize(1280, 800)
+            self.window.show()
+
+    def close(self) -> None:
+        self.app.removeEventFilter(self.idle)
+        for thread in self.threads:
+            thread.stop()
+        self.lanes.shutdown()
+        self.runtime.stop()
+        self.window.close()
+        self.window.deleteLater()
