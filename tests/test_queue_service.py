@@ -1,0 +1,166 @@
+"""Queue numbering, daily reset, priority alternation, waits, counter actions, two processes."""
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import QueueSection
+from kiosk.services.queue import QueueService, announcement_text, calling_order
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock(datetime(2024, 5, 1, 8, 30))
+
+
+@pytest.fixture
+def queue(tmp_path, clock):
+    service = QueueService(tmp_path / "queue.sqlite3", QueueSection(), 65, clock=clock)
+    yield service
+    service.close()
+
+
+def test_numbers_per_band_and_restart_never_reissues(tmp_path, queue, clock):
+    numbers = [queue.issue("S", "参保登记", "A", None).number for _ in range(3)]
+    numbers.append(queue.issue("S", "待遇报销", "B", None).number)
+    assert numbers == ["A001", "A002", "A003", "B001"]
+    queue.close()
+    reopened = QueueService(tmp_path / "queue.sqlite3", QueueSection(), 65, clock=clock)
+    assert reopened.issue("S", "参保登记", "A", None).number == "A004"
+    reopened.close()
+
+
+def test_daily_reset_by_local_date(queue, clock):
+    clock.now = datetime(2024, 5, 1, 23, 59, 59)
+    first = queue.issue("S", "综合咨询", "D", None)
+    assert first.number == "D001"
+    clock.now += timedelta(seconds=2)  # past midnight
+    assert queue.issue("S", "综合咨询", "D", None).number == "D001"
+    # yesterday's unserved ticket is not called today and not counted ahead
+    called = queue.call_next(1)
+    assert called.issued_at.date() == clock.now.date()
+    assert queue.call_next(1) is None
+
+
+def test_priority_reasons(queue):
+    assert queue.priority_for(65, False, False) == "elderly"
+    assert queue.priority_for(64, False, False) is None
+    assert queue.priority_for(None, True, False) == "disabled"
+    assert queue.priority_for(30, False, True) == "appointment"
+    with pytest.raises(ValueError):
+        queue.issue("S", "x", "D", "vip")
+    with pytest.raises(ValueError):
+        queue.issue("S", "x", "Z", None)
+
+
+def test_priority_alternates_one_to_two_and_fifo_within_class(queue):
+    issued = {}
+    for label, reason in [("n1", None), ("n2", None), ("n3", None), ("p1", "elderly"), ("p2", "disabled"), ("n4", None)]:
+        issued[queue.issue("S", "综合咨询", "D", reason).ticket_id] = label
+    predicted = [issued[t.ticket_id] for t in queue.waiting()]
+    called = [issued[queue.call_next(1).ticket_id] for _ in range(6)]
+    assert called == ["p1", "n1", "n2", "p2", "n3", "n4"]
+    assert predicted == called
+    assert queue.call_next(1) is None
+
+
+def test_configurable_ratio():
+    tickets = [t for t in _tickets("NNNNPPPP")]
+    order = "".join("P" if t.priority else "N" for t in calling_order(tickets, (2, 3), 0))
+    assert order == "PPNNNPPN"
+
+
+def _tickets(pattern):
+    from kiosk.services.queue import Ticket
+
+    return [Ticket(str(i), f"D{i:03d}", "D", "S", "x", "elderly" if c == "P" else None, datetime(2024, 1, 1))
+            for i, c in enumerate(pattern)]
+
+
+def test_people_ahead_and_wait_follow_calling_order(queue):
+    a = queue.issue("S", "待遇报销", "B", None)
+    b = queue.issue("S", "待遇报销", "B", None)
+    p = queue.issue("S", "待遇报销", "B", "elderly")
+    other_band = queue.issue("S", "参保登记", "A", None)
+    assert [queue.people_ahead(t) for t in (a, b, p)] == [1, 2, 0]  # priority goes first
+    assert queue.estimated_wait_min(b) == 16  # 2 × 8 min (band B)
+    assert queue.people_ahead(other_band) == 0
+    queue.call_next(1)
+    assert queue.people_ahead(b) == 1
+
+
+def test_counter_actions_and_lobby_display(queue, clock):
+    first = queue.issue("S", "参保登记", "A", None)
+    second = queue.issue("S", "参保登记", "A", None)
+    assert queue.call_next(1).number == "A001"
+    clock.now += timedelta(minutes=1)
+    assert queue.call_next(2).number == "A002"
+    assert [t.number for t in queue.current_calls()] == ["A002", "A001"]
+    assert queue.recall(1).ticket_id == first.ticket_id
+    assert queue.skip(2).state == "skipped"
+    assert queue.skip(2) is None
+    assert queue.done(1).state == "done"
+    assert queue.current_calls() == []
+    assert queue.get(second.ticket_id).state == "skipped"
+    assert announcement_text(first, 2) == "请 A001 号到 2 号窗口办理"
+
+
+def test_call_next_finishes_the_previous_ticket_and_filters_service(queue):
+    queue.issue("SB01", "参保登记", "A", None)
+    wanted = queue.issue("BX02", "待遇报销", "B", None)
+    first = queue.call_next(3, "BX02")
+    assert first.ticket_id == wanted.ticket_id
+    assert queue.call_next(3, "BX02") is None
+    assert queue.get(wanted.ticket_id).state == "done"
+
+
+def test_print_state(queue):
+    t = queue.issue("S", "x", "D", None)
+    queue.mark_print_failed(t.ticket_id, "PRINTER_PAPER_OUT")
+    assert [c.ticket_id for c in queue.reprint_candidates()] == [t.ticket_id]
+    assert queue.get(t.ticket_id).print_state == "failed"
+    queue.mark_printed(t.ticket_id)
+    assert queue.reprint_candidates() == []
+    with pytest.raises(KeyError):
+        queue.mark_printed("no-such-ticket")
+
+
+def test_database_is_wal_full_and_versioned(tmp_path, queue):
+    db = sqlite3.connect(tmp_path / "queue.sqlite3")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 1
+    db.execute("UPDATE schema_version SET version = 99")
+    db.commit()
+    db.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        QueueService(tmp_path / "queue.sqlite3", QueueSection(), 65)
+
+
+def test_two_processes_never_share_a_number(tmp_path):
+    db = tmp_path / "queue.sqlite3"
+    QueueService(db, QueueSection(), 65).close()
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from kiosk.config import QueueSection
+        from kiosk.services.queue import QueueService
+        q = QueueService(Path({str(db)!r}), QueueSection(), 65)
+        for _ in range(40):
+            q.issue("S", "x", "A", None)
+    """)
+    root = Path(__file__).resolve().parent.parent
+    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=root) for _ in range(3)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
+    numbers = [r[0] for r in sqlite3.connect(db).execute("SELECT number FROM tickets ORDER BY seq")]
+    assert sorted(numbers) == [f"A{i:03d}" for i in range(1, 121)]
