@@ -52,6 +52,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "form.month": ("月", "Month"),
     "form.day": ("日", "Day"),
     "form.clear": ("清除", "Clear"),
+    "form.decimal_point": ("小数点", "Point"),
+    "form.delete": ("删除", "Delete"),
     "form.from_card": ("来自证件", "From your card"),
     "review.heading": ("请核对信息", "Please check your details"),
     "review.service": ("办理业务", "Service"),

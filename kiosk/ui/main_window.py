@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QFont, QResizeEvent
-from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QMainWindow, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.services.forms import FormSpec
 from kiosk.ui.i18n import language, set_language, tr
@@ -44,9 +44,12 @@ class MainWindow(QMainWindow):
         self.service_point = label(service_point, wrap=False)
         self.greeting = label(wrap=False)
         self.greeting.setObjectName("header_greeting")
+        self.greeting.setProperty("data", True)
+        self.service_point.setProperty("data", True)
         self.elderly_button = button(role="header", name="header_elderly")
         self.elderly_button.setCheckable(True)
         self.language_button = button(role="header", name="header_language")
+        self.language_button.setProperty("data", True)  # names the other language in that language
         self.sign_out = button(role="header", name="header_sign_out")
         row.addWidget(self.app_title)
         row.addWidget(self.service_point)
@@ -55,6 +58,8 @@ class MainWindow(QMainWindow):
         row.addWidget(self.sign_out)
         row.addWidget(self.elderly_button)
         row.addWidget(self.language_button)
+        for widget in (self.elderly_button, self.language_button, self.sign_out):
+            widget.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)  # never squeezed
         column.addWidget(header)
 
         self.stack = QStackedWidget()
@@ -99,6 +104,7 @@ class MainWindow(QMainWindow):
         self.elderly_button.setChecked(elderly)
         self.elderly_button.blockSignals(False)
         self.apply_style()
+        self.service_point.setVisible(not elderly)  # room for the bigger header buttons
         for screen in self.screens:
             screen.apply_metrics(self.metrics)
         self.retranslate()

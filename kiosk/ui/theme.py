@@ -97,15 +97,17 @@ def palette_for(theme: str) -> Palette:
 def stylesheet(metrics: Metrics, palette: Palette, font_family: str) -> str:
     m, p = metrics, palette
     radius = m.mm(2)
+    badge = round(m.title_px * 1.8)
     return f"""
 * {{ font-family: "{font_family}"; font-size: {m.body_px}px; color: {p.text}; }}
 QMainWindow, QWidget#Screen, QStackedWidget {{ background: {p.window}; }}
 QLabel {{ background: transparent; }}
 QLabel[role="title"] {{ font-size: {m.title_px}px; font-weight: bold; }}
+QLabel[role="tiletitle"] {{ font-size: {round(m.body_px * 1.15)}px; font-weight: bold; }}
 QLabel[role="huge"] {{ font-size: {m.huge_px}px; font-weight: bold; color: {p.primary}; }}
 QLabel[role="badge"] {{
   background: {p.primary}; color: {p.on_primary}; font-size: {m.title_px}px; font-weight: bold;
-  min-width: {m.mm(14)}px; max-width: {m.mm(14)}px; min-height: {m.mm(14)}px; max-height: {m.mm(14)}px;
+  min-width: {badge}px; max-width: {badge}px; min-height: {badge}px; max-height: {badge}px;
   border-radius: {m.mm(3)}px;
 }}
 QLabel[role="hint"] {{ color: {p.muted_text}; }}

@@ -124,7 +124,7 @@ class FormScreen(Screen):
 
     def retranslate(self) -> None:
         if self.form:
-            self.title.setText(f"{self.form.icon} {self.form.title.get(language())}")
+            self.title.setText(self.form.title.get(language()))
         for editor in self.editors:
             editor.retranslate()
         self._show_step()

@@ -18,13 +18,16 @@ class ServiceTile(QPushButton):
         self.setProperty("role", "tile")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 8, 4)
         self.badge = QLabel(form.icon or form.title.zh_CN[:1])
         self.badge.setProperty("role", "badge")
+        self.badge.setProperty("data", True)  # a pictogram character, not text to translate
         self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
         row.addWidget(self.badge)
         texts = QVBoxLayout()
+        texts.setSpacing(0)
         self.title = QLabel()
-        self.title.setProperty("role", "title")
+        self.title.setProperty("role", "tiletitle")
         self.title.setWordWrap(True)
         self.kind = QLabel()
         self.kind.setProperty("role", "hint")
@@ -66,7 +69,7 @@ class HomeScreen(Screen):
         self._layout_tiles()
 
     def _layout_tiles(self) -> None:
-        columns = 2 if self.metrics.elderly else 3
+        columns = 3
         for index, tile in enumerate(self.tiles):
             self.grid.addWidget(tile, index // columns, index % columns)
             tile.setMinimumHeight(self.metrics.mm(24 if self.metrics.elderly else 22))

@@ -31,7 +31,8 @@ class IdentifyScreen(Screen):
         self.way_labels = []
         for icon in ("证", "卡", "码"):
             frame, layout = card()
-            big = label(icon, role="badge")
+            big = label(icon, role="badge", wrap=False)
+            big.setProperty("data", True)  # a pictogram character, not text to translate
             big.setAlignment(Qt.AlignmentFlag.AlignCenter)
             text = label()
             layout.addWidget(big)
@@ -52,6 +53,7 @@ class IdentifyScreen(Screen):
             grid.addWidget(caption, row, 0)
             grid.addWidget(value, row, 1)
         self.name_value.setObjectName("identify_name")
+        self.name_value.setProperty("data", True)
         self.id_value.setObjectName("identify_id")
         self.priority_badge = label(role="ok")
         person_layout.addWidget(self.priority_badge)

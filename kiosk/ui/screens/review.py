@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QScrollArea, QVBoxLayout
 
 from kiosk.privacy import mask_id_number, mask_name, mask_phone
 from kiosk.services.forms import FieldSpec, FormSpec, display_value
@@ -40,7 +40,7 @@ class ReviewScreen(Screen):
         outer.addWidget(self.heading)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
-        self.sheet = QWidget()
+        self.sheet = QFrame()
         self.sheet.setObjectName("Card")
         self.grid = QGridLayout(self.sheet)
         scroll.setWidget(self.sheet)
@@ -69,15 +69,18 @@ class ReviewScreen(Screen):
             return
         form, person, answers = self._content
         lang = language()
-        rows: list[tuple[str, str]] = [(tr("review.service"), form.title.get(lang))]
+        # (caption, value, is the resident's own data rather than UI text)
+        rows: list[tuple[str, str, bool]] = [(tr("review.service"), form.title.get(lang), False)]
         if person is not None:
-            rows.append((tr("review.applicant"), f"{person.masked_name()}  {person.masked_id(*self._mask)}"))
+            rows.append((tr("review.applicant"), f"{person.masked_name()}  {person.masked_id(*self._mask)}", True))
         for spec in form.fields:
             if spec.name in answers and spec.prefill not in ("card.name", "card.id_number"):
-                rows.append((spec.label.get(lang), masked_display(spec, answers[spec.name], lang, *self._mask)))
-        for row, (caption, value) in enumerate(rows):
+                rows.append((spec.label.get(lang), masked_display(spec, answers[spec.name], lang, *self._mask),
+                             spec.type not in ("choice", "multichoice", "consent")))
+        for row, (caption, value, is_data) in enumerate(rows):
             self.grid.addWidget(label(caption, role="hint"), row, 0)
             value_label = label(value)
+            value_label.setProperty("data", is_data)
             value_label.setObjectName(f"review_value_{row}")
             self.grid.addWidget(value_label, row, 1)
         self.grid.setColumnStretch(1, 1)

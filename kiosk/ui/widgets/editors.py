@@ -132,6 +132,13 @@ class KeypadEditor(FieldEditor):
             grid.addWidget(widget, index // 3, index % 3)
             self.keys[key] = widget
         layout.addLayout(grid)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        if "." in self.keys:  # a lone dot is too small to see: name the key
+            self.keys["."].setText(tr("form.decimal_point"))
+        if "⌫" in self.keys:
+            self.keys["⌫"].setText("⌫ " + tr("form.delete"))
 
     def press(self, key: str) -> None:
         if key == "⌫":

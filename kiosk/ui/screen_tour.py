@@ -1,0 +1,86 @@
+"""Puts a bare MainWindow through every screen state with sample data (audit test, docs shots).
+
+No backend, no devices: just what each screen can show, so the accessibility audit and the
+screenshot gallery cover every screen in both modes and both languages.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+
+from PySide6.QtWidgets import QApplication
+
+from kiosk.services.forms import FormCatalog, prefill
+from kiosk.services.identity import Person
+from kiosk.ui.i18n import language
+from kiosk.ui.main_window import MainWindow
+from kiosk.ui.screens.done import DoneView
+
+SAMPLE_PERSON = Person(name="张三", id_number="11010519491231002X", source="idcard", sex="男", nation="汉",
+                       birth_date=dt.date(1949, 12, 31), address="北京市东城区示例街道1号")
+
+
+def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
+    """Yield a state name after putting the window in that state."""
+    w = window
+
+    def settle() -> None:
+        QApplication.processEvents()
+
+    w.show_screen(w.home)
+    settle()
+    yield "home"
+    w.identify.reset()
+    w.show_screen(w.identify)
+    settle()
+    yield "identify-waiting"
+    w.identify.show_state("identify.failed", "error", reason="读卡超时" if language() == "zh_CN" else "timeout")
+    settle()
+    yield "identify-failed"
+    w.set_person_greeting(SAMPLE_PERSON.masked_name())
+    w.identify.show_person(SAMPLE_PERSON, True)
+    settle()
+    yield "identify-person"
+    shown_types: set[str] = set()
+    for form in catalog.forms:
+        answers = prefill(form, SAMPLE_PERSON)
+        w.form.load(form, answers)
+        w.form.retranslate()
+        w.show_screen(w.form)
+        for index, spec in enumerate(w.form.steps):
+            if spec.type in shown_types:
+                continue
+            shown_types.add(spec.type)
+            w.form.index = index
+            w.form._show_step()
+            settle()
+            yield f"form-{spec.type}"
+    chronic = catalog.by_code("chronic_disease")
+    w.review.show_review(chronic, SAMPLE_PERSON, {"disease": "hypertension", "hospitals": ["h_township", "h_county_tcm"], "phone": "13812345678"})
+    w.show_screen(w.review)
+    settle()
+    yield "review"
+    w.done.update_view(DoneView(reference="3f2a9c1e-0000", saved=True, number="C012", people_ahead=3, wait_min=30, priority=True))
+    w.show_screen(w.done)
+    settle()
+    yield "done"
+    w.done.update_view(DoneView(reference="3f2a9c1e-0000", saved=True, number="C012", people_ahead=3, wait_min=30,
+                                priority=True, print_error="打印机缺纸" if language() == "zh_CN" else "out of paper"))
+    settle()
+    yield "done-print-failed"
+    w.error.show_error("OUTBOX", "保存失败，请到窗口办理", "Could not save; please go to a counter")
+    w.show_screen(w.error)
+    settle()
+    yield "error"
+    w.show_screen(w.home)
+    w.idle_overlay.show_countdown(20)
+    settle()
+    yield "idle-warning"
+    w.idle_overlay.hide()
+    w.set_person_greeting("")
+
+
+def all_modes() -> Iterator[tuple[bool, str]]:
+    for elderly in (False, True):
+        for language in ("zh_CN", "en"):
+            yield elderly, language
