@@ -23,6 +23,7 @@ CHECK_FIELDS: dict[str, tuple[str, ...]] = {
     "date_valid": ("issue_date",),
     "bill_code_format": ("bill_code",),
     "bill_number_format": ("bill_number",),
+    "check_code_format": ("check_code",),
     "not_duplicate": ("bill_code", "bill_number"),
 }
 
@@ -125,6 +126,8 @@ def run_checks(fields: dict[str, str | None], items: list[dict], claimed: Claime
     code, number = fields.get("bill_code"), fields.get("bill_number")
     checks["bill_code_format"] = None if code is None else bool(re.fullmatch(r"\d{8}", code))
     checks["bill_number_format"] = None if number is None else bool(re.fullmatch(r"\d{10}", number))
+    check_code = fields.get("check_code")
+    checks["check_code_format"] = None if check_code is None else bool(re.fullmatch(r"[0-9a-f]{6}", check_code))
     if claimed is None or not checks["bill_code_format"] or not checks["bill_number_format"]:
         checks["not_duplicate"] = None
     else:

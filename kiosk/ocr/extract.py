@@ -13,13 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from kiosk.ocr.lines import TextBox, TextLine
-from kiosk.ocr.normalize import (clean_text, fix_digits, format_amount, parse_amount, parse_date,
+from kiosk.ocr.normalize import (clean_text, format_amount, parse_amount, parse_date, parse_hex,
                                  parse_digits, to_halfwidth)
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 FIELD_NAMES = ("bill_code", "bill_number", "check_code", "issue_date", "payer", "hospital", "insurance",
                "total", "total_in_words", "fund_paid", "personal_account_paid", "personal_cash_paid")
-KINDS = ("digits", "code", "date", "amount", "words", "text")
+KINDS = ("digits", "hex", "code", "date", "amount", "words", "text")
 _NUMERIC_RUN = re.compile(r"[¥\d][\d.,¥OolISB]*\d|\d")
 _WORD_CHARS = re.compile(r"[^零壹贰叁肆伍陆柒捌玖拾佰仟万亿元圆角分整正]")
 
@@ -160,6 +160,8 @@ def parse_value(kind: str, raw: str) -> str | None:
     if kind == "code":
         value = re.sub(r"[^0-9A-Za-z]", "", to_halfwidth(raw))
         return value or None
+    if kind == "hex":
+        return parse_hex(raw)
     if kind == "date":
         return parse_date(raw)
     if kind == "amount":

@@ -69,23 +69,39 @@ def _overlap(a_top: float, a_bottom: float, b_top: float, b_bottom: float) -> fl
     return max(0.0, min(a_bottom, b_bottom) - max(a_top, b_top))
 
 
+def text_slope(boxes: list[TextBox]) -> float:
+    """Median slope (dy/dx) of the top edges of wide boxes: the page's residual tilt."""
+    slopes = sorted((b.box[1][1] - b.box[0][1]) / (b.box[1][0] - b.box[0][0]) for b in boxes
+                    if b.box[1][0] - b.box[0][0] > 2 * max(1.0, b.height))
+    return slopes[len(slopes) // 2] if slopes else 0.0
+
+
 def group_lines(boxes: list[TextBox], min_overlap: float = 0.5) -> list[TextLine]:
-    """A box joins the line it overlaps most, if the overlap is at least `min_overlap` of the
-    smaller height (measured against the line's boxes' median centre band, so a tall box does
-    not swallow two lines)."""
-    lines: list[TextLine] = []
-    for box in sorted(boxes, key=lambda b: (b.center_y, b.left)):
+    """A box joins the line whose nearest box it overlaps most vertically, if the overlap is at
+    least `min_overlap` of the smaller height. Vertical positions are first corrected for the
+    page's residual tilt, so on a slightly rotated page neighbouring rows do not merge."""
+    slope = text_slope(boxes)
+
+    def band(b: TextBox) -> tuple[float, float]:
+        shift = slope * b.center_x
+        return b.top - shift, b.bottom - shift
+
+    lines: list[tuple[TextLine, list[tuple[float, float]]]] = []
+    for box in sorted(boxes, key=lambda b: (sum(band(b)) / 2, b.left)):
+        top, bottom = band(box)
         best, best_ratio = None, 0.0
-        for line in lines:
-            ref = min(line.boxes, key=lambda b: abs(b.center_y - box.center_y))
-            ratio = _overlap(box.top, box.bottom, ref.top, ref.bottom) / max(1e-6, min(box.height, ref.height))
+        for line, bands in lines:
+            ref = min(bands, key=lambda r: abs((r[0] + r[1]) / 2 - (top + bottom) / 2))
+            ratio = _overlap(top, bottom, *ref) / max(1e-6, min(bottom - top, ref[1] - ref[0]))
             if ratio > best_ratio:
-                best, best_ratio = line, ratio
+                best, best_ratio = (line, bands), ratio
         if best is not None and best_ratio >= min_overlap:
-            best.boxes.append(box)
+            best[0].boxes.append(box)
+            best[1].append((top, bottom))
         else:
-            lines.append(TextLine([box]))
-    for line in lines:
+            lines.append((TextLine([box]), [(top, bottom)]))
+    result = []
+    for line, bands in sorted(lines, key=lambda lb: sum(t + b for t, b in lb[1]) / len(lb[1])):
         line.boxes.sort(key=lambda b: b.left)
-    lines.sort(key=lambda ln: (ln.top + ln.bottom) / 2)
-    return lines
+        result.append(line)
+    return result

@@ -85,3 +85,16 @@ def clean_text(text: str | None) -> str | None:
         return None
     value = to_halfwidth(text).replace(" ", "").strip(":;,.、|")
     return value or None
+
+
+_HEX_MISREADS = str.maketrans({"o": "0", "q": "9", "l": "1", "i": "1", "|": "1", "s": "5", "g": "9", "z": "2"})
+
+
+def parse_hex(text: str | None) -> str | None:
+    """A lowercase hex code (电子票据 校验码): letters outside a–f that look like digits become
+    digits; anything else that is not hex is dropped (and then fails the length check)."""
+    if not text:
+        return None
+    value = re.sub(r"[^0-9a-z|]", "", to_halfwidth(text).lower()).translate(_HEX_MISREADS)
+    value = re.sub(r"[^0-9a-f]", "", value)
+    return value or None

@@ -1,0 +1,58 @@
+"""OCR benchmark: seconds per receipt (cold = first call incl. model load, warm = median of the
+rest) and field accuracy, for both engines side by side on the same generated receipts.
+
+    .venv/bin/python bench/bench_ocr.py [--count 6] [--engines rapidocr,tesseract] [--seed 5000]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kiosk.ocr.extract import FIELD_NAMES  # noqa: E402
+from kiosk.ocr.pipeline import ReceiptReader  # noqa: E402
+from kiosk.ocr.synth import make_receipt  # noqa: E402
+
+
+def bench(engine: str, receipts) -> dict:
+    reader = ReceiptReader(engine)
+    times, right, total, flagged_wrong, wrong = [], 0, 0, 0, 0
+    for r in receipts:
+        start = time.perf_counter()
+        result = reader.read(r.image)
+        times.append(time.perf_counter() - start)
+        if result.error:
+            print(f"  {engine} seed {r.seed}: {result.error}", file=sys.stderr)
+        for name in FIELD_NAMES:
+            total += 1
+            if result.fields.get(name) == r.fields[name]:
+                right += 1
+            else:
+                wrong += 1
+                flagged_wrong += name in result.needs_review
+    return {"engine": engine, "cold_s": times[0], "warm_s": statistics.median(times[1:]) if len(times) > 1 else times[0],
+            "accuracy": right / total, "fields": total, "wrong_flagged": f"{flagged_wrong}/{wrong}"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=6)
+    parser.add_argument("--engines", default="rapidocr,tesseract")
+    parser.add_argument("--seed", type=int, default=5000)
+    args = parser.parse_args()
+    receipts = [make_receipt(args.seed + k) for k in range(args.count)]
+    print(f"{args.count} synthetic receipts (seeds {args.seed}..{args.seed + args.count - 1}): "
+          + ", ".join(f"{r.layout}/{r.style}" for r in receipts))
+    rows = [bench(name, receipts) for name in args.engines.split(",")]
+    print(f"{'engine':10} {'cold s':>7} {'warm s':>7} {'fields ok':>10} {'wrong fields flagged':>21}")
+    for row in rows:
+        print(f"{row['engine']:10} {row['cold_s']:7.2f} {row['warm_s']:7.2f} {row['accuracy']:10.1%} {row['wrong_flagged']:>21}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Camera back-ends. `FolderCamera` is the simulator at the same seam as `OpenCvCamera`: it
+serves the images of a folder in turn, with fault switches (unplug, unreadable frame) so the
+station's error paths can be exercised without hardware."""
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from drivers.diagnostics import CheckResult, CheckStatus, Stopwatch
+from kiosk.errors import UserFacingError
+
+SIMULATED = "sim://"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class CameraError(UserFacingError):
+    """Stable codes: CAMERA_MISSING (cannot open), CAMERA_READ (no frame), CAMERA_CLOSED."""
+
+
+class CameraState(str, Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    ERROR = "error"
+
+
+def _missing(source: object) -> CameraError:
+    return CameraError("CAMERA_MISSING", f"未找到拍摄仪（{source}），请检查连接", f"camera not found ({source}); check the cable")
+
+
+class Camera(Protocol):
+    state: CameraState
+
+    def open(self) -> None: ...
+
+    def grab(self) -> np.ndarray:
+        """One BGR frame (H × W × 3 uint8)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def self_test(self) -> CheckResult: ...
+
+
+class OpenCvCamera:
+    """A UVC document camera through cv2.VideoCapture: an index (0) or a device path."""
+
+    def __init__(self, source: int | str, warmup_frames: int = 2) -> None:
+        self.source: int | str = int(source) if isinstance(source, str) and source.isdigit() else source
+        self.warmup_frames = warmup_frames
+        self.state = CameraState.CLOSED
+        self._cap: cv2.VideoCapture | None = None
+
+    def open(self) -> None:
+        if self._cap is not None:
+            return
+        cap = cv2.VideoCapture(self.source)
+        if not cap.isOpened():
+            cap.release()
+            self.state = CameraState.ERROR
+            raise _missing(self.source)
+        self._cap, self.state = cap, CameraState.OPEN
+        for _ in range(self.warmup_frames):  # auto-exposure settles on the first frames
+            cap.read()
+
+    def grab(self) -> np.ndarray:
+        if self._cap is None:
+            raise CameraError("CAMERA_CLOSED", "拍摄仪未打开", "camera is not open")
+        ok, frame = self._cap.read()
+        if not ok or frame is None:
+            self.state = CameraState.ERROR
+            raise CameraError("CAMERA_READ", "拍摄仪没有画面，请检查连接", f"no frame from camera {self.source}")
+        return frame
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+        self._cap, self.state = None, CameraState.CLOSED
+
+    def self_test(self) -> CheckResult:
+        return _self_test(self, f"camera {self.source}")
+
+    def __enter__(self) -> "OpenCvCamera":
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class FolderCamera:
+    """Serves the folder's images in name order, round and round. Fault switches:
+    `unplugged` (open/grab fail as a missing camera) and `fail_next_reads` (frames lost)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.state = CameraState.CLOSED
+        self.unplugged = False
+        self.fail_next_reads = 0
+        self._files: list[Path] = []
+        self._next = 0
+
+    @property
+    def files(self) -> list[Path]:
+        return list(self._files)
+
+    def open(self) -> None:
+        if self.unplugged or not self.folder.is_dir():
+            self.state = CameraState.ERROR
+            raise _missing(f"{SIMULATED}{self.folder}")
+        self._files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self._files:
+            self.state = CameraState.ERROR
+            raise CameraError("CAMERA_MISSING", f"模拟拍摄仪的文件夹里没有图片（{self.folder}）",
+                              f"simulated camera folder has no images ({self.folder})")
+        self._next, self.state = 0, CameraState.OPEN
+
+    def grab(self) -> np.ndarray:
+        if self.state is not CameraState.OPEN:
+            raise CameraError("CAMERA_CLOSED", "拍摄仪未打开", "camera is not open")
+        if self.unplugged:
+            self.state = CameraState.ERROR
+            raise CameraError("CAMERA_READ", "拍摄仪已断开", "camera unplugged")
+        if self.fail_next_reads > 0:
+            self.fail_next_reads -= 1
+            raise CameraError("CAMERA_READ", "拍摄仪没有画面，请重试", "no frame from camera (simulated fault)")
+        path = self._files[self._next % len(self._files)]
+        self._next += 1
+        frame = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise CameraError("CAMERA_READ", f"图片无法读取（{path.name}）", f"unreadable image {path.name}")
+        return frame
+
+    def close(self) -> None:
+        self.state = CameraState.CLOSED
+
+    def self_test(self) -> CheckResult:
+        return _self_test(self, f"simulated camera {self.folder}")
+
+    def __enter__(self) -> "FolderCamera":
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _self_test(camera: OpenCvCamera | FolderCamera, what: str) -> CheckResult:
+    was_open = camera.state is CameraState.OPEN
+    with Stopwatch() as sw:
+        try:
+            if not was_open:
+                camera.open()
+            frame = camera.grab()
+        except CameraError as exc:
+            status = CheckStatus.MISSING if exc.code == "CAMERA_MISSING" else CheckStatus.ERROR
+            result = (status, exc.message_en, exc.message_zh, {})
+        else:
+            h, w = frame.shape[:2]
+            result = (CheckStatus.OK, f"{what}: {w}x{h} frame", f"拍摄仪正常（{w}x{h}）", {"width": w, "height": h})
+        finally:
+            if not was_open:
+                camera.close()
+    status, detail, detail_zh, data = result
+    return CheckResult("camera", status, detail, detail_zh, sw.ms, data)
+
+
+def open_camera(source: str, sim_folder: str | Path) -> OpenCvCamera | FolderCamera:
+    """The configured camera, not yet opened: `sim://` → FolderCamera(sim_folder)."""
+    if source.startswith(SIMULATED):
+        rest = source[len(SIMULATED):]
+        return FolderCamera(Path(rest) if rest else Path(sim_folder))
+    return OpenCvCamera(source)
