@@ -92,6 +92,17 @@ class KioskBackend:
             self.queue.mark_print_failed(issued.ticket.ticket_id, outcome.error_code)  # no ghost number: reprint offered
         return PrintResult(outcome.ok, outcome.message_zh, outcome.message_en, buffer.getvalue(), stream)
 
+    def printer_state(self) -> str:
+        """ok / degraded (near end, or a silent printer) / error (out, offline) / missing."""
+        if self.printer is None:
+            return "missing"
+        status = self.printer.status()
+        if status.paper == "out" or status.online is False:
+            return "error"
+        if status.paper == "near_end" or not status.answered:
+            return "degraded"
+        return "ok"
+
     def resolve_voucher(self, code: str) -> Person:
         try:
             resolved = self.hub_client.resolve_voucher(code)
@@ -129,6 +140,7 @@ def start_simulators(config: Config) -> Simulators:
         from drivers.idcard.simulator import start_simulated_reader
 
         sims.urls["idcard"], sims.idcard = start_simulated_reader(config.resolve(devices.idcard.sim_profile))
+        sims.idcard.remove()  # the reader starts empty: a resident places the card
     if devices.printer.enabled and devices.printer.url == SIMULATED:
         from drivers.printer.simulator import start_simulated_printer
 
@@ -202,7 +214,7 @@ class KioskRuntime:
 
             sources["sscard"] = SsCardMonitor(devices.sscard.reader)
         if devices.qrscan.enabled:
-            from drivers.qrscan.scanner import SerialQrScanner
+            from drivers.qrscan.serial_scanner import SerialQrScanner
 
             sources["qrscan"] = SerialQrScanner(self.sims.urls.get("qrscan", devices.qrscan.port), devices.qrscan.baud)
         return sources
@@ -210,7 +222,7 @@ class KioskRuntime:
     def stop(self) -> None:
         if self.sync_worker is not None:
             self.sync_worker.stop()
-        for resource in (self.printer, self.queue, self.outbox):
+        for resource in (self.printer, self.queue, self.outbox, self.hub_client):
             close = getattr(resource, "close", None)
             if close is not None:
                 try:

@@ -1,11 +1,57 @@
-"""`kiosk outbox`: outbox status, list, retry, purge"""
+"""`kiosk outbox`: status, list, retry, purge, undo of the local outbox."""
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 
-from kiosk.cli import not_built
+from kiosk.config import Config
 
 
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("outbox", parents=[common], help="outbox status, list, retry, purge (issue #6)")
-    parser.set_defaults(handler=not_built(6, "outbox"))
+    parser = subparsers.add_parser("outbox", parents=[common], help="outbox status, list, retry, purge")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("status", help="counts per state and the age of the oldest pending item")
+    listing = actions.add_parser("list", help="rows, newest first (no personal data unless --reveal)")
+    listing.add_argument("--state", choices=("pending", "sending", "acked", "quarantined", "withdrawn"))
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--reveal", action="store_true", help="decrypt and show payloads (technician use; audited in the log)")
+    retry = actions.add_parser("retry", help="put quarantined rows back in line")
+    retry.add_argument("ids", nargs="*", metavar="ID", help="default: every quarantined row")
+    purge = actions.add_parser("purge", help="delete synced rows older than the retention period")
+    purge.add_argument("--older-than-days", type=float, help="default: privacy.retention_days")
+    undo = actions.add_parser("undo", help="withdraw a submission that has not been sent yet")
+    undo.add_argument("id", metavar="ID")
+    undo.add_argument("--within-s", type=float, default=600)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    import logging
+
+    from kiosk.services.outbox import OutboxError
+    from kiosk.services.submissions import open_outbox
+
+    with open_outbox(config) as store:
+        if store.recovered_from:
+            print(f"kiosk outbox: the database was corrupt and was moved aside to {store.recovered_from}", file=sys.stderr)
+        try:
+            if args.action == "status":
+                out = store.status().to_json()
+                out["recovered_from"] = str(store.recovered_from) if store.recovered_from else None
+            elif args.action == "list":
+                if args.reveal:
+                    logging.getLogger("kiosk.audit").warning("outbox list --reveal: payloads decrypted for display")
+                out = {"items": [e.to_json(reveal=args.reveal) for e in store.list(args.state, args.limit, reveal=args.reveal)]}
+            elif args.action == "retry":
+                out = {"retried": store.retry_quarantined(args.ids or None)}
+            elif args.action == "purge":
+                days = config.privacy.retention_days if args.older_than_days is None else args.older_than_days
+                out = {"purged": store.purge_acked(days), "older_than_days": days}
+            else:
+                out = store.undo(args.id, args.within_s).to_json()
+        except OutboxError as exc:
+            print(f"kiosk outbox: {exc.message('en')}", file=sys.stderr)
+            return 1
+    print(json.dumps(out, ensure_ascii=False))
+    return 0

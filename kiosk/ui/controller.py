@@ -65,6 +65,10 @@ class KioskController(QObject):
             idle_watcher.expired.connect(self.on_idle_expired)
             w.idle_overlay.continue_clicked.connect(idle_watcher.touch)
         self.show(w.home)
+        self.refresh_printer_state()
+
+    def refresh_printer_state(self) -> None:
+        self.lanes.run("printer", self.backend.printer_state, lambda state: self.window.status.set_device("printer", state))
 
     # -- navigation -------------------------------------------------------------------------
     def show(self, screen: Any) -> None:
@@ -221,6 +225,7 @@ class KioskController(QObject):
         self.done_view.print_error = "" if result.ok else (result.message_zh if language() == "zh_CN" else result.message_en)
         self.window.done.update_view(self.done_view)
         self.window.done.show_preview(result.preview_png)
+        self.refresh_printer_state()
         self.journey_step.emit("printed" if result.ok else "print_failed")
 
     def on_reprint(self) -> None:

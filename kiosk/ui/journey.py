@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
@@ -37,6 +38,15 @@ def click(widget: QWidget) -> None:
     if not widget.isVisible() or not widget.isEnabled():
         raise JourneyError(f"cannot click {widget.objectName() or widget}: not visible or disabled")
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton, pos=QPoint(widget.width() // 2, widget.height() // 2))
+    QApplication.processEvents()
+
+
+def type_text(editor: QWidget, text: str) -> None:
+    """Chinese arrives the way the pinyin keyboard delivers it: an input-method commit."""
+    editor.setFocus()
+    event = QInputMethodEvent()
+    event.setCommitString(text)
+    QApplication.sendEvent(editor, event)
     QApplication.processEvents()
 
 
@@ -90,7 +100,7 @@ class Journey:
             pass  # keep the preset date (today); the pickers are exercised in their own tests
         else:
             editor = self.find(f"input_{spec.name}", QWidget)
-            QTest.keyClicks(editor, str(value))
+            type_text(editor, str(value))
         click(self.find("form_next"))
 
     def fill_form(self, answers: dict[str, Any]) -> None:

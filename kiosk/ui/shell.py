@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 def ensure_application() -> QApplication:
     app = QApplication.instance()
     if app is None:
-        # Touch keyboard with pinyin on the kiosk panel; harmless where the plugin is missing.
-        os.environ.setdefault("QT_IM_MODULE", "qtvirtualkeyboard")
+        # Touch keyboard with pinyin on the kiosk panel (not offscreen: no one to type there).
+        if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+            os.environ.setdefault("QT_IM_MODULE", "qtvirtualkeyboard")
         app = QApplication([])
     return app  # type: ignore[return-value]
 

@@ -116,6 +116,7 @@ class FormScreen(Screen):
     def reset(self) -> None:
         for editor in self.editors:
             self.pages.removeWidget(editor)
+            editor.setParent(None)  # gone from screen now; freed at the next loop turn
             editor.deleteLater()
         self.editors, self.steps, self.prefilled, self.form = [], [], {}, None
         self.title.clear()

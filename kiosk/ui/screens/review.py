@@ -62,9 +62,14 @@ class ReviewScreen(Screen):
 
     def _fill(self) -> None:
         while self.grid.count():
-            item = self.grid.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+            widget = self.grid.takeAt(0).widget()
+            if widget is not None:
+                # Detach now, not at the next event loop turn: the last resident's data must be
+                # gone from the screen the moment the session ends.
+                widget.setParent(None)
+                widget.deleteLater()
+        for row in range(self.grid.rowCount()):
+            self.grid.setRowStretch(row, 0)
         if self._content is None:
             return
         form, person, answers = self._content

@@ -1,0 +1,306 @@
+"""Getting the outbox to the hub: `HubClient` (HTTP), `Syncer` (one batch, the ack rules) and
+`SyncWorker` (a plain thread with backoff and a heartbeat; the app bridges its status to Qt).
+
+Ack rule: a row is acked only after a 2xx reply that names its id as accepted or duplicate.
+Anything else — transport errors, 5xx, a reply that is not the expected JSON, a reply that
+omits an id — leaves the row pending for the next attempt; a hostile reply never crashes us.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import httpx
+
+from kiosk.services.outbox import OutboxStore
+
+log = logging.getLogger(__name__)
+
+RESULTS = ("accepted", "duplicate", "rejected")
+
+
+class HubError(Exception):
+    """The hub could not be reached or did not answer usefully; `transient` says whether to retry."""
+
+    def __init__(self, message: str, status: int | None = None, transient: bool = True) -> None:
+        super().__init__(message)
+        self.status = status
+        self.transient = transient
+
+
+class HubNotFound(HubError):
+    def __init__(self, message: str = "not found") -> None:
+        super().__init__(message, 404, transient=False)
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    id: str
+    result: str  # accepted | duplicate | rejected
+    reason: str | None = None
+
+
+class HubClient:
+    def __init__(self, url: str, token: str, timeout_s: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
+        self.url = url.rstrip("/")
+        self._client = httpx.Client(base_url=self.url, timeout=timeout_s, transport=transport,
+                                    headers={"Authorization": f"Bearer {token}", "User-Agent": "yibao-kiosk"})
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:  # connect/read/write timeouts, resets, protocol errors
+            raise HubError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from None
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise HubError(f"HTTP {response.status_code}: reply is not JSON", response.status_code) from None
+
+    def _check(self, response: httpx.Response) -> None:
+        if response.status_code == 404:
+            raise HubNotFound()
+        if not 200 <= response.status_code < 300:
+            transient = response.status_code >= 500 or response.status_code in (401, 403, 408, 429)
+            detail = ""
+            try:
+                body = response.json()
+                if isinstance(body, dict):
+                    detail = str(body.get("error", ""))[:100]
+            except ValueError:
+                pass
+            raise HubError(f"HTTP {response.status_code}{': ' + detail if detail else ''}", response.status_code, transient)
+
+    def post_batch(self, items: Sequence[dict[str, Any]]) -> list[ItemResult]:
+        """Results the hub named, validated; unknown ids and malformed entries are dropped."""
+        response = self._request("POST", "/v1/submissions", json={"items": list(items)})
+        self._check(response)
+        body = self._json(response)
+        if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+            raise HubError(f"HTTP {response.status_code}: reply has no results list", response.status_code)
+        sent = {item["id"] for item in items}
+        results = []
+        for r in body["results"]:
+            if (isinstance(r, dict) and isinstance(r.get("id"), str) and r["id"] in sent
+                    and r.get("result") in RESULTS):
+                reason = r.get("reason")
+                results.append(ItemResult(r["id"], r["result"], str(reason)[:200] if reason is not None else None))
+        return results
+
+    def health(self) -> dict[str, Any]:
+        response = self._request("GET", "/v1/health")
+        self._check(response)
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise HubError("health reply is not an object")
+        return body
+
+    def resolve_voucher(self, code: str) -> dict[str, Any]:
+        """The demo person for a 医保电子凭证 code; `HubNotFound` when the hub does not know it."""
+        response = self._request("POST", "/v1/vouchers/resolve", json={"code": code})
+        self._check(response)
+        body = self._json(response)
+        if not isinstance(body, dict) or not isinstance(body.get("id_number"), str):
+            raise HubError("voucher reply has no id_number")
+        return body
+
+    def person_record(self, id_number: str) -> dict[str, Any]:
+        response = self._request("GET", f"/v1/persons/{id_number}/record")
+        self._check(response)
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise HubError("record reply is not an object")
+        return body
+
+    def get_submission(self, submission_id: str) -> dict[str, Any]:
+        response = self._request("GET", f"/v1/submissions/{submission_id}")
+        self._check(response)
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise HubError("submission reply is not an object")
+        return body
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    sent: int = 0
+    acked: int = 0  # accepted + duplicate
+    duplicates: int = 0
+    quarantined: int = 0
+    error: str | None = None
+
+    def __add__(self, other: "SyncReport") -> "SyncReport":
+        return SyncReport(self.sent + other.sent, self.acked + other.acked, self.duplicates + other.duplicates,
+                          self.quarantined + other.quarantined, other.error or self.error)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sent": self.sent, "acked": self.acked, "duplicates": self.duplicates,
+                "quarantined": self.quarantined, "error": self.error}
+
+
+_PERMANENT_BATCH_STATUSES = (400, 413, 422)
+
+
+class Syncer:
+    def __init__(self, store: OutboxStore, client: HubClient, batch_size: int = 50) -> None:
+        self.store = store
+        self.client = client
+        self.batch_size = max(1, int(batch_size))
+
+    def sync_once(self) -> SyncReport:
+        """Claim one batch, post it, apply the per-item results. Never raises for hub trouble."""
+        batch = self.store.next_batch(self.batch_size)
+        if not batch:
+            return SyncReport()
+        try:
+            return self._send(batch)
+        except BaseException:
+            self.store.release_sending([e.id for e in batch], "interrupted")
+            raise
+
+    def _send(self, batch: list) -> SyncReport:
+        try:
+            results = self.client.post_batch([e.to_wire() for e in batch])
+        except HubError as exc:
+            if exc.status in _PERMANENT_BATCH_STATUSES and not exc.transient:
+                if len(batch) > 1:  # one bad item must not block the rest: send them one by one
+                    report = SyncReport(sent=0)
+                    for entry in batch:
+                        report = report + self._send([entry])
+                    return report
+                self.store.quarantine(batch[0].id, f"hub refused: {exc}")
+                log.warning("submission %s quarantined: %s", batch[0].id, exc)
+                return SyncReport(sent=1, quarantined=1)
+            self.store.release_sending([e.id for e in batch], str(exc))
+            return SyncReport(sent=len(batch), error=str(exc))
+        named = {r.id: r for r in results}
+        acked_ids = [r.id for r in results if r.result in ("accepted", "duplicate")]
+        self.store.mark_acked(acked_ids)
+        quarantined = 0
+        for r in results:
+            if r.result == "rejected":
+                self.store.quarantine(r.id, r.reason or "rejected")
+                quarantined += 1
+                log.warning("submission %s rejected by the hub: %s", r.id, r.reason)
+        missing = [e.id for e in batch if e.id not in named]
+        if missing:
+            self.store.release_sending(missing, "hub reply did not name this id")
+        return SyncReport(sent=len(batch), acked=len(acked_ids), duplicates=sum(r.result == "duplicate" for r in results),
+                          quarantined=quarantined, error="hub reply omitted some ids" if missing else None)
+
+    def drain(self, max_batches: int = 10_000) -> SyncReport:
+        """Batches until the queue is empty or an attempt fails."""
+        total = SyncReport()
+        for _ in range(max_batches):
+            report = self.sync_once()
+            total = total + report
+            if report.sent == 0 or report.error:
+                break
+        return total
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    online: bool | None  # None until the first attempt
+    pending: int
+    oldest_pending_age_s: float | None
+    last_error: str | None
+    last_sync_at: float | None  # wall-clock time of the last successful exchange with the hub
+    quarantined: int = 0
+
+
+class SyncWorker(threading.Thread):
+    """Drains the outbox in the background. Backoff after failure: a random delay in
+    [0, min(cap, base·2^failures)] (full jitter), so a room full of kiosks does not retry in step."""
+
+    def __init__(self, syncer: Syncer, base_s: float = 1.0, cap_s: float = 300.0,
+                 on_status: Callable[[SyncStatus], None] | None = None, rng: random.Random | None = None,
+                 idle_s: float = 30.0, heartbeat_s: float = 5.0) -> None:
+        super().__init__(name="sync-worker", daemon=True)
+        self.syncer = syncer
+        self.base_s, self.cap_s = base_s, cap_s
+        self.on_status = on_status or (lambda status: None)
+        self.rng = rng or random.Random()
+        self.idle_s, self.heartbeat_s = idle_s, heartbeat_s
+        self.failures = 0
+        self.online: bool | None = None
+        self.last_error: str | None = None
+        self.last_sync_at: float | None = None
+        self._wake = threading.Event()
+        self._stop_requested = threading.Event()
+
+    def next_delay(self) -> float:
+        if self.failures == 0:
+            return self.idle_s
+        return self.rng.uniform(0, min(self.cap_s, self.base_s * 2 ** min(self.failures, 32)))
+
+    def wake(self) -> None:
+        """Try now (a new submission, or the network came back)."""
+        self._wake.set()
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        self._stop_requested.set()
+        self._wake.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
+
+    def status(self) -> SyncStatus:
+        s = self.syncer.store.status()
+        return SyncStatus(self.online, s.pending + s.sending, s.oldest_pending_age_s, self.last_error,
+                          self.last_sync_at, s.quarantined)
+
+    def _emit(self) -> None:
+        try:
+            self.on_status(self.status())
+        except Exception:
+            log.exception("sync status observer failed")
+
+    def attempt(self) -> SyncReport:
+        """One round: drain; with nothing to send, a health ping keeps `online` honest."""
+        try:
+            report = self.syncer.drain()
+            if report.sent == 0 and report.error is None:
+                self.syncer.client.health()
+        except HubError as exc:
+            report = SyncReport(error=str(exc))
+        except Exception as exc:  # a bug or a broken disk must not kill the thread silently
+            log.exception("sync attempt failed")
+            report = SyncReport(error=f"{type(exc).__name__}: {exc}")
+        if report.error:
+            self.failures += 1
+            self.online = False if report.acked == 0 else True
+            self.last_error = report.error
+            log.info("sync failed (%d in a row): %s", self.failures, report.error)
+        else:
+            self.failures = 0
+            self.online = True
+            self.last_error = None
+            self.last_sync_at = time.time()
+        return report
+
+    def run(self) -> None:
+        try:
+            self.syncer.store.release_sending()  # rows left 'sending' by a crash go back in line
+        except Exception:
+            log.exception("could not release rows left sending")
+        while not self._stop_requested.is_set():
+            self._wake.clear()
+            self.attempt()
+            self._emit()
+            deadline = time.monotonic() + self.next_delay()
+            while not self._stop_requested.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                if self._wake.wait(min(remaining, self.heartbeat_s)):
+                    break
+                self._emit()
