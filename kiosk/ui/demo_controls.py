@@ -25,7 +25,7 @@ def install_demo_controls(shell: KioskShell) -> None:
 
     def toggle_paper() -> None:
         state["paper_out"] = not state["paper_out"]
-        sims.printer.set_paper("out" if state["paper_out"] else "ok")
+        sims.printer.paper = "out" if state["paper_out"] else "ok"
 
     for key, action in (("F2", toggle_card), ("F3", scan_voucher), ("F4", toggle_paper)):
         QShortcut(QKeySequence(key), window).activated.connect(action)
