@@ -16,7 +16,7 @@ def mask_id_number(value: str, head: int = 6, tail: int = 4) -> str:
     value = value or ""
     if len(value) <= head + tail:
         return "*" * len(value)
-    return value[:head] + "*" * (len(value) - head - tail) + value[-tail:]
+    return value[:head] + "*" * (len(value) - head - tail) + (value[-tail:] if tail else "")
 
 
 def mask_name(value: str) -> str:

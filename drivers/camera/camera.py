@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from drivers.diagnostics import CheckResult, CheckStatus, Stopwatch
-from kiosk.errors import UserFacingError
+from drivers.errors import UserFacingError
 
 SIMULATED = "sim://"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")

@@ -4,7 +4,7 @@ They derive from `UserFacingError`, so the CLI and the UI can show them as they 
 """
 from __future__ import annotations
 
-from kiosk.errors import UserFacingError
+from drivers.errors import UserFacingError
 
 
 class SsCardError(UserFacingError):

@@ -96,6 +96,14 @@ STRINGS: dict[str, tuple[str, str]] = {
 _language = "zh_CN"
 
 
+def register_strings(table: dict[str, tuple[str, str]]) -> None:
+    """A screen module brings its own (zh_CN, en) table; keys must not collide."""
+    clash = set(table) & set(STRINGS)
+    if clash and any(STRINGS[k] != table[k] for k in clash):
+        raise ValueError(f"translation keys defined twice: {sorted(clash)}")
+    STRINGS.update(table)
+
+
 def set_language(language: str) -> None:
     global _language
     _language = "zh_CN" if language.startswith("zh") else "en"
