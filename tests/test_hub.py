@@ -72,6 +72,11 @@ def test_http_round_trip_on_both_databases(hub_store_url):
         stats = httpx.get(h.url + "/v1/stats", headers=AUTH).json()
         assert stats == {"total": 3, "kiosks": {KIOSK: {"total": 3, "by_service": {"enrol": 3}}}}
         assert httpx.get(h.url + "/v1/health").json()["status"] == "ok"
+        nul = item(payload={"name": "a\u0000b"})
+        assert post(h, {"items": [nul]}).json()["results"] == [{"id": nul["id"], "result": "rejected", "reason": "nul_character"}]
+        huge = item(payload={"big": 2 ** 80, "deep": [[[[{"k": "值"}]]]]})
+        assert post(h, {"items": [huge]}).json()["results"][0]["result"] == "accepted"
+        assert h.store.payload(huge["id"]) == huge["payload"]
 
 
 def test_unknown_or_missing_token_is_401_and_stores_nothing(hub):
@@ -107,6 +112,7 @@ def test_a_kiosk_cannot_write_or_read_as_another(hub):
     (b'{"items": []}', 422),
     (b'{"items": "all of them"}', 422),
     (b"[]", 422),
+    (b'{"items": [{"payload": {"x": 1e400}}]}', 400),
     (b'{"items": [{"id": 5, "service": "enrol", "created_at": "x", "payload": {}}]}', 422),
 ])
 def test_malformed_bodies_are_refused_cleanly(hub, content, status):
@@ -145,7 +151,7 @@ def test_oversize_bodies_are_413_with_and_without_content_length(tmp_path):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.floats(allow_nan=False),
+@given(body=st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.floats(allow_nan=False, allow_infinity=False),
                          lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
                          max_leaves=20))
 def test_random_json_never_gets_a_500(hub, body):

@@ -189,3 +189,17 @@ def test_worker_releases_rows_left_sending_by_a_crash(store, hub):
     finally:
         worker.stop()
     assert store.status().acked == 4
+
+
+def test_self_tests_for_diag(store, hub):
+    from drivers.diagnostics import CheckStatus
+
+    assert HubClient(hub.url, TOKEN, 5).self_test().status is CheckStatus.OK
+    assert HubClient("http://127.0.0.1:9", TOKEN, 1).self_test().status is CheckStatus.ERROR
+    ids = fill(store, 2)
+    assert store.self_test().status is CheckStatus.OK and store.self_test().data["pending"] == 2
+    store.next_batch(1)
+    store.quarantine(ids[0], "conflict")
+    check = store.self_test()
+    assert check.status is CheckStatus.DEGRADED and "quarantined" in check.detail
+    assert "王伟" not in json.dumps(check.to_json(), ensure_ascii=False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import time
 from typing import Annotated, Any, Literal
 
@@ -71,6 +72,13 @@ class ApiError(Exception):
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e400 parses as inf, which no database or hash accepts
+        raise ValueError("number out of range")
+    return value
 
 
 def _safe_errors(exc: ValidationError | RequestValidationError) -> list[dict[str, Any]]:
@@ -132,7 +140,7 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
                 raise ApiError(413, "too_large", {"max_bytes": limit})
             chunks.append(chunk)
         try:
-            return json.loads(b"".join(chunks).decode("utf-8"), parse_constant=_reject_constant)
+            return json.loads(b"".join(chunks).decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise ApiError(400, "malformed_json") from None
 
@@ -144,8 +152,11 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
             batch = BatchIn.model_validate(raw)
         except ValidationError as exc:
             raise ApiError(422, "invalid", _safe_errors(exc)) from None
-        mismatched = {i.id for i in batch.items if i.kiosk_id is not None and i.kiosk_id != kiosk_id}
-        items = [HubItem(i.id, kiosk_id, i.service, i.kind, i.created_at, i.payload) for i in batch.items if i.id not in mismatched]
+        refused = {i.id: "kiosk_mismatch" for i in batch.items if i.kiosk_id is not None and i.kiosk_id != kiosk_id}
+        for i in batch.items:  # PostgreSQL text cannot hold NUL; refuse it on every store alike
+            if i.id not in refused and "\\u0000" in json.dumps(i.payload):
+                refused[i.id] = "nul_character"
+        items = [HubItem(i.id, kiosk_id, i.service, i.kind, i.created_at, i.payload) for i in batch.items if i.id not in refused]
         try:
             stored = {o.id: o for o in await run_in_threadpool(store.insert_batch, items)} if items else {}
         except Exception:
@@ -153,8 +164,8 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
             raise ApiError(503, "storage_unavailable") from None
         results = []
         for i in batch.items:
-            if i.id in mismatched:
-                results.append({"id": i.id, "result": "rejected", "reason": "kiosk_mismatch"})
+            if i.id in refused:
+                results.append({"id": i.id, "result": "rejected", "reason": refused[i.id]})
             else:
                 results.append(stored[i.id].to_json())
         return {"results": results}

@@ -18,10 +18,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from kiosk.errors import UserFacingError
 from kiosk.services.crypto import DecryptError, FieldCipher, canonical_json
+
+if TYPE_CHECKING:
+    from drivers.diagnostics import CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -365,6 +368,30 @@ class OutboxStore:
             ).fetchone()[0]
         age = None if oldest is None else max(0.0, self.clock() - oldest)
         return OutboxStatus(*(counts.get(s, 0) for s in STATES), oldest_pending_age_s=age)
+
+    def self_test(self, stale_after_s: float = 3600.0) -> "CheckResult":
+        """For `kiosk diag` and the technician screen: queue depth, oldest pending age, quarantine."""
+        from drivers.diagnostics import CheckResult, CheckStatus
+
+        start = time.perf_counter()
+        try:
+            status = self.status()
+        except sqlite3.Error as exc:
+            return CheckResult("outbox.db", CheckStatus.ERROR, f"outbox database unreadable: {exc}", "本地数据库无法读取")
+        data = {**status.to_json(), "recovered_from": str(self.recovered_from) if self.recovered_from else None}
+        age = status.oldest_pending_age_s or 0.0
+        problems = []
+        if status.quarantined:
+            problems.append((f"{status.quarantined} quarantined", f"{status.quarantined} 笔待人工处理"))
+        if age > stale_after_s:
+            problems.append((f"oldest pending {age / 3600:.1f} h", f"最早待发送 {age / 3600:.1f} 小时"))
+        if self.recovered_from:
+            problems.append(("database was corrupt and moved aside", "数据库曾损坏已另存"))
+        pending = status.pending + status.sending
+        detail = f"{pending} pending" + "".join(f"; {en}" for en, _ in problems)
+        detail_zh = f"待发送 {pending} 笔" + "".join(f"；{zh}" for _, zh in problems)
+        return CheckResult("outbox.db", CheckStatus.DEGRADED if problems else CheckStatus.OK, detail, detail_zh,
+                           (time.perf_counter() - start) * 1000, data)
 
     def _entry(self, row: tuple, decrypt: bool = False) -> OutboxEntry:
         payload = None

@@ -12,11 +12,14 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import httpx
 
 from kiosk.services.outbox import OutboxStore
+
+if TYPE_CHECKING:
+    from drivers.diagnostics import CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,23 @@ class HubClient:
         if not isinstance(body, dict):
             raise HubError("health reply is not an object")
         return body
+
+    def self_test(self) -> "CheckResult":
+        """For `kiosk diag`: can we reach the hub, and how fast."""
+        from drivers.diagnostics import CheckResult, CheckStatus, Stopwatch
+
+        with Stopwatch() as sw:
+            try:
+                body = self.health()
+                error = None
+            except HubError as exc:
+                body, error = {}, str(exc)
+        if error:
+            return CheckResult("hub.reachable", CheckStatus.ERROR, f"{self.url}: {error}", f"无法连接医保中心：{error}", sw.ms)
+        ok = body.get("status") == "ok"
+        return CheckResult("hub.reachable", CheckStatus.OK if ok else CheckStatus.DEGRADED,
+                           f"{self.url}: {body.get('status')} ({body.get('store')})", "医保中心连接正常" if ok else "医保中心状态异常",
+                           sw.ms, {"store": body.get("store")})
 
     def resolve_voucher(self, code: str) -> dict[str, Any]:
         """The demo person for a 医保电子凭证 code; `HubNotFound` when the hub does not know it."""
