@@ -1,0 +1,111 @@
+"""The clerk's 零星报销 scan station as its own window, on the configured devices.
+
+`build_clerk_station(config)` wires the camera (config.devices.camera), the warm OCR reader
+(config.ocr.engine), the outbox and the claimed-receipts register into a `ClerkStationScreen`;
+`run_clerk_station(config)` shows it and runs the Qt event loop (`kiosk run --station clerk`).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+from kiosk.config import Config
+from kiosk.devices.tasks import TaskLanes
+from kiosk.ui.i18n import set_language, tr
+from kiosk.ui.screens.clerk_station import ClerkStationScreen
+from kiosk.ui.theme import Metrics, palette_for, stylesheet
+
+log = logging.getLogger(__name__)
+
+CLAIMED_DB = "claimed_receipts.sqlite3"
+SIM_PREVIEW_MS = 2000  # the folder simulator shows a new receipt per frame: slow enough to pick one
+LIVE_PREVIEW_MS = 300
+
+
+class ClerkWindow(QMainWindow):
+    def __init__(self, screen: ClerkStationScreen, font_family: str, theme: str = "standard") -> None:
+        super().__init__()
+        self.screen = screen
+        self.setCentralWidget(screen)
+        self.setWindowTitle(tr("clerk.title"))
+        app = QApplication.instance()
+        font = QFont(font_family)
+        font.setPixelSize(screen.metrics.body_px)
+        app.setFont(font)
+        palette = palette_for(theme)
+        # The shared theme keeps a disabled primary/accent button's fill, so a blocked 提交报销
+        # looked tappable; at the station it must look off (the blockers list says why).
+        disabled = (f'QPushButton[role="primary"]:disabled, QPushButton[role="accent"]:disabled,'
+                    f' QPushButton[role="danger"]:disabled {{'
+                    f' background: {palette.surface}; color: {palette.muted_text}; border-color: {palette.border}; }}')
+        self.setStyleSheet(stylesheet(screen.metrics, palette, font_family) + disabled)
+
+
+@dataclass
+class ClerkStation:
+    """Everything the running station owns, so `close()` releases it in order."""
+
+    window: ClerkWindow
+    screen: ClerkStationScreen
+    lanes: TaskLanes
+    closables: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.screen.shutdown()
+        self.lanes.shutdown()
+        for thing in self.closables:
+            try:
+                thing.close()
+            except Exception:
+                log.exception("closing %s failed", type(thing).__name__)
+        self.window.close()
+
+
+def build_clerk_station(config: Config) -> ClerkStation:
+    from drivers.camera import open_camera
+    from kiosk.ocr.checks import SqliteClaimedReceipts
+    from kiosk.ocr.pipeline import ReceiptReader
+    from kiosk.services.crypto import FieldCipher
+    from kiosk.services.outbox import OutboxStore
+
+    if QApplication.instance() is None:
+        QApplication([])
+    set_language(config.kiosk.language)
+    camera_cfg = config.devices.camera
+    outbox = OutboxStore(config.data_dir / "outbox.sqlite3", FieldCipher.load_or_create(config.outbox_key_path))
+    claimed = SqliteClaimedReceipts(config.data_dir / CLAIMED_DB)
+    lanes = TaskLanes()
+    simulated = camera_cfg.source.startswith("sim://")
+
+    def camera_factory() -> Any:
+        if not camera_cfg.enabled:
+            from drivers.camera import CameraError
+            raise CameraError("CAMERA_DISABLED", "拍摄仪已在配置中关闭", "the camera is disabled in config.toml")
+        return open_camera(camera_cfg.source, config.resolve(camera_cfg.sim_folder))
+
+    screen = ClerkStationScreen(
+        Metrics(config.display.dpi), lanes, camera_factory,
+        lambda: ReceiptReader(config.ocr.engine, claimed=claimed),
+        outbox, config.kiosk.id, claimed, preview_ms=SIM_PREVIEW_MS if simulated else LIVE_PREVIEW_MS,
+    )
+    window = ClerkWindow(screen, config.display.font_family, config.display.theme)
+    return ClerkStation(window, screen, lanes, [claimed, outbox])
+
+
+def run_clerk_station(config: Config) -> int:
+    """Show the station and run until the window closes; returns the exit code."""
+    app = QApplication.instance() or QApplication([])
+    station = build_clerk_station(config)
+    if config.kiosk.fullscreen:
+        station.window.showFullScreen()
+    else:
+        station.window.resize(1280, 800)
+        station.window.show()
+    try:
+        return app.exec()
+    finally:
+        station.close()
