@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_IM_MODULE", "qtvirtualkeyboard")  # as the kiosk runs (kiosk.ui.shell)
+os.environ.setdefault("QT_VIRTUALKEYBOARD_DESKTOP_DISABLE", "1")
+os.environ.setdefault("QT_QUICK_BACKEND", "software")
 os.environ.pop("KIOSK_HUB_URL", None)
 os.environ.pop("KIOSK_HUB_TOKEN", None)
 

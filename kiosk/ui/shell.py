@@ -18,12 +18,19 @@ from kiosk.ui.widgets.idle import IdleWatcher
 log = logging.getLogger(__name__)
 
 
+def use_touch_keyboard() -> None:
+    """Qt Virtual Keyboard (pinyin) as the input method; must happen before QApplication exists.
+    DESKTOP_DISABLE keeps it inside our embedded InputPanel instead of a floating window."""
+    os.environ.setdefault("QT_IM_MODULE", "qtvirtualkeyboard")
+    os.environ.setdefault("QT_VIRTUALKEYBOARD_DESKTOP_DISABLE", "1")
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        os.environ.setdefault("QT_QUICK_BACKEND", "software")  # no GPU offscreen
+
+
 def ensure_application() -> QApplication:
     app = QApplication.instance()
     if app is None:
-        # Touch keyboard with pinyin on the kiosk panel (not offscreen: no one to type there).
-        if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
-            os.environ.setdefault("QT_IM_MODULE", "qtvirtualkeyboard")
+        use_touch_keyboard()
         app = QApplication([])
     return app  # type: ignore[return-value]
 

@@ -11,6 +11,7 @@ from kiosk.ui.i18n import language, tr
 from kiosk.ui.screens.base import Screen, button, card, label
 from kiosk.ui.theme import Metrics
 from kiosk.ui.widgets.editors import FieldEditor, editor_for
+from kiosk.ui.widgets.touch_keyboard import TouchKeyboard
 
 
 class FormScreen(Screen):
@@ -52,6 +53,7 @@ class FormScreen(Screen):
         buttons.addStretch(1)
         buttons.addWidget(self.next)
         outer.addLayout(buttons)
+        self.keyboard: TouchKeyboard | None = None  # made on the first free-text question
         self.previous.clicked.connect(self.go_previous)
         self.next.clicked.connect(self.go_next)
 
@@ -87,9 +89,25 @@ class FormScreen(Screen):
         self.help.setVisible(spec.help is not None)
         self.pages.setCurrentIndex(self.index)
         self.step_label.setText(tr("common.step", n=self.index + 1, total=len(self.steps)))
+        self._show_keyboard(spec.type == "text" and not spec.readonly)
         self.previous.setText("‹ " + (tr("common.previous") if self.index else tr("common.back")))
         self.next.setText(tr("common.next") + " ›")
         self.error.clear()
+
+    def _show_keyboard(self, wanted: bool) -> None:
+        if wanted and self.keyboard is None:
+            self.keyboard = TouchKeyboard(self.metrics.mm(90 if self.metrics.elderly else 75))
+            self.layout().addWidget(self.keyboard)
+        if self.keyboard is not None:
+            self.keyboard.set_language(language())
+            self.keyboard.setVisible(wanted)
+        if wanted:
+            self.editors[self.index].setFocus()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        if self.keyboard is not None and self.keyboard.isVisible() and self.editors:
+            self.editors[self.index].setFocus()  # the keyboard types into the focused field
 
     def go_next(self) -> None:
         if not self.steps:

@@ -165,6 +165,9 @@ class TextEditor(FieldEditor):
         layout.addWidget(self.line)
         layout.addStretch(1)
 
+    def setFocus(self) -> None:  # noqa: N802 (Qt API) — the keyboard types into the line edit
+        self.line.setFocus()
+
     def value(self) -> Any:
         return self.line.text().strip()
 
