@@ -133,24 +133,39 @@ class Simulators:
                     log.exception("stopping simulator failed")
 
 
-def start_simulators(config: Config) -> Simulators:
+def start_simulators(config: Config, kinds: tuple[str, ...] = ("idcard", "printer", "qrscan")) -> Simulators:
     sims = Simulators()
     devices = config.devices
-    if devices.idcard.enabled and devices.idcard.port == SIMULATED:
+    if "idcard" in kinds and devices.idcard.enabled and devices.idcard.port == SIMULATED:
         from drivers.idcard.simulator import start_simulated_reader
 
         sims.urls["idcard"], sims.idcard = start_simulated_reader(config.resolve(devices.idcard.sim_profile))
         sims.idcard.remove()  # the reader starts empty: a resident places the card
-    if devices.printer.enabled and devices.printer.url == SIMULATED:
+    if "printer" in kinds and devices.printer.enabled and devices.printer.url == SIMULATED:
         from drivers.printer.simulator import start_simulated_printer
 
         sims.urls["printer"], sims.printer = start_simulated_printer()
-    if devices.qrscan.enabled and devices.qrscan.port == SIMULATED:
+    if "qrscan" in kinds and devices.qrscan.enabled and devices.qrscan.port == SIMULATED:
         from drivers.qrscan.simulator import QrScannerSimulator
 
         sims.qrscan = QrScannerSimulator()
         sims.urls["qrscan"] = sims.qrscan.start_pty()
     return sims
+
+
+def identity_sources(config: Config, sims: Simulators) -> dict[str, Any]:
+    """The card readers (each runs on its own device thread): resident kiosk and clerk station."""
+    devices, sources = config.devices, {}
+    if devices.idcard.enabled:
+        from drivers.idcard.reader import IdCardReader
+
+        url = sims.urls.get("idcard", devices.idcard.port)
+        sources["idcard"] = IdCardReader(url, baud=devices.idcard.baud, poll_interval_s=devices.idcard.poll_interval_ms / 1000)
+    if devices.sscard.enabled:
+        from drivers.sscard.reader import SsCardMonitor
+
+        sources["sscard"] = SsCardMonitor(devices.sscard.reader)
+    return sources
 
 
 class KioskRuntime:
@@ -203,16 +218,8 @@ class KioskRuntime:
         return TicketPrinter(url, baud=section.baud, profile=section.profile, width_chars=section.width_chars)
 
     def _make_device_sources(self) -> dict[str, Any]:
-        devices, sources = self.config.devices, {}
-        if devices.idcard.enabled:
-            from drivers.idcard.reader import IdCardReader
-
-            url = self.sims.urls.get("idcard", devices.idcard.port)
-            sources["idcard"] = IdCardReader(url, baud=devices.idcard.baud, poll_interval_s=devices.idcard.poll_interval_ms / 1000)
-        if devices.sscard.enabled:
-            from drivers.sscard.reader import SsCardMonitor
-
-            sources["sscard"] = SsCardMonitor(devices.sscard.reader)
+        devices = self.config.devices
+        sources = identity_sources(self.config, self.sims)
         if devices.qrscan.enabled:
             from drivers.qrscan.serial_scanner import SerialQrScanner
 

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QMainWindow
 
@@ -96,10 +97,44 @@ def build_clerk_station(config: Config) -> ClerkStation:
     return ClerkStation(window, screen, lanes, [claimed, outbox])
 
 
+def attach_card_readers(station: ClerkStation, config: Config) -> None:
+    """The resident identifies at the clerk's desk with the same readers as at the kiosk."""
+    from kiosk.app import identity_sources, start_simulators
+    from kiosk.devices.threads import DeviceChannel, DeviceThread
+    from kiosk.services.identity import person_from_idcard, person_from_sscard
+
+    sims = start_simulators(config, kinds=("idcard",))
+    channel = DeviceChannel()
+
+    def on_event(device: str, event: object) -> None:
+        if type(event).__name__ == "CardRead":
+            person = person_from_idcard(event.read.text) if device == "idcard" else person_from_sscard(event.data)
+            station.screen.set_resident(person)
+
+    channel.event.connect(on_event, Qt.ConnectionType.QueuedConnection)
+    threads = [DeviceThread(name, source, channel) for name, source in identity_sources(config, sims).items()]
+    for thread in threads:
+        thread.start()
+    station.channel = channel  # keep the QObject alive as long as the station
+    station.closables[:0] = [_Stopper(threads, sims)]
+
+
+@dataclass
+class _Stopper:
+    threads: list[Any]
+    sims: Any
+
+    def close(self) -> None:
+        for thread in self.threads:
+            thread.stop()
+        self.sims.stop()
+
+
 def run_clerk_station(config: Config) -> int:
     """Show the station and run until the window closes; returns the exit code."""
     app = QApplication.instance() or QApplication([])
     station = build_clerk_station(config)
+    attach_card_readers(station, config)
     if config.kiosk.fullscreen:
         station.window.showFullScreen()
     else:
