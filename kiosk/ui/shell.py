@@ -13,7 +13,9 @@ from kiosk.devices.threads import DeviceChannel, DeviceThread
 from kiosk.ui.controller import KioskController
 from kiosk.ui.i18n import set_language
 from kiosk.ui.main_window import MainWindow
+from drivers.qrscan.serial_scanner import VoucherScanned
 from kiosk.ui.widgets.idle import IdleWatcher
+from kiosk.ui.widgets.wedge_filter import KeyboardWedgeFilter
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,9 @@ class KioskShell:
         self.app.installEventFilter(self.idle)
         self.controller = KioskController(self.window, backend, self.lanes, self.channel,
                                           config.kiosk.elderly_age, self.idle)
+        self.wedge = KeyboardWedgeFilter()
+        self.app.installEventFilter(self.wedge)
+        self.wedge.voucher_scanned.connect(lambda code: self.channel.event.emit("qrscan", VoucherScanned(code)))
         self.threads = [DeviceThread(name, source, self.channel) for name, source in self.runtime.device_sources.items()]
         for thread in self.threads:
             thread.start()
@@ -66,6 +71,7 @@ class KioskShell:
 
     def close(self) -> None:
         self.app.removeEventFilter(self.idle)
+        self.app.removeEventFilter(self.wedge)
         for thread in self.threads:
             thread.stop()
         self.lanes.shutdown()
