@@ -7,6 +7,7 @@ and its result comes back as a queued call on the GUI thread. Device events arri
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -41,6 +42,7 @@ class KioskController(QObject):
         self.pending_form: FormSpec | None = None
         self.done_view = DoneView()
         self.last_ticket: Any = None
+        self.last_identify_latency_ms: float | None = None
         self.idle = idle_watcher
         channel.event.connect(self.on_device_event, Qt.ConnectionType.QueuedConnection)
         w = window
@@ -126,6 +128,8 @@ class KioskController(QObject):
             self.window.status.set_device(device, "ok")
             if device == "idcard":
                 self.accept_person(person_from_idcard(event.read.text))
+                # last reply byte → person on screen (bench/bench_identify.py reads this)
+                self.last_identify_latency_ms = (time.monotonic() - event.reply_received_at) * 1000
             else:
                 self.accept_person(person_from_sscard(event.data))
         elif kind == "CardReadFailed":
