@@ -103,6 +103,37 @@ class KioskBackend:
             return "degraded"
         return "ok"
 
+    def person_record(self, person: Person) -> dict:
+        """The resident's insurance record from the hub (参保信息查询); offline → a clear message."""
+        try:
+            return self.hub_client.person_record(person.id_number)
+        except Exception as exc:
+            log.warning("record query failed: %s", type(exc).__name__)
+            raise UserFacingError("RECORD_OFFLINE", "网络暂时中断，无法查询参保信息，请稍后再试或到窗口查询",
+                                  "The network is down; the record cannot be queried now. Try later or ask at a counter") from None
+
+    def print_certificate(self, person: Person, record: dict) -> Any:
+        """Render the 参保证明 PDF in a private temp folder and send it to the A4 printer."""
+        import tempfile
+
+        from drivers.printer.a4 import open_a4_printer
+        from kiosk.services.certificate import render_certificate
+
+        section = self.config.devices.a4printer
+        if not section.enabled:
+            raise UserFacingError("A4_DISABLED", "本机未配置 A4 打印机，请到窗口打印", "No A4 printer here; please ask at a counter")
+        folder = Path(section.sim_folder) if section.sim_folder else self.config.data_dir / "a4-printed"
+        printer = open_a4_printer(section.url, folder)
+        with tempfile.TemporaryDirectory(prefix="certificate-") as private:
+            pdf = render_certificate(Path(private) / "certificate.pdf", person, record,
+                                     self.config.kiosk.service_point, self.config.display.font_family)
+            return printer.print_pdf(pdf)
+
+    def rate(self, service_code: str, reference: str, score: int, reason: str = "") -> Any:
+        """好差评: a rating is an outbox item like a submission (kind "rating"); no personal data."""
+        payload = {"service": service_code, "reference": reference, "score": score, "reason": reason}
+        return self.outbox.enqueue(self.outbox.new_submission_id(), service_code, self.config.kiosk.id, payload, kind="rating")
+
     def resolve_voucher(self, code: str) -> Person:
         try:
             resolved = self.hub_client.resolve_voucher(code)

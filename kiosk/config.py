@@ -75,6 +75,13 @@ class PrinterSection:
 
 
 @dataclass(frozen=True)
+class A4PrinterSection:
+    enabled: bool = True
+    url: str = SIMULATED  # cups:QUEUE (cups: = default destination), folder:/path, or sim://
+    sim_folder: str = ""  # sim:// files printed PDFs here; empty = <data_dir>/a4-printed
+
+
+@dataclass(frozen=True)
 class QrScanSection:
     enabled: bool = True
     port: str = SIMULATED
@@ -93,6 +100,7 @@ class DevicesSection:
     idcard: IdCardSection = field(default_factory=IdCardSection)
     sscard: SsCardSection = field(default_factory=SsCardSection)
     printer: PrinterSection = field(default_factory=PrinterSection)
+    a4printer: A4PrinterSection = field(default_factory=A4PrinterSection)
     qrscan: QrScanSection = field(default_factory=QrScanSection)
     camera: CameraSection = field(default_factory=CameraSection)
 

@@ -57,6 +57,8 @@ class KioskController(QObject):
         w.done.home_clicked.connect(self.sign_out)
         w.done.reprint_clicked.connect(self.on_reprint)
         w.done.undo_clicked.connect(self.on_undo)
+        w.done.certificate_clicked.connect(self.on_print_certificate)
+        w.done.rated.connect(self.on_rated)
         w.error.home_clicked.connect(self.sign_out)
         w.elderly_toggled.connect(w.set_elderly)
         w.language_toggled.connect(w.set_language)
@@ -206,6 +208,8 @@ class KioskController(QObject):
         self.done_view.offline = self.window.status.online is False
         self.window.done.update_view(self.done_view)
         self.journey_step.emit("submitted")
+        if form.code == "record_query":
+            self.query_record(print_after=self.session.answers.get("purpose") == "certificate")
         if form.instant:
             return
         self.lanes.run("outbox", lambda: self.backend.issue_ticket(form, priority), self.on_ticket_issued, self.on_failure)
@@ -231,6 +235,53 @@ class KioskController(QObject):
         self.window.done.show_preview(result.preview_png)
         self.refresh_printer_state()
         self.journey_step.emit("printed" if result.ok else "print_failed")
+
+    # -- record query and certificate (instant services) ---------------------------------------
+    def query_record(self, print_after: bool) -> None:
+        person = self.session.person
+        if person is None:
+            return
+        self.done_view.record_loading = True
+        self.window.done.update_view(self.done_view)
+
+        def arrived(record: dict) -> None:
+            self.done_view.record, self.done_view.record_loading = record, False
+            self.window.done.update_view(self.done_view)
+            if print_after:
+                self.on_print_certificate()
+
+        def failed(error: BaseException) -> None:
+            self.done_view.record_loading = False
+            self.done_view.record_error = error.message(language()) if isinstance(error, UserFacingError) else str(error)
+            self.window.done.update_view(self.done_view)
+
+        self.lanes.run("hub", lambda: self.backend.person_record(person), arrived, failed)
+
+    def on_print_certificate(self) -> None:
+        person, record = self.session.person, self.done_view.record
+        if person is None or record is None:
+            return
+        self.done_view.certificate = "printing"
+        self.window.done.update_view(self.done_view)
+
+        def printed(_job: Any) -> None:
+            self.done_view.certificate = "printed"
+            self.window.done.update_view(self.done_view)
+            self.journey_step.emit("certificate_printed")
+
+        def failed(error: BaseException) -> None:
+            self.done_view.certificate = ""
+            self.done_view.print_error = error.message(language()) if isinstance(error, UserFacingError) else str(error)
+            self.window.done.update_view(self.done_view)
+
+        self.lanes.run("printer", lambda: self.backend.print_certificate(person, record), printed, failed)
+
+    def on_rated(self, score: int) -> None:
+        code = self.session.form.code if self.session.form else "unknown"
+        reference = self.done_view.reference
+        self.done_view.rated = True
+        self.window.done.update_view(self.done_view)
+        self.lanes.run("outbox", lambda: self.backend.rate(code, reference, score), None, self.on_failure)
 
     def on_reprint(self) -> None:
         if self.last_ticket is not None:
