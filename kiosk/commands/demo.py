@@ -54,6 +54,23 @@ def start_local_hub(config: Config):
     return hub, dataclasses.replace(config, hub=dataclasses.replace(config.hub, url=hub.url))
 
 
+def start_sscard_simulation(config: Config):
+    """The social-security card goes through the real PC/SC stack: pcscd + vpcd (started here
+    when none runs) and the card emulator, not yet inserted. Without them the demo goes on and
+    the status strip shows the reader as faulty."""
+    from drivers.sscard.emulator import start_emulator
+    from drivers.sscard.pcscd import PcscdUnavailable, ensure_pcscd
+
+    if not config.devices.sscard.enabled:
+        return None, None
+    try:
+        pcsc = ensure_pcscd()
+    except PcscdUnavailable as exc:
+        print(f"social-security card simulation off: {exc}")
+        return None, None
+    return pcsc, start_emulator(config.resolve(config.devices.sscard.sim_profile), port=pcsc.port, insert=False)
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     out = Path(args.out or "demo-out").resolve()
     config = demo_config(config, out)
@@ -63,6 +80,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     hub, config = start_local_hub(config)
     print(f"local hub: {hub.url}   data: {config.data_dir}")
+    pcsc, sscard = start_sscard_simulation(config)
     try:
         from kiosk.ui.shell import KioskShell
 
@@ -72,16 +90,20 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 from kiosk.ui.demo_script import play_demo
 
                 shots = out / time.strftime("shots-%Y%m%d-%H%M%S")
-                ok = play_demo(shell, shots)
+                ok = play_demo(shell, shots, sscard)
                 print(f"screenshots: {shots}")
                 return 0 if ok else 1
             from kiosk.ui.demo_controls import install_demo_controls
 
-            install_demo_controls(shell)
+            install_demo_controls(shell, sscard)
             shell.show()
             return shell.app.exec()
         finally:
             shell.close()
     finally:
+        if sscard is not None:
+            sscard.stop()
+        if pcsc is not None:
+            pcsc.stop()
         hub.stop()
         sys.stdout.flush()

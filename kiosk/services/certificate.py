@@ -41,7 +41,7 @@ def render_certificate(path: Path, person: Person, record: dict[str, Any], servi
             return f
 
         painter.setFont(font(22, True))
-        painter.drawText(QRectF(0, 0, width, 18 * mm), Qt.AlignmentFlag.AlignCenter, "城乡居民基本医疗保险参保证明")
+        painter.drawText(QRectF(0, 0, width, 18 * mm), Qt.AlignmentFlag.AlignCenter, "基本医疗保险参保证明")
         painter.setFont(font(11))
         y = 28 * mm
         intro = f"兹证明以下人员参加基本医疗保险，信息如下（数据截至 {today:%Y年%m月%d日}）："

@@ -5,10 +5,10 @@ from PySide6.QtGui import QKeySequence, QShortcut
 
 from kiosk.ui.shell import KioskShell
 
-HELP = "F2 放置/移开身份证 · F3 扫医保电子凭证 · F4 打印机缺纸/恢复"
+HELP = "F2 放置/移开身份证 · F3 扫医保电子凭证 · F4 打印机缺纸/恢复 · F5 插入/拔出社保卡"
 
 
-def install_demo_controls(shell: KioskShell) -> None:
+def install_demo_controls(shell: KioskShell, sscard=None) -> None:
     from drivers.idcard.simulator import load_profile
 
     sims, window = shell.runtime.sims, shell.window
@@ -21,13 +21,17 @@ def install_demo_controls(shell: KioskShell) -> None:
 
     def scan_voucher() -> None:
         if sims.qrscan is not None:
-            sims.qrscan.scan("YBPZ-DEMO-0001")
+            sims.qrscan.scan("YBPZ-DEMO-11010519491231002X")  # the hub's demo resolver knows this one
 
     def toggle_paper() -> None:
         state["paper_out"] = not state["paper_out"]
         sims.printer.paper = "out" if state["paper_out"] else "ok"
 
-    for key, action in (("F2", toggle_card), ("F3", scan_voucher), ("F4", toggle_paper)):
+    def toggle_sscard() -> None:
+        if sscard is not None:
+            sscard.remove() if sscard.inserted else sscard.insert()
+
+    for key, action in (("F2", toggle_card), ("F3", scan_voucher), ("F4", toggle_paper), ("F5", toggle_sscard)):
         QShortcut(QKeySequence(key), window).activated.connect(action)
     window.setWindowTitle(f"医保自助 Kiosk — demo — {HELP}")
     print(HELP)

@@ -25,7 +25,7 @@ def _wait_synced(shell: KioskShell, timeout_s: float = 20.0) -> None:
     wait_until(lambda: status.online and status.pending_count == 0, timeout_s, "the outbox to sync to the hub")
 
 
-def play_demo(shell: KioskShell, shots: Path) -> bool:
+def play_demo(shell: KioskShell, shots: Path, sscard=None) -> bool:
     window = shell.window
     window.resize(1280, 800)
     window.show()
@@ -79,6 +79,24 @@ def play_demo(shell: KioskShell, shots: Path) -> bool:
         _wait_synced(shell)
         click(j.find("done_home"))
         _remove_card(shell)
+        j.on_screen("home")
+
+        if sscard is not None:
+            j.choose_service("record_query")
+            j.on_screen("identify")
+            sscard.insert()
+            j.wait_for_person(15)
+            j.step("identify-sscard", "插入社保卡（经 pcscd 读取）/ social-security card through pcscd")
+            click(j.find("identify_continue"))
+            j.on_screen("form")
+            j.fill_form({"purpose": "certificate"})
+            click(j.find("review_submit"))
+            wait_until(lambda: shell.controller.done_view.certificate == "printed", 20, "the certificate")
+            j.step("record-certificate", "参保信息查询并打印参保证明 / record and certificate")
+            click(j.find("rate_5"))
+            j.step("rated", "好差评：非常满意 / rated")
+            click(j.find("done_home"))
+            sscard.remove()
         print(f"journey complete: {len(j.steps)} steps")
         return True
     except JourneyError as exc:

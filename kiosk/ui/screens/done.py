@@ -163,7 +163,7 @@ class DoneScreen(Screen):
         repolish(self.message)
         self.reprint.setVisible(bool(v.print_error))
         self.reprint.setText(tr("done.reprint"))
-        self.undo.setVisible(v.saved and not v.undone)
+        self.undo.setVisible(v.saved and not v.undone and not v.instant)  # nothing to withdraw from a query
         self.undo.setText("↩ " + tr("done.undo"))
         self.home.setText("⌂ " + tr("common.home"))
         self._retranslate_record()
