@@ -23,7 +23,7 @@ class IdleWatcher(QObject):
     def __init__(self, timeout_s: int, warning_s: int, clock=time.monotonic) -> None:
         super().__init__()
         self.timeout_s, self.warning_s = timeout_s, warning_s
-        self._clock = clock
+        self.clock = clock
         self._last = clock()
         self._armed = False
         self._warning = False
@@ -38,7 +38,7 @@ class IdleWatcher(QObject):
         self.touch()
 
     def touch(self) -> None:
-        self._last = self._clock()
+        self._last = self.clock()
         if self._warning:
             self._warning = False
             self.resumed.emit()
@@ -51,7 +51,7 @@ class IdleWatcher(QObject):
     def tick(self) -> None:
         if not self._armed:
             return
-        idle = self._clock() - self._last
+        idle = self.clock() - self._last
         left = int(round(self.timeout_s - idle))
         if idle >= self.timeout_s:
             self._warning = False
