@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
 
     # -- appearance -------------------------------------------------------------------------
     def apply_style(self) -> None:
-        palette = palette_for(self.theme_name)
+        palette = palette_for(self.theme_name, self.metrics.elderly)
         app = QApplication.instance()
         font = QFont(self.font_family)
         font.setPixelSize(self.metrics.body_px)

@@ -33,6 +33,13 @@ STANDARD = Palette(
     primary="#0A4F9C", on_primary="#FFFFFF", accent="#1E6B34", on_accent="#FFFFFF",
     danger="#A4161A", on_danger="#FFFFFF", border="#9AA8B6", header="#0A4F9C", on_header="#FFFFFF",
 )
+# 长辈版: the same light look with every pair at ≥ 7:1 (WCAG AAA), as DESIGN.md asks of the
+# elderly theme; darker muted text, accent and header.
+ELDERLY = Palette(
+    window="#F4F7FA", surface="#FFFFFF", text="#111417", muted_text="#3A434C",
+    primary="#083F7D", on_primary="#FFFFFF", accent="#185A2B", on_accent="#FFFFFF",
+    danger="#8E1216", on_danger="#FFFFFF", border="#5E6B78", header="#083F7D", on_header="#FFFFFF",
+)
 HIGH_CONTRAST = Palette(
     window="#000000", surface="#111111", text="#FFFFFF", muted_text="#F0F0F0",
     primary="#FFE14D", on_primary="#000000", accent="#7CFC8A", on_accent="#000000",
@@ -90,8 +97,10 @@ class Metrics:
         return self.mm(3 * self.scale)
 
 
-def palette_for(theme: str) -> Palette:
-    return HIGH_CONTRAST if theme == "high_contrast" else STANDARD
+def palette_for(theme: str, elderly: bool = False) -> Palette:
+    if theme == "high_contrast":
+        return HIGH_CONTRAST
+    return ELDERLY if elderly else STANDARD
 
 
 def stylesheet(metrics: Metrics, palette: Palette, font_family: str) -> str:

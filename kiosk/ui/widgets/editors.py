@@ -9,8 +9,8 @@ import calendar
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.services.forms import FieldSpec
 from kiosk.ui.i18n import language, tr
@@ -183,16 +183,16 @@ class DateEditor(FieldEditor):
         self._date = today or dt.date.today()
         row = QHBoxLayout(self)
         row.setSpacing(metrics.gap_px)
-        self.parts: dict[str, QPushButton] = {}
-        self.captions: dict[str, QPushButton] = {}
+        self.parts: dict[str, QLabel] = {}
         for part in ("year", "month", "day"):
             column = QVBoxLayout()
-            plus, value, minus = QPushButton("＋"), QPushButton(), QPushButton("－")
+            plus, value, minus = QPushButton("＋"), QLabel(), QPushButton("－")
             for widget, suffix in ((plus, "plus"), (minus, "minus")):
                 widget.setObjectName(f"date_{spec.name}_{part}_{suffix}")
                 widget.setMinimumHeight(metrics.target_px)
-            value.setEnabled(False)
-            value.setProperty("role", "option")
+            value.setProperty("role", "title")  # the chosen value, big, between its two buttons
+            value.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            value.setObjectName(f"date_{spec.name}_{part}")
             plus.clicked.connect(lambda _=False, p=part: self.step(p, +1))
             minus.clicked.connect(lambda _=False, p=part: self.step(p, -1))
             column.addWidget(plus)
