@@ -236,6 +236,14 @@ class KioskRuntime:
         self.backend = KioskBackend(config, self.forms, self.outbox, self.queue, self.printer, self.hub_client, self.sync_worker)
         return self.backend
 
+    def diagnostics(self) -> Any:
+        """What the technician screen runs: self-tests on the objects this runtime already owns."""
+        from kiosk.services.audit_log import AuditLog
+        from kiosk.services.diagnostics import DiagnosticsFacade, LiveDevices
+
+        live = LiveDevices(self.device_sources.get("idcard"), self.printer, self.outbox, self.hub_client, self.sync_worker)
+        return DiagnosticsFacade(self.config, live=live, sims=self.sims, audit=AuditLog(self.config.data_dir / "audit.log"))
+
     def start_sync(self) -> None:
         self.sync_worker.start()
 

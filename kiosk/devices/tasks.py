@@ -26,6 +26,7 @@ class TaskLanes(QObject):
         self._delivery = _Delivery()
         self._delivery.deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
         self._pending = 0
+        self._closed = False
 
     def run(
         self,
@@ -33,7 +34,10 @@ class TaskLanes(QObject):
         work: Callable[[], Any],
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
-    ) -> Future:
+    ) -> Future | None:
+        if self._closed:  # the kiosk is shutting down: late follow-up work is dropped, not queued
+            log.debug("lane %s closed; work dropped", lane)
+            return None
         self._pending += 1
 
         def finished(future: Future) -> None:
@@ -63,5 +67,6 @@ class TaskLanes(QObject):
         return self._pending > 0
 
     def shutdown(self) -> None:
+        self._closed = True
         for executor in self._executors.values():
             executor.shutdown(wait=True, cancel_futures=False)

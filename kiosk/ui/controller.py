@@ -16,6 +16,7 @@ from kiosk.errors import UserFacingError
 from kiosk.services.forms import FormSpec, build_payload, id_number_is_valid, prefill
 from kiosk.services.identity import Person, person_from_idcard, person_from_sscard
 from kiosk.services.session import ResidentSession
+from kiosk.services.technician import TapSequenceDetector
 from kiosk.devices.tasks import TaskLanes
 from kiosk.devices.threads import DeviceChannel
 from kiosk.ui.i18n import language
@@ -63,6 +64,10 @@ class KioskController(QObject):
         w.elderly_toggled.connect(w.set_elderly)
         w.language_toggled.connect(w.set_language)
         w.sign_out_clicked.connect(self.sign_out)
+        self.technician_taps = TapSequenceDetector()
+        self.technician_screen: Any = None
+        self.diagnostics_factory: Any = None  # set by the shell when technician mode is configured
+        w.title_tapped.connect(self.on_title_tapped)
         if idle_watcher is not None:
             idle_watcher.warn.connect(w.idle_overlay.show_countdown)
             idle_watcher.resumed.connect(w.idle_overlay.hide)
@@ -100,6 +105,21 @@ class KioskController(QObject):
         self.window.idle_overlay.hide()
         self.window.set_elderly(False)
         self.show(self.window.home)
+
+    # -- technician mode (hidden gesture: five taps on the title within 3 s, then the PIN) -----
+    def on_title_tapped(self) -> None:
+        if self.diagnostics_factory is None or not self.technician_taps.tap(time.monotonic()):
+            return
+        if self.technician_screen is None:
+            from kiosk.ui.screens.technician import TechnicianScreen
+
+            self.technician_screen = TechnicianScreen(
+                self.window.metrics, lambda work, done: self.lanes.run("hub", work, done),
+                self.diagnostics_factory())
+            self.technician_screen.exit_clicked.connect(self.sign_out)
+            self.window.add_screen(self.technician_screen)
+        self.session.clear()  # a resident's session never continues into technician mode
+        self.show(self.technician_screen)
 
     def on_idle_expired(self) -> None:
         log.info("idle timeout: session cleared")

@@ -1,7 +1,7 @@
 """The kiosk window: header (长辈版 and language on every screen), the screen stack, the status strip."""
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QMainWindow, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
@@ -21,6 +21,7 @@ from kiosk.ui.widgets.status_strip import StatusStrip
 
 class MainWindow(QMainWindow):
     elderly_toggled = Signal(bool)
+    title_tapped = Signal()  # the technician's hidden gesture counts these
     language_toggled = Signal(str)
     sign_out_clicked = Signal()
 
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.status)
         self.idle_overlay = IdleOverlay(central)
 
+        self.app_title.installEventFilter(self)
         self.elderly_button.toggled.connect(self.elderly_toggled)
         self.language_button.clicked.connect(
             lambda: self.language_toggled.emit("en" if language() == "zh_CN" else "zh_CN"))
@@ -122,6 +124,18 @@ class MainWindow(QMainWindow):
         for screen in self.screens:
             screen.retranslate()
         self.status.retranslate()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt API)
+        if watched is self.app_title and event.type() == QEvent.Type.MouseButtonPress:
+            self.title_tapped.emit()
+        return False
+
+    def add_screen(self, screen: Screen) -> None:
+        """A screen that only some kiosks need (technician), added after start."""
+        self.screens.append(screen)
+        self.stack.addWidget(screen)
+        screen.apply_metrics(self.metrics)
+        screen.retranslate()
 
     # -- navigation -------------------------------------------------------------------------
     def show_screen(self, screen: Screen) -> None:

@@ -57,6 +57,8 @@ class KioskShell:
         self.wedge = KeyboardWedgeFilter()
         self.app.installEventFilter(self.wedge)
         self.wedge.voucher_scanned.connect(lambda code: self.channel.event.emit("qrscan", VoucherScanned(code)))
+        if config.technician.pin_hash:
+            self.controller.diagnostics_factory = self.runtime.diagnostics
         self.threads = [DeviceThread(name, source, self.channel) for name, source in self.runtime.device_sources.items()]
         for thread in self.threads:
             thread.start()

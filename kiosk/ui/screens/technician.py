@@ -212,6 +212,7 @@ class TechnicianScreen(Screen):
         layout.addWidget(self.busy_label)
 
         scroll = QScrollArea()
+        self.scroll = scroll
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         body = QWidget()
@@ -464,6 +465,7 @@ class TechnicianScreen(Screen):
     def _show_results(self) -> None:
         for widget in self._row_widgets:
             self.rows.removeWidget(widget)
+            widget.setParent(None)  # off screen now, not at the next event-loop turn
             widget.deleteLater()
         self._row_widgets = []
         zh = language() == "zh_CN"
@@ -486,10 +488,16 @@ class TechnicianScreen(Screen):
                 again.setProperty("rerun", True)
                 again.clicked.connect(lambda _=False, g=group: self.run_one(g))
                 again.setEnabled(not self._busy)
+                again.setMinimumHeight(self.metrics.target_px)
+                self.rows.setRowMinimumHeight(i, self.metrics.target_px + self.metrics.gap_px)
                 self.rows.addWidget(again, i, 3, Qt.AlignmentFlag.AlignTop)
                 self._row_widgets.append(again)
         for widget in self._row_widgets:
             widget.show()
+        # The body grew: have the scroll area size it again now (its own LayoutRequest handling
+        # can lag a turn behind, which left rows squeezed under their buttons).
+        self.body_layout.activate()
+        self.scroll.widget().resize(self.scroll.viewport().width(), max(self.scroll.viewport().height(), self.scroll.widget().minimumSizeHint().height()))
         self._show_overall()
         self._show_system()
 

@@ -1,0 +1,56 @@
+"""Technician mode in the running kiosk: five taps on the title, the PIN, live self-tests, exit."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel
+
+from kiosk.config import load_config
+from kiosk.services.technician import pin_hash_for_config
+from kiosk.ui.journey import click, wait_until
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def shell(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from kiosk.ui.shell import KioskShell
+
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
+    config = load_config(PROJECT / "config.toml")
+    devices = dataclasses.replace(config.devices, sscard=dataclasses.replace(config.devices.sscard, enabled=False))
+    technician = dataclasses.replace(config.technician, pin_hash=pin_hash_for_config("2468"))
+    shell = KioskShell(dataclasses.replace(config, devices=devices, technician=technician))
+    shell.window.resize(1280, 800)
+    shell.window.show()
+    yield shell
+    shell.close()
+
+
+def tap_title(shell, times: int) -> None:
+    title = shell.window.app_title
+    for _ in range(times):
+        QTest.mouseClick(title, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+
+
+def test_hidden_gesture_pin_self_tests_and_exit(shell) -> None:
+    tap_title(shell, 4)
+    assert shell.window.current.name == "home"  # four taps are not the gesture
+    tap_title(shell, 1)
+    screen = shell.controller.technician_screen
+    wait_until(lambda: shell.window.current is screen, 5, "the technician screen")
+    for digit in "2468":
+        click(screen.digit_buttons[digit])
+    click(screen.confirm_button)
+    wait_until(lambda: screen.run_all_button.isVisible() and screen.run_all_button.isEnabled(), 60, "unlock and the first run")
+    click(screen.run_all_button)
+    wait_until(lambda: screen.findChild(QLabel, "tech_state_idcard.port") is not None, 30, "the self-test rows")
+    assert "正常" in screen.findChild(QLabel, "tech_state_idcard.port").text() or "ok" in screen.findChild(QLabel, "tech_state_idcard.port").text().lower()
+    click(screen.exit_button)
+    wait_until(lambda: shell.window.current.name == "home", 5, "home")
+    audit = (shell.config.data_dir / "audit.log").read_text(encoding="utf-8")
+    assert "technician" in audit
