@@ -135,6 +135,14 @@ class OcrSection:
 
 
 @dataclass(frozen=True)
+class VoiceSection:
+    enabled: bool = True  # spoken prompts for each step and for errors (offline espeak-ng)
+    muted: bool = False  # start muted; residents can switch it on from the header
+    speed: int = 150
+    volume: int = 120
+
+
+@dataclass(frozen=True)
 class TechnicianSection:
     pin_hash: str = ""  # scrypt$salt$hash; empty = technician mode disabled
 
@@ -149,6 +157,7 @@ class Config:
     outbox: OutboxSection = field(default_factory=OutboxSection)
     queue: QueueSection = field(default_factory=QueueSection)
     ocr: OcrSection = field(default_factory=OcrSection)
+    voice: VoiceSection = field(default_factory=VoiceSection)
     technician: TechnicianSection = field(default_factory=TechnicianSection)
     # Not from the file: where databases, keys and logs live, and where the file was.
     data_dir: Path = Path(".")

@@ -19,7 +19,7 @@ from kiosk.services.session import ResidentSession
 from kiosk.services.technician import TapSequenceDetector
 from kiosk.devices.tasks import TaskLanes
 from kiosk.devices.threads import DeviceChannel
-from kiosk.ui.i18n import language
+from kiosk.ui.i18n import language, tr
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.screens.done import DoneView
 
@@ -36,7 +36,7 @@ class KioskController(QObject):
     journey_step = Signal(str)  # screen name, for the demo script and tests
 
     def __init__(self, window: MainWindow, backend: Any, lanes: TaskLanes, channel: DeviceChannel,
-                 elderly_age: int, idle_watcher: Any = None) -> None:
+                 elderly_age: int, idle_watcher: Any = None, voice: Any = None) -> None:
         super().__init__()
         self.window, self.backend, self.lanes = window, backend, lanes
         self.session = ResidentSession(elderly_age=elderly_age)
@@ -45,6 +45,7 @@ class KioskController(QObject):
         self.last_ticket: Any = None
         self.last_identify_latency_ms: float | None = None
         self.idle = idle_watcher
+        self.voice = voice
         channel.event.connect(self.on_device_event, Qt.ConnectionType.QueuedConnection)
         w = window
         w.home.set_elderly_age(elderly_age)
@@ -53,6 +54,7 @@ class KioskController(QObject):
         w.identify.back_clicked.connect(self.go_home)
         w.form.completed.connect(self.on_form_completed)
         w.form.back_clicked.connect(self.on_form_back)
+        w.form.step_prompt.connect(self.speak)
         w.review.edit_clicked.connect(self.on_review_edit)
         w.review.submit_clicked.connect(self.on_submit)
         w.done.home_clicked.connect(self.sign_out)
@@ -64,6 +66,9 @@ class KioskController(QObject):
         w.elderly_toggled.connect(w.set_elderly)
         w.language_toggled.connect(w.set_language)
         w.sign_out_clicked.connect(self.sign_out)
+        w.mute_toggled.connect(self.on_mute_toggled)
+        if voice is not None:
+            w.set_muted(voice.muted)
         self.technician_taps = TapSequenceDetector()
         self.technician_screen: Any = None
         self.diagnostics_factory: Any = None  # set by the shell when technician mode is configured
@@ -80,8 +85,19 @@ class KioskController(QObject):
         self.lanes.run("printer", self.backend.printer_state, lambda state: self.window.status.set_device("printer", state))
 
     # -- navigation -------------------------------------------------------------------------
+    def speak(self, text: str) -> None:
+        """A prompt for the step on screen; a newer prompt replaces any not yet spoken. Prompts
+        never contain a name or ID number."""
+        if self.voice is not None and text:
+            self.voice.say(text, interrupt=True, language=language())
+
+    def on_mute_toggled(self, muted: bool) -> None:
+        if self.voice is not None:
+            self.voice.mute(muted)
+
     def show(self, screen: Any) -> None:
         self.window.show_screen(screen)
+        self.speak(screen.spoken_prompt())
         if self.idle is not None:
             self.idle.arm(screen is not self.window.home or self.session.person is not None)
         self.journey_step.emit(screen.name)
@@ -160,6 +176,7 @@ class KioskController(QObject):
                 getattr(error, "message_zh", "") if language() == "zh_CN" else getattr(error, "message_en", "")) or str(error)
             if self.window.current is self.window.identify:
                 self.window.identify.show_state("identify.failed", "error", reason=reason)
+                self.speak(self.window.identify.state.text())
         elif kind == "VoucherScanned":
             self.lanes.run("hub", lambda: self.backend.resolve_voucher(event.code), self.accept_person, self.on_voucher_failed)
 
@@ -240,6 +257,7 @@ class KioskController(QObject):
         self.done_view.people_ahead = ticket.people_ahead
         self.done_view.wait_min = ticket.wait_min
         self.done_view.priority = ticket.priority_reason is not None
+        self.speak(tr("done.your_number") + " " + ticket.number + "，" + tr("done.people_ahead", n=ticket.people_ahead))
         self.print_ticket()
 
     def print_ticket(self) -> None:
@@ -318,6 +336,7 @@ class KioskController(QObject):
     def on_failure(self, error: BaseException) -> None:
         if isinstance(error, UserFacingError):
             self.window.error.show_error(error.code, error.message_zh, error.message_en)
+            self.speak(error.message(language()))
         else:
             log.error("unexpected failure: %s", type(error).__name__)
             self.window.error.show_error("E-INTERNAL")

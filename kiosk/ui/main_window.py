@@ -24,6 +24,7 @@ class MainWindow(QMainWindow):
     title_tapped = Signal()  # the technician's hidden gesture counts these
     language_toggled = Signal(str)
     sign_out_clicked = Signal()
+    mute_toggled = Signal(bool)
 
     def __init__(self, forms: list[FormSpec], dpi: float, font_family: str, theme: str = "standard",
                  service_point: str = "", mask: tuple[int, int] = (6, 4)) -> None:
@@ -49,6 +50,9 @@ class MainWindow(QMainWindow):
         self.service_point.setProperty("data", True)
         self.elderly_button = button(role="header", name="header_elderly")
         self.elderly_button.setCheckable(True)
+        self.mute_button = button(role="header", name="header_mute")
+        self.mute_button.setCheckable(True)  # checked = muted
+        self.mute_button.toggled.connect(self._mute_changed)
         self.language_button = button(role="header", name="header_language")
         self.language_button.setProperty("data", True)  # names the other language in that language
         self.sign_out = button(role="header", name="header_sign_out")
@@ -57,9 +61,10 @@ class MainWindow(QMainWindow):
         row.addStretch(1)
         row.addWidget(self.greeting)
         row.addWidget(self.sign_out)
+        row.addWidget(self.mute_button)
         row.addWidget(self.elderly_button)
         row.addWidget(self.language_button)
-        for widget in (self.elderly_button, self.language_button, self.sign_out):
+        for widget in (self.mute_button, self.elderly_button, self.language_button, self.sign_out):
             widget.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)  # never squeezed
         column.addWidget(header)
 
@@ -119,11 +124,22 @@ class MainWindow(QMainWindow):
         self.app_title.setText(tr("app.title"))
         self.elderly_button.setText(tr("header.elderly_on") if self.metrics.elderly else tr("header.elderly_off"))
         self.language_button.setText(tr("header.language"))
+        self.mute_button.setText(tr("header.muted") if self.mute_button.isChecked() else tr("header.mute"))
         self.sign_out.setText(tr("header.logout"))
         self._refresh_greeting()
         for screen in self.screens:
             screen.retranslate()
         self.status.retranslate()
+
+    def _mute_changed(self, muted: bool) -> None:
+        self.mute_button.setText(tr("header.muted") if muted else tr("header.mute"))
+        self.mute_toggled.emit(muted)
+
+    def set_muted(self, muted: bool) -> None:
+        self.mute_button.blockSignals(True)
+        self.mute_button.setChecked(muted)
+        self.mute_button.blockSignals(False)
+        self.mute_button.setText(tr("header.muted") if muted else tr("header.mute"))
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt API)
         if watched is self.app_title and event.type() == QEvent.Type.MouseButtonPress:

@@ -10,6 +10,7 @@ from kiosk.app import KioskRuntime
 from kiosk.config import Config
 from kiosk.devices.tasks import TaskLanes
 from kiosk.devices.threads import DeviceChannel, DeviceThread
+from kiosk.services.voice import EspeakSpeaker, NullSpeaker, VoicePlayer
 from kiosk.ui.controller import KioskController
 from kiosk.ui.i18n import set_language
 from kiosk.ui.main_window import MainWindow
@@ -37,6 +38,18 @@ def ensure_application() -> QApplication:
     return app  # type: ignore[return-value]
 
 
+def make_voice(config: Config) -> VoicePlayer:
+    """Offline Mandarin prompts through espeak-ng. Offscreen (tests, the scripted demo) nobody
+    listens, so a recording speaker stands in: the prompts are still produced and checkable."""
+    if not config.voice.enabled or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        speaker = NullSpeaker()
+    else:
+        speaker = EspeakSpeaker(speed=config.voice.speed, volume=config.voice.volume)
+    voice = VoicePlayer(speaker, language=config.kiosk.language)
+    voice.mute(config.voice.muted)
+    return voice
+
+
 class KioskShell:
     def __init__(self, config: Config, runtime: KioskRuntime | None = None) -> None:
         self.app = ensure_application()
@@ -50,10 +63,11 @@ class KioskShell:
             self.runtime.forms.forms, config.display.dpi, config.display.font_family, config.display.theme,
             config.kiosk.service_point, (config.privacy.mask_head, config.privacy.mask_tail),
         )
+        self.voice = make_voice(config)
         self.idle = IdleWatcher(config.kiosk.idle_timeout_s, config.kiosk.idle_warning_s)
         self.app.installEventFilter(self.idle)
         self.controller = KioskController(self.window, backend, self.lanes, self.channel,
-                                          config.kiosk.elderly_age, self.idle)
+                                          config.kiosk.elderly_age, self.idle, self.voice)
         self.wedge = KeyboardWedgeFilter()
         self.app.installEventFilter(self.wedge)
         self.wedge.voucher_scanned.connect(lambda code: self.channel.event.emit("qrscan", VoucherScanned(code)))
@@ -77,6 +91,7 @@ class KioskShell:
         for thread in self.threads:
             thread.stop()
         self.lanes.shutdown()
+        self.voice.stop()
         self.runtime.stop()
         self.window.close()
         self.window.deleteLater()

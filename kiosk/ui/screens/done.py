@@ -202,4 +202,4 @@ class DoneScreen(Screen):
         self.print_certificate.setText(tr("record.print"))
 
     def spoken_prompt(self) -> str:
-        return self.result.text()
+        return self.result.text().lstrip("✔↩ ")

@@ -17,6 +17,7 @@ from kiosk.ui.widgets.touch_keyboard import TouchKeyboard
 class FormScreen(Screen):
     name = "form"
     completed = Signal(dict)  # answers
+    step_prompt = Signal(str)  # the question now on screen, for the voice
     back_clicked = Signal()
 
     def __init__(self, metrics: Metrics) -> None:
@@ -90,6 +91,8 @@ class FormScreen(Screen):
         self.pages.setCurrentIndex(self.index)
         self.step_label.setText(tr("common.step", n=self.index + 1, total=len(self.steps)))
         self._show_keyboard(spec.type == "text" and not spec.readonly)
+        if self.isVisible():
+            self.step_prompt.emit(spec.label.get(lang))
         self.previous.setText("‹ " + (tr("common.previous") if self.index else tr("common.back")))
         self.next.setText(tr("common.next") + " ›")
         self.error.clear()
@@ -117,6 +120,7 @@ class FormScreen(Screen):
         message = validate_field(spec, editor.value())
         if message is not None:
             self.error.setText("⚠ " + message.get(language()))  # icon and words, not colour alone
+            self.step_prompt.emit(message.get(language()))
             return
         if self.index + 1 < len(self.steps):
             self.index += 1
