@@ -4,7 +4,6 @@ keyboard-wedge scanner (resolved by the hub over HTTP), with clear messages when
 """
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,6 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 
-from kiosk.config import load_config
-from kiosk.hub.server import start_hub_in_thread
 from kiosk.ui.journey import Journey, click, wait_until
 from pcscd_fixture import pcscd, vpcd_card  # noqa: F401 (fixtures)
 
@@ -22,34 +19,14 @@ SSCARDS = PROJECT / "assets" / "cards" / "sscard"
 VOUCHER = "YBPZ-DEMO-11010519491231002X"
 
 
-def make_shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sscard: bool):
-    from kiosk.ui.shell import KioskShell
-
-    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
-    config = load_config(PROJECT / "config.toml")
-    hub = start_hub_in_thread(f"sqlite:///{tmp_path / 'hub.sqlite3'}", {config.hub.token: config.kiosk.id})
-    devices = dataclasses.replace(config.devices, sscard=dataclasses.replace(config.devices.sscard, enabled=sscard))
-    config = dataclasses.replace(config, devices=devices, hub=dataclasses.replace(config.hub, url=hub.url))
-    shell = KioskShell(config)
-    shell.window.resize(1280, 800)
-    shell.window.show()
-    return shell, hub
+@pytest.fixture
+def kiosk(kiosk_shell):
+    return kiosk_shell()[0]
 
 
 @pytest.fixture
-def kiosk(qtbot, tmp_path, monkeypatch):
-    shell, hub = make_shell(tmp_path, monkeypatch, sscard=False)
-    yield shell
-    shell.close()
-    hub.stop()
-
-
-@pytest.fixture
-def sscard_kiosk(qtbot, tmp_path, monkeypatch, pcscd):  # noqa: F811
-    shell, hub = make_shell(tmp_path, monkeypatch, sscard=True)
-    yield shell
-    shell.close()
-    hub.stop()
+def sscard_kiosk(kiosk_shell, pcscd):  # noqa: F811
+    return kiosk_shell(sscard=True)[0]
 
 
 def test_voucher_from_serial_scanner_identifies_through_the_hub(kiosk) -> None:

@@ -2,13 +2,11 @@
 every trace of the resident is cleared from memory and screen and the kiosk returns home."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication, QLabel
 
-from kiosk.config import load_config
 from kiosk.ui.journey import Journey, click, wait_until
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -23,19 +21,11 @@ class FakeClock:
 
 
 @pytest.fixture
-def shell(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from kiosk.ui.shell import KioskShell
-
-    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
-    config = load_config(PROJECT / "config.toml")
-    devices = dataclasses.replace(config.devices, sscard=dataclasses.replace(config.devices.sscard, enabled=False))
-    shell = KioskShell(dataclasses.replace(config, devices=devices))
+def shell(kiosk_shell):
+    shell, _ = kiosk_shell(hub=False)
     shell.idle.clock = FakeClock()
     shell.idle.touch()
-    shell.window.resize(1280, 800)
-    shell.window.show()
-    yield shell
-    shell.close()
+    return shell
 
 
 def test_warning_continue_and_expiry_clear_everything(shell) -> None:

@@ -2,15 +2,12 @@
 the record query and its certificate, 好差评 ratings, the 10-minute undo, and adding a service."""
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from kiosk.config import load_config
-from kiosk.hub.server import start_hub_in_thread
 from kiosk.services.forms import load_forms
 from kiosk.ui.journey import Journey, click, wait_until
 
@@ -28,28 +25,11 @@ def sample_answer(spec):
 
 
 @pytest.fixture
-def shell_factory(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from kiosk.ui.shell import KioskShell
-
-    made = []
-
+def shell_factory(kiosk_shell):
     def make(forms_dir: Path | None = None):
-        monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
-        config = load_config(PROJECT / "config.toml")
-        hub = start_hub_in_thread(f"sqlite:///{tmp_path / 'hub.sqlite3'}", {config.hub.token: config.kiosk.id})
-        devices = dataclasses.replace(config.devices, sscard=dataclasses.replace(config.devices.sscard, enabled=False))
-        kiosk = dataclasses.replace(config.kiosk, forms_dir=str(forms_dir or PROJECT / "forms"))
-        config = dataclasses.replace(config, devices=devices, kiosk=kiosk, hub=dataclasses.replace(config.hub, url=hub.url))
-        shell = KioskShell(config)
-        shell.window.resize(1280, 800)
-        shell.window.show()
-        made.append((shell, hub))
-        return shell, hub
+        return kiosk_shell(kiosk={"forms_dir": str(forms_dir or PROJECT / "forms")})
 
-    yield make
-    for shell, hub in made:
-        shell.close()
-        hub.stop()
+    return make
 
 
 def identify(shell, profile: str = "assets/cards/idcard/young_parent.json") -> Journey:

@@ -5,14 +5,10 @@ Every device is its simulator behind the real transport (pty), the hub is a real
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 from pathlib import Path
 
 import pytest
 
-from kiosk.config import load_config
-from kiosk.hub.server import start_hub_in_thread
 from kiosk.ui.journey import Journey, click, wait_until
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -20,22 +16,12 @@ ELDERLY_ID = "110105195003070019"  # assets/cards/idcard/resident.json
 
 
 @pytest.fixture
-def kiosk(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def kiosk(kiosk_shell):
     from drivers.idcard.simulator import load_profile
-    from kiosk.ui.shell import KioskShell
 
-    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
-    config = load_config(PROJECT / "config.toml")
-    hub = start_hub_in_thread(f"sqlite:///{tmp_path / 'hub.sqlite3'}", {config.hub.token: config.kiosk.id})
-    devices = dataclasses.replace(config.devices, sscard=dataclasses.replace(config.devices.sscard, enabled=False))
-    config = dataclasses.replace(config, devices=devices, hub=dataclasses.replace(config.hub, url=hub.url))
-    shell = KioskShell(config)
-    shell.window.resize(1280, 800)
-    shell.window.show()
+    shell, hub = kiosk_shell()
     shell.insert_card = lambda path="assets/cards/idcard/resident.json": shell.runtime.sims.idcard.insert(load_profile(PROJECT / path))
-    yield shell, hub
-    shell.close()
-    hub.stop()
+    return shell, hub
 
 
 def test_resident_journey_end_to_end(kiosk) -> None:

@@ -1,7 +1,6 @@
 """Technician mode in the running kiosk: five taps on the title, the PIN, live self-tests, exit."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,7 +8,6 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel
 
-from kiosk.config import load_config
 from kiosk.services.technician import pin_hash_for_config
 from kiosk.ui.journey import click, wait_until
 
@@ -17,18 +15,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def shell(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from kiosk.ui.shell import KioskShell
-
-    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
-    config = load_config(PROJECT / "config.toml")
-    devices = dataclasses.replace(config.devices, sscard=dataclasses.replace(config.devices.sscard, enabled=False))
-    technician = dataclasses.replace(config.technician, pin_hash=pin_hash_for_config("2468"))
-    shell = KioskShell(dataclasses.replace(config, devices=devices, technician=technician))
-    shell.window.resize(1280, 800)
-    shell.window.show()
-    yield shell
-    shell.close()
+def shell(kiosk_shell):
+    return kiosk_shell(hub=False, technician={"pin_hash": pin_hash_for_config("2468")})[0]
 
 
 def tap_title(shell, times: int) -> None:

@@ -2,29 +2,18 @@
 and nothing spoken ever carries a name or an ID number."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
 
-from kiosk.config import load_config
 from kiosk.ui.journey import Journey, click, wait_until
 
 PROJECT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def shell(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from kiosk.ui.shell import KioskShell
-
-    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
-    config = load_config(PROJECT / "config.toml")
-    devices = dataclasses.replace(config.devices, sscard=dataclasses.replace(config.devices.sscard, enabled=False))
-    shell = KioskShell(dataclasses.replace(config, devices=devices))
-    shell.window.resize(1280, 800)
-    shell.window.show()
-    yield shell
-    shell.close()
+def shell(kiosk_shell):
+    return kiosk_shell(hub=False)[0]
 
 
 def test_prompts_for_steps_and_errors_then_mute(shell) -> None:
