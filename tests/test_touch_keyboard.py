@@ -12,8 +12,8 @@ from kiosk.ui.main_window import MainWindow
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-# pytest-qt's Python message handler would be called from the QML loader thread while the GUI
-# thread holds the GIL inside setSource(): a deadlock that real runs (no such handler) never see.
+# Belt and braces with kiosk.ui.widgets.touch_keyboard.QUIET_LOADER_RULES: no Python message
+# handler while the QML loader thread runs (see that module for the deadlock it avoids).
 @pytest.mark.no_qt_log
 def test_pinyin_on_the_embedded_keyboard_types_chinese(qtbot, tmp_path: Path) -> None:
     form_file = tmp_path / "note.toml"

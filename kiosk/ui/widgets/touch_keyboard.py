@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from PySide6.QtCore import QMetaObject, Q_ARG, Qt, QUrl
+from PySide6.QtCore import QLoggingCategory, QMetaObject, Q_ARG, Qt, QUrl
 from PySide6.QtGui import QColor
 from PySide6.QtQuickWidgets import QQuickWidget
 from PySide6.QtWidgets import QApplication
@@ -19,6 +19,10 @@ from kiosk.config import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 QML = PROJECT_ROOT / "assets" / "qml" / "touch_keyboard.qml"
+# Qt's own virtual-keyboard QML trips this benign warning on the QML loader thread. A Python
+# message handler (pytest-qt installs one) would then need the GIL, which the GUI thread holds
+# while it waits inside setSource(): a deadlock. Filtered here, the message is never emitted.
+QUIET_LOADER_RULES = "qt.qml.propertyCache.append=false\nqt.multimedia.symbolsresolver=false"
 
 
 class TouchKeyboard(QQuickWidget):
@@ -28,6 +32,7 @@ class TouchKeyboard(QQuickWidget):
         self.setResizeMode(QQuickWidget.ResizeMode.SizeRootObjectToView)
         self.setClearColor(QColor(0, 0, 0, 0))
         self.setAttribute(Qt.WidgetAttribute.WA_AlwaysStackOnTop)
+        QLoggingCategory.setFilterRules(QUIET_LOADER_RULES)
         self.setSource(QUrl.fromLocalFile(str(QML)))
         self.available = self.status() == QQuickWidget.Status.Ready
         if not self.available:
