@@ -23,6 +23,7 @@ def setup_logging(config: Config, verbose: bool = False) -> None:
         handlers.append(logging.handlers.RotatingFileHandler(log_dir / "kiosk.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"))
     except OSError as exc:  # a read-only data dir must not stop the kiosk
         logging.getLogger(__name__).warning("file logging disabled: %s", exc)
+    handlers[-1].setLevel(logging.DEBUG if verbose else logging.INFO)  # a live trace must not flood the file
     for handler in handlers:
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(MaskingLogFilter())

@@ -132,6 +132,29 @@ class FakeFacade:
     def audit(self, action: str, detail: str = "") -> None:
         self.calls.append(action)
 
+    def start_trace(self) -> None:
+        self.tracing = True
+
+    def stop_trace(self) -> None:
+        self.tracing = False
+
+    def trace_lines(self, n: int = 12) -> list[str]:
+        return ["07:00:00.000 drivers.idcard.reader tx cmd=20 para=01 len=10"][-n:]
+
+    def camera_snapshot(self) -> bytes:
+        from PySide6.QtCore import QBuffer
+        from PySide6.QtGui import QImage
+
+        image, buffer = QImage(64, 48, QImage.Format.Format_RGB32), QBuffer()
+        image.fill(0x808080)
+        buffer.open(QBuffer.OpenModeFlag.WriteOnly)
+        image.save(buffer, "PNG")
+        return bytes(buffer.data())
+
+    def reconnect(self, device: str) -> str:
+        self.calls.append(f"reconnect:{device}")
+        return device
+
     def run_all(self):
         self.calls.append("run_all")
         return list(self.results)

@@ -1,6 +1,7 @@
 """Technician mode in the running kiosk: five taps on the title, the PIN, live self-tests, exit."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,12 @@ PROJECT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def shell(kiosk_shell):
     return kiosk_shell(hub=False, technician={"pin_hash": pin_hash_for_config("2468")})[0]
+
+
+def j_find(screen, name: str):
+    from PySide6.QtWidgets import QPushButton
+
+    return screen.findChild(QPushButton, name)
 
 
 def tap_title(shell, times: int) -> None:
@@ -38,7 +45,16 @@ def test_hidden_gesture_pin_self_tests_and_exit(shell) -> None:
     click(screen.run_all_button)
     wait_until(lambda: screen.findChild(QLabel, "tech_state_idcard.port") is not None, 30, "the self-test rows")
     assert "正常" in screen.findChild(QLabel, "tech_state_idcard.port").text() or "ok" in screen.findChild(QLabel, "tech_state_idcard.port").text().lower()
+
+    click(j_find(screen, "tech_camera_preview"))  # a frame from the (simulated) document camera
+    wait_until(lambda: screen.camera_image.pixmap() is not None and not screen.camera_image.pixmap().isNull(), 20, "the preview")
+    click(j_find(screen, "tech_reconnect_idcard"))
+    wait_until(lambda: "✓" in screen.tools_status.text(), 10, "the reconnect")
+    wait_until(lambda: "drivers.idcard" in screen.trace_text.text(), 10, "the reader's trace after reopening")
+    assert "110105195003070019" not in screen.trace_text.text()
+
     click(screen.exit_button)
     wait_until(lambda: shell.window.current.name == "home", 5, "home")
     audit = (shell.config.data_dir / "audit.log").read_text(encoding="utf-8")
-    assert "technician" in audit
+    assert "technician" in audit and "device.reconnect" in audit and "camera.preview" in audit
+    assert not logging.getLogger("drivers.idcard").isEnabledFor(logging.DEBUG)  # trace off after exit

@@ -695,6 +695,54 @@ class DiagnosticsFacade:
         self.audit("diag.run_one", f"{group}: {overall_status(results)}")
         return results
 
+    # -- live tools: trace, camera preview, reconnect ------------------------------------------
+    def start_trace(self) -> None:
+        from kiosk.services.trace import DeviceTrace
+
+        if getattr(self, "_trace", None) is None:
+            self._trace = DeviceTrace()
+        self._trace.start()
+
+    def stop_trace(self) -> None:
+        if getattr(self, "_trace", None) is not None:
+            self._trace.stop()
+
+    def trace_lines(self, n: int = 12) -> list[str]:
+        trace = getattr(self, "_trace", None)
+        return trace.recent(n) if trace is not None else []
+
+    def camera_snapshot(self) -> bytes:
+        """One frame from the document camera as PNG (raises the camera's own clear error)."""
+        import cv2
+
+        from drivers.camera import open_camera
+
+        section = self.config.devices.camera
+        camera = open_camera(section.source, self.config.resolve(section.sim_folder))
+        try:
+            camera.open()
+            frame = camera.grab()
+        finally:
+            camera.close()
+        height, width = frame.shape[:2]
+        scale = min(1.0, 480 / max(width, 1))
+        small = cv2.resize(frame, (int(width * scale), int(height * scale))) if scale < 1.0 else frame
+        ok, png = cv2.imencode(".png", small)
+        self.audit("camera.preview", "ok" if ok else "encode failed")
+        return png.tobytes()
+
+    def reconnect(self, device: str) -> str:
+        """Close the device's port; its owner reopens it at once (reader thread, next print)."""
+        if device == "idcard" and self.live.idcard_reader is not None:
+            reader = self.live.idcard_reader
+            reader.submit(reader.close).result(timeout=5)  # on the reader's own thread
+        elif device == "printer" and self.live.printer is not None:
+            self.live.printer.close()
+        else:
+            raise ValueError(f"cannot reconnect {device!r} here")
+        self.audit("device.reconnect", device)
+        return device
+
     def test_print(self) -> TestPrintResult:
         result = (self._test_print or self._default_test_print)()
         self.audit("printer.test_print", "ok" if result.ok else f"failed: {result.detail}")

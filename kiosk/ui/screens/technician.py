@@ -17,6 +17,13 @@ from kiosk.ui.screens.base import Screen, button, card, label, repolish
 from kiosk.ui.theme import Metrics
 
 register_strings({
+    "tech.tools": ("设备工具", "Device tools"),
+    "tech.camera_preview": ("拍摄仪预览", "Camera preview"),
+    "tech.reconnect_idcard": ("重连身份证读卡器", "Reconnect ID reader"),
+    "tech.reconnect_printer": ("重连打印机", "Reconnect printer"),
+    "tech.reconnected": ("已重新连接：{device}", "Reconnected: {device}"),
+    "tech.trace": ("实时通信记录（已脱敏）", "Live device trace (masked)"),
+    "tech.trace_empty": ("暂无通信", "No traffic yet"),
     "tech.title": ("技术员模式", "Technician mode"),
     "tech.enter_pin": ("请输入技术员密码", "Enter the technician PIN"),
     "tech.pin_wrong": ("密码错误，还可尝试 {n} 次", "Wrong PIN; {n} attempts left"),
@@ -277,6 +284,33 @@ class TechnicianScreen(Screen):
             system_box.addWidget(widget)
         side.addStretch(1)
 
+        _, tools_box = card(self.body_layout)
+        self.tools_heading = label(role="title")
+        tools_row = QHBoxLayout()
+        self.camera_button = button(name="tech_camera_preview")
+        self.camera_button.clicked.connect(self.camera_preview)
+        self.reconnect_buttons = {}
+        tools_row.addWidget(self.camera_button)
+        for device in ("idcard", "printer"):
+            widget = button(name=f"tech_reconnect_{device}")
+            widget.clicked.connect(lambda _=False, d=device: self.reconnect(d))
+            tools_row.addWidget(widget)
+            self.reconnect_buttons[device] = widget
+        tools_row.addStretch(1)
+        self.tools_status = label()
+        self.tools_status.setObjectName("tech_tools_status")
+        self.camera_image = QLabel()
+        self.camera_image.setObjectName("tech_camera_image")
+        self.trace_heading = label(role="hint")
+        self.trace_text = label(role="hint", wrap=False)
+        self.trace_text.setObjectName("tech_trace")
+        self.trace_text.setProperty("data", True)  # wire codes, not UI text
+        for item in (self.tools_heading, tools_row, self.tools_status, self.camera_image, self.trace_heading, self.trace_text):
+            tools_box.addLayout(item) if isinstance(item, QHBoxLayout) else tools_box.addWidget(item)
+        self._trace_timer = QTimer(self)
+        self._trace_timer.setInterval(1000)
+        self._trace_timer.timeout.connect(self._show_trace)
+
         _, config_box = card(self.body_layout)
         self.config_heading = label(role="title")
         self.config_text = label(role="hint", wrap=False)
@@ -330,6 +364,8 @@ class TechnicianScreen(Screen):
             self.pages.setCurrentIndex(1)
             QApplication.instance().installEventFilter(self)  # any touch anywhere keeps the session
             self._idle.start()
+            self.diagnostics.start_trace()
+            self._trace_timer.start()
             self.refresh()
             self.run_all()
         else:
@@ -555,6 +591,12 @@ class TechnicianScreen(Screen):
         self.system_heading.setText(tr("tech.system"))
         self.config_heading.setText(tr("tech.config"))
         self.audit_heading.setText(tr("tech.audit"))
+        self.tools_heading.setText(tr("tech.tools"))
+        self.camera_button.setText(tr("tech.camera_preview"))
+        for device, widget in self.reconnect_buttons.items():
+            widget.setText(tr(f"tech.reconnect_{device}"))
+        self.trace_heading.setText(tr("tech.trace"))
+        self._show_trace()
         self._show_pin()
         self._refresh_pin_message()
         self.print_status.setText(tr(self._last_message[0], **self._last_message[1]) if self._last_message else "")
@@ -588,8 +630,40 @@ class TechnicianScreen(Screen):
         self.reset()
         self.exit_clicked.emit()
 
+    # -- device tools ----------------------------------------------------------------------------
+    def camera_preview(self) -> None:
+        self._set_busy(True, "tech.running")
+        self.run_in_background(_guard(self.diagnostics.camera_snapshot), self._camera_shown)
+
+    def _camera_shown(self, png: Any) -> None:
+        self._set_busy(False)
+        if isinstance(png, _Failed):
+            return self._show_failure(png)
+        pixmap = QPixmap()
+        pixmap.loadFromData(png)
+        self.camera_image.setPixmap(pixmap)
+        self.tools_status.setText("")
+
+    def reconnect(self, device: str) -> None:
+        self._set_busy(True, "tech.running")
+        self.run_in_background(_guard(lambda: self.diagnostics.reconnect(device)), self._reconnected)
+
+    def _reconnected(self, device: Any) -> None:
+        self._set_busy(False)
+        if isinstance(device, _Failed):
+            return self._show_failure(device)
+        self.tools_status.setText("✓ " + tr("tech.reconnected", device=tr(f"tech.reconnect_{device}")))
+
+    def _show_trace(self) -> None:
+        lines = self.diagnostics.trace_lines(10) if self.unlocked else []
+        self.trace_text.setText("\n".join(lines) if lines else tr("tech.trace_empty"))
+
     def reset(self) -> None:
         """Back to the PIN pad: the next technician must unlock again."""
+        self._trace_timer.stop()
+        if self.unlocked:
+            self.diagnostics.stop_trace()
+        self.camera_image.clear()
         self._idle.stop()
         app = QApplication.instance()
         if app is not None:
