@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from kiosk.app import KioskRuntime
@@ -95,3 +96,6 @@ class KioskShell:
         self.runtime.stop()
         self.window.close()
         self.window.deleteLater()
+        # Delete now, while Python and Qt are both alive; leaving it to interpreter shutdown
+        # lets the garbage collector meet half-destroyed Qt objects.
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
