@@ -56,6 +56,8 @@ class TaskLanes(QObject):
 
     def _on_deliver(self, callback: Any, value: Any, _unused: Any) -> None:
         self._pending -= 1
+        if self._closed:  # the screens these results were for are being torn down
+            return
         if callback is not None:
             try:
                 callback(value)

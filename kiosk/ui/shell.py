@@ -94,6 +94,11 @@ class KioskShell:
         self.lanes.shutdown()
         self.voice.stop()
         self.runtime.stop()
+        try:  # events already queued by device threads must not reach a deleted window
+            self.channel.event.disconnect()
+        except (RuntimeError, TypeError):
+            pass
+        self.controller.deleteLater()
         self.window.close()
         self.window.deleteLater()
         # Delete now, while Python and Qt are both alive; leaving it to interpreter shutdown
