@@ -96,8 +96,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             from kiosk.ui.demo_controls import install_demo_controls
 
             install_demo_controls(shell, sscard)
-            shell.show()
-            return shell.app.exec()
+            return shell.exec()
         finally:
             shell.close()
     finally:

@@ -38,8 +38,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from kiosk.ui.shell import KioskShell
 
     shell = KioskShell(config)
-    shell.show()
     try:
-        return shell.app.exec()
+        return shell.exec()
     finally:
         shell.close()

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtWidgets import QApplication
 
 from kiosk.app import KioskRuntime
@@ -29,6 +30,17 @@ def use_touch_keyboard() -> None:
     os.environ.setdefault("QT_VIRTUALKEYBOARD_DESKTOP_DISABLE", "1")
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         os.environ.setdefault("QT_QUICK_BACKEND", "software")  # no GPU offscreen
+
+
+def quit_on_signals(app: QApplication) -> QTimer:
+    """SIGTERM (systemd stop) and SIGINT end the event loop, so `close()` runs and simulators,
+    pcscd and threads are stopped. A short timer lets Python see the signal while Qt waits."""
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: app.quit())
+    timer = QTimer()
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+    return timer
 
 
 def ensure_application() -> QApplication:
@@ -78,6 +90,12 @@ class KioskShell:
         for thread in self.threads:
             thread.start()
         self.runtime.start_sync()
+
+    def exec(self) -> int:
+        """Show the window and run until it closes or the process is told to stop."""
+        self._signal_timer = quit_on_signals(self.app)
+        self.show()
+        return self.app.exec()
 
     def show(self) -> None:
         if self.config.kiosk.fullscreen:
