@@ -59,7 +59,10 @@ class RapidOcrEngine:
                 except ImportError as exc:
                     raise OcrEngineError("未安装 RapidOCR 识别引擎（rapidocr、onnxruntime）",
                                          f"RapidOCR engine not installed (rapidocr, onnxruntime): {exc}") from None
-                cls._shared = RapidOCR(params={"Global.log_level": "warning"})
+                # Detect on a copy no longer than 960 px (the default only sets a minimum, so a
+                # 2k scan ran detection at full size); recognition still reads full-size crops.
+                cls._shared = RapidOCR(params={"Global.log_level": "warning", "Det.limit_type": "max",
+                                               "Det.limit_side_len": 960})
         return cls._shared
 
     def warm_up(self) -> None:
