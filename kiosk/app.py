@@ -60,8 +60,11 @@ class KioskBackend:
             self.sync_worker.wake()
         return entry
 
-    def undo(self, submission_id: str) -> Any:
-        return self.outbox.undo(submission_id)
+    def undo(self, submission_id: str, ticket_id: str | None = None) -> Any:
+        entry = self.outbox.undo(submission_id)  # raises UndoRefused once the hub has it
+        if ticket_id:
+            self.queue.withdraw(ticket_id)  # no one is called for withdrawn business
+        return entry
 
     def issue_ticket(self, form: FormSpec, priority_reason: str | None) -> IssuedTicket:
         from drivers.printer.ticket import TicketContent
@@ -76,6 +79,20 @@ class KioskBackend:
         return IssuedTicket(ticket, ticket.number, ahead, wait, priority_reason, content)
 
     def print_ticket(self, issued: IssuedTicket) -> PrintResult:
+        """Never raises: whatever goes wrong, the ticket is marked failed (reprint is offered) and
+        the number stays on screen, so no resident is left without a number."""
+        try:
+            return self._print_ticket(issued)
+        except Exception as exc:
+            log.exception("printing ticket failed")
+            try:
+                self.queue.mark_print_failed(issued.ticket.ticket_id, type(exc).__name__)
+            except Exception:
+                log.exception("could not mark the ticket as failed")
+            return PrintResult(False, "小票打印出错，请记住屏幕上的号码，或点“重新打印”",
+                               "Printing failed; please note the number on screen or tap Reprint")
+
+    def _print_ticket(self, issued: IssuedTicket) -> PrintResult:
         from drivers.printer.preview import render_preview
         from drivers.printer.ticket import encode_ticket
 

@@ -172,12 +172,13 @@ def test_voucher_resolver_round_trip(hub):
 
 
 def test_person_record_is_deterministic(hub):
-    a = httpx.get(f"{hub.url}/v1/persons/{ID_NUMBER}/record", headers=AUTH).json()
-    b = httpx.get(f"{hub.url}/v1/persons/{ID_NUMBER}/record", headers=AUTH).json()
+    a = httpx.post(f"{hub.url}/v1/persons/record", json={"id_number": ID_NUMBER}, headers=AUTH).json()
+    b = httpx.post(f"{hub.url}/v1/persons/record", json={"id_number": ID_NUMBER}, headers=AUTH).json()
     assert a == b
     assert a["insurance_type"] in ("城乡居民", "职工") and a["region"] == "江西省" and a["paid_until"].endswith("-12-31")
     assert isinstance(a["enrolled"], bool)
-    assert httpx.get(f"{hub.url}/v1/persons/123/record", headers=AUTH).status_code == 422
+    assert httpx.post(f"{hub.url}/v1/persons/record", json={"id_number": "123"}, headers=AUTH).status_code == 422
+    assert httpx.post(f"{hub.url}/v1/persons/record", json=["x"], headers=AUTH).status_code == 422
 
 
 def test_hub_binds_loopback_only_by_default(hub):

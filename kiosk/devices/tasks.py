@@ -69,6 +69,8 @@ class TaskLanes(QObject):
         return self._pending > 0
 
     def shutdown(self) -> None:
+        """Queued prints and hub calls are dropped; queued outbox writes still finish, since a
+        resident may be waiting for the 提交成功 they lead to."""
         self._closed = True
-        for executor in self._executors.values():
-            executor.shutdown(wait=True, cancel_futures=False)
+        for name, executor in self._executors.items():
+            executor.shutdown(wait=True, cancel_futures=name != "outbox")

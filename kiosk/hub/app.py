@@ -6,7 +6,8 @@ GET  /v1/submissions/{id}   → the stored metadata (own kiosk's submissions onl
 GET  /v1/stats              → {"total": N, "kiosks": {kiosk_id: {"total": n, "by_service": {...}}}}
 GET  /v1/health             → {"status": "ok", "store": "sqlite"|"postgresql", "time": ...} (no token)
 POST /v1/vouchers/resolve   {"code": "..."} → demo person, 404 when unknown (see kiosk.hub.demo)
-GET  /v1/persons/{id_number}/record → demo insurance record for 参保信息查询
+POST /v1/persons/record {id_number} → demo insurance record for 参保信息查询 (the ID number
+                                     travels in the body, never in a URL that proxies log)
 
 Hostile input is answered, never crashes the hub: bad token 401 (nothing read or stored),
 oversize 413, not JSON 400, wrong shape 422 (error details never echo the input back).
@@ -110,7 +111,8 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("hub error on %s %s", request.method, request.url.path)
+        route = request.scope.get("route")  # the template, not the path: a path may carry data
+        log.exception("hub error on %s %s", request.method, getattr(route, "path", "?"))
         return JSONResponse({"error": "internal"}, status_code=500)
 
     async def authenticate(request: Request) -> str:
@@ -203,10 +205,12 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
             raise ApiError(404, "unknown_voucher")
         return person
 
-    @app.get("/v1/persons/{id_number}/record")
-    async def person_record(id_number: str, request: Request) -> dict[str, Any]:
+    @app.post("/v1/persons/record")
+    async def person_record(request: Request) -> dict[str, Any]:
         await authenticate(request)
-        if not demo.id_number_valid(id_number):
+        raw = await read_json(request, 4096)
+        id_number = raw.get("id_number") if isinstance(raw, dict) else None
+        if not isinstance(id_number, str) or not demo.id_number_valid(id_number):
             raise ApiError(422, "invalid_id_number")
         return demo.insurance_record(id_number)
 

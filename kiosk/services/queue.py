@@ -197,6 +197,13 @@ class QueueService:
     def mark_print_failed(self, ticket_id: str, reason: str) -> None:
         self._set_print_state(ticket_id, "failed", reason)
 
+    def withdraw(self, ticket_id: str) -> bool:
+        """The resident withdrew the submission: a ticket not yet called leaves the queue (done)."""
+        with self._transaction():
+            cursor = self._db.execute("UPDATE tickets SET state = 'done' WHERE ticket_id = ? AND state = 'waiting'",
+                                      (ticket_id,))
+            return cursor.rowcount == 1
+
     def reprint_candidates(self) -> list[Ticket]:
         """Today's still-valid tickets whose print failed, oldest first."""
         with self._lock:

@@ -134,7 +134,7 @@ class HubClient:
         return body
 
     def person_record(self, id_number: str) -> dict[str, Any]:
-        response = self._request("GET", f"/v1/persons/{id_number}/record")
+        response = self._request("POST", "/v1/persons/record", json={"id_number": id_number})
         self._check(response)
         body = self._json(response)
         if not isinstance(body, dict):

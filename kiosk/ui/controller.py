@@ -40,6 +40,7 @@ class KioskController(QObject):
         super().__init__()
         self.window, self.backend, self.lanes = window, backend, lanes
         self.session = ResidentSession(elderly_age=elderly_age)
+        self.visit = 0  # bumped at sign-out: late results of a previous visit are dropped
         self.pending_form: FormSpec | None = None
         self.done_view = DoneView()
         self.last_ticket: Any = None
@@ -109,8 +110,15 @@ class KioskController(QObject):
         self.window.review.reset()
         self.show(self.window.home)
 
+    def for_this_visit(self, callback: Any) -> Any:
+        """Wrap a lane callback so a result arriving after sign-out never reaches the next
+        resident's screen."""
+        visit = self.visit
+        return lambda value: callback(value) if visit == self.visit else None
+
     def sign_out(self) -> None:
         """End of a resident's visit: drop every trace of them from memory and screens."""
+        self.visit += 1
         self.session.clear()
         self.pending_form = None
         self.done_view = DoneView()
@@ -172,13 +180,14 @@ class KioskController(QObject):
                 self.accept_person(person_from_sscard(event.data))
         elif kind == "CardReadFailed":
             error = getattr(event, "error", None)
-            reason = error.message(language()) if hasattr(error, "message") and callable(error.message) else (
-                getattr(error, "message_zh", "") if language() == "zh_CN" else getattr(error, "message_en", "")) or str(error)
+            message = getattr(error, "message", None)
+            reason = (message(language()) if callable(message) else "") or tr("error.generic")
             if self.window.current is self.window.identify:
                 self.window.identify.show_state("identify.failed", "error", reason=reason)
                 self.speak(self.window.identify.state.text())
         elif kind == "VoucherScanned":
-            self.lanes.run("hub", lambda: self.backend.resolve_voucher(event.code), self.accept_person, self.on_voucher_failed)
+            self.lanes.run("hub", lambda: self.backend.resolve_voucher(event.code),
+                          self.for_this_visit(self.accept_person), self.for_this_visit(self.on_voucher_failed))
 
     def on_voucher_failed(self, error: BaseException) -> None:
         if self.window.current is self.window.identify:
@@ -186,6 +195,12 @@ class KioskController(QObject):
             self.window.identify.show_state("identify.failed", "error", reason=message)
 
     def accept_person(self, person: Person) -> None:
+        current = self.window.current
+        if current not in (self.window.home, self.window.identify):
+            if self.session.person is not None and person.id_number == self.session.person.id_number:
+                return  # the same resident's card again: nothing changes mid-form
+            log.info("a different card mid-journey: the previous session is closed first")
+            self.sign_out()
         if person.source != "voucher" and not id_number_is_valid(person.id_number):
             self.window.identify.show_state("identify.invalid_id", "error")
             return
@@ -237,8 +252,9 @@ class KioskController(QObject):
         self.window.done.update_view(self.done_view)
         self.show(self.window.done)
         priority = self.session.priority_reason
+        self.window.done.show_preview(None)
         self.lanes.run("outbox", lambda: self.backend.submit(form, payload, submission_id),
-                       lambda entry: self.on_submitted(form, priority), self.on_failure)
+                       self.for_this_visit(lambda entry: self.on_submitted(form, priority)), self.for_this_visit(self.on_failure))
 
     def on_submitted(self, form: FormSpec, priority: str | None) -> None:
         self.done_view.saved = True
@@ -249,7 +265,8 @@ class KioskController(QObject):
             self.query_record(print_after=self.session.answers.get("purpose") == "certificate")
         if form.instant:
             return
-        self.lanes.run("outbox", lambda: self.backend.issue_ticket(form, priority), self.on_ticket_issued, self.on_failure)
+        self.lanes.run("outbox", lambda: self.backend.issue_ticket(form, priority),
+                       self.for_this_visit(self.on_ticket_issued), self.for_this_visit(self.on_ticket_failed))
 
     def on_ticket_issued(self, ticket: Any) -> None:
         self.last_ticket = ticket
@@ -264,7 +281,7 @@ class KioskController(QObject):
         self.done_view.printing, self.done_view.print_error = True, ""
         self.window.done.update_view(self.done_view)
         ticket = self.last_ticket
-        self.lanes.run("printer", lambda: self.backend.print_ticket(ticket), self.on_printed, self.on_failure)
+        self.lanes.run("printer", lambda: self.backend.print_ticket(ticket), self.for_this_visit(self.on_printed))
 
     def on_printed(self, result: Any) -> None:
         self.done_view.printing = False
@@ -293,7 +310,7 @@ class KioskController(QObject):
             self.done_view.record_error = error.message(language()) if isinstance(error, UserFacingError) else str(error)
             self.window.done.update_view(self.done_view)
 
-        self.lanes.run("hub", lambda: self.backend.person_record(person), arrived, failed)
+        self.lanes.run("hub", lambda: self.backend.person_record(person), self.for_this_visit(arrived), self.for_this_visit(failed))
 
     def on_print_certificate(self) -> None:
         person, record = self.session.person, self.done_view.record
@@ -309,17 +326,19 @@ class KioskController(QObject):
 
         def failed(error: BaseException) -> None:
             self.done_view.certificate = ""
-            self.done_view.print_error = error.message(language()) if isinstance(error, UserFacingError) else str(error)
+            self.done_view.notice = error.message(language()) if isinstance(error, UserFacingError) else tr("error.generic")
             self.window.done.update_view(self.done_view)
 
-        self.lanes.run("printer", lambda: self.backend.print_certificate(person, record), printed, failed)
+        self.lanes.run("printer", lambda: self.backend.print_certificate(person, record),
+                       self.for_this_visit(printed), self.for_this_visit(failed))
 
     def on_rated(self, score: int) -> None:
         code = self.session.form.code if self.session.form else "unknown"
         reference = self.done_view.reference
         self.done_view.rated = True
         self.window.done.update_view(self.done_view)
-        self.lanes.run("outbox", lambda: self.backend.rate(code, reference, score), None, self.on_failure)
+        # A rating that cannot be stored is not worth interrupting the resident for; it is logged.
+        self.lanes.run("outbox", lambda: self.backend.rate(code, reference, score))
 
     def on_reprint(self) -> None:
         if self.last_ticket is not None:
@@ -327,7 +346,20 @@ class KioskController(QObject):
 
     def on_undo(self) -> None:
         reference = self.done_view.reference
-        self.lanes.run("outbox", lambda: self.backend.undo(reference), self.on_undone, self.on_failure)
+        ticket_id = self.last_ticket.ticket.ticket_id if self.last_ticket is not None else None
+        self.lanes.run("outbox", lambda: self.backend.undo(reference, ticket_id),
+                       self.for_this_visit(self.on_undone), self.for_this_visit(self.on_undo_refused))
+
+    def on_undo_refused(self, error: BaseException) -> None:
+        """Already with the hub (or gone): say so on the done screen; the number stays."""
+        self.done_view.notice = error.message(language()) if isinstance(error, UserFacingError) else tr("error.generic")
+        self.window.done.update_view(self.done_view)
+
+    def on_ticket_failed(self, error: BaseException) -> None:
+        """The submission is saved; only the number could not be issued: say so, don't start over."""
+        log.error("issuing a ticket failed: %s", type(error).__name__)
+        self.done_view.notice = tr("done.no_ticket")
+        self.window.done.update_view(self.done_view)
 
     def on_undone(self, _result: Any) -> None:
         self.done_view.undone = True

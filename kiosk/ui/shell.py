@@ -105,6 +105,8 @@ class KioskShell:
             self.window.show()
 
     def close(self) -> None:
+        if self.controller.technician_screen is not None:
+            self.controller.technician_screen.reset()  # detaches the live device trace
         self.app.removeEventFilter(self.idle)
         self.app.removeEventFilter(self.wedge)
         for thread in self.threads:

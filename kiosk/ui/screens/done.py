@@ -32,6 +32,7 @@ class DoneView:
     record_loading: bool = False
     certificate: str = ""  # "", "printing", "printed"
     rated: bool = False
+    notice: str = ""  # an inline problem after the save (no number, undo refused): shown, not an error page
 
 
 class DoneScreen(Screen):
@@ -145,7 +146,10 @@ class DoneScreen(Screen):
         self.priority.setText("✚ " + tr("done.priority"))
         self.ahead.setText(tr("done.people_ahead", n=v.people_ahead))
         self.wait.setText(tr("done.wait", n=v.wait_min))
-        if v.print_error:
+        if v.notice:
+            self.message.setText("⚠ " + v.notice)
+            self.message.setProperty("role", "error")
+        elif v.print_error:
             self.message.setText("⚠ " + tr("done.print_failed", reason=v.print_error))
             self.message.setProperty("role", "error")
         elif v.printing:

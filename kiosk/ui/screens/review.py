@@ -20,8 +20,8 @@ def masked_display(spec: FieldSpec, value: Any, lang: str, head: int, tail: int)
         return mask_id_number(text, head, tail)
     if spec.type == "phone":
         return mask_phone(text)
-    if spec.prefill == "card.name":
-        return mask_name(text)
+    if spec.prefill == "card.name" or (spec.sensitive and spec.type == "text"):
+        return mask_name(text)  # free text asked of a resident is mostly names (e.g. the baby's)
     return text
 
 
