@@ -141,7 +141,9 @@ class ClaimBatch:
         else:
             receipt.corrections[name] = corrected
         receipt.confirmed = False
-        self._recheck(receipt)
+        # Only a changed code or number can change the duplicate verdict; other edits reuse it, so
+        # typing in the clerk's fields never waits on the shared register (a database).
+        self._recheck(receipt, consult_register=name in ("bill_code", "bill_number"))
         return receipt
 
     def confirm(self, index: int, confirmed: bool = True) -> None:
@@ -153,9 +155,12 @@ class ClaimBatch:
         for receipt in self.receipts:
             self._recheck(receipt)
 
-    def _recheck(self, receipt: ClaimReceipt) -> None:
+    def _recheck(self, receipt: ClaimReceipt, consult_register: bool = True) -> None:
         fields = receipt.fields
-        receipt.checks = run_checks(fields, receipt.result.items, self.claimed, self.today)
+        previous = (receipt.checks or {}).get("not_duplicate")
+        receipt.checks = run_checks(fields, receipt.result.items, self.claimed if consult_register else None, self.today)
+        if not consult_register and previous is not None:
+            receipt.checks["not_duplicate"] = previous
         review = fields_to_review(receipt.checks)
         # A field the clerk typed is no longer an unsure reading; an untouched one still is.
         for name, confidence in receipt.result.confidence.items():
