@@ -6,6 +6,8 @@ reader that returns a prepared result so they stay fast.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,9 @@ from kiosk.ui.theme import Metrics
 
 PROJECT = Path(__file__).resolve().parent.parent
 RECEIPTS = PROJECT / "assets" / "receipts"
-SCREENS = PROJECT / "docs" / "screens"
+# Screenshots go to docs/screens only when asked (KIOSK_SCREENSHOTS_DIR=docs/screens): a test
+# run must not rewrite tracked files.
+SCREENS = Path(os.environ.get("KIOSK_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "kiosk-clerk-screens")
 DPI = 96  # a 23-inch 1920×1080 desk monitor, where the clerk station runs
 DESK = (1920, 1080)
 RESIDENT = Person(name="高强娜", id_number="410102196502143326", source="idcard", birth_date=dt.date(1965, 2, 14))
