@@ -620,13 +620,17 @@ class TechnicianScreen(Screen):
 
     def _on_idle(self) -> None:
         if self.unlocked:
-            self.diagnostics.audit("technician.idle_exit")
+            self._audit_in_background("technician.idle_exit")
             self.reset()
             self.exit_clicked.emit()
 
+    def _audit_in_background(self, action: str) -> None:
+        """The audit log is a file (appended and synced): never written on the GUI thread."""
+        self.run_in_background(_guard(lambda: self.diagnostics.audit(action)), lambda _result: None)
+
     def _exit(self) -> None:
         if self.unlocked:
-            self.diagnostics.audit("technician.exit")
+            self._audit_in_background("technician.exit")
         self.reset()
         self.exit_clicked.emit()
 
