@@ -16,6 +16,7 @@ from typing import Any
 
 from kiosk.config import SIMULATED, Config
 from kiosk.errors import UserFacingError
+from kiosk.services import submissions
 from kiosk.services.forms import FormCatalog, FormSpec, load_forms
 from kiosk.services.identity import Person, person_from_voucher
 
@@ -55,7 +56,7 @@ class KioskBackend:
 
     def submit(self, form: FormSpec, payload: dict, submission_id: str) -> Any:
         """Durable before it returns: the done screen says 提交成功 only after this."""
-        entry = self.outbox.enqueue(submission_id, form.code, self.config.kiosk.id, payload)
+        entry = submissions.submit(self.config, form.code, payload, submission_id, store=self.outbox)
         if self.sync_worker is not None:
             self.sync_worker.wake()
         return entry
@@ -149,7 +150,7 @@ class KioskBackend:
     def rate(self, service_code: str, reference: str, score: int, reason: str = "") -> Any:
         """好差评: a rating is an outbox item like a submission (kind "rating"); no personal data."""
         payload = {"service": service_code, "reference": reference, "score": score, "reason": reason}
-        return self.outbox.enqueue(self.outbox.new_submission_id(), service_code, self.config.kiosk.id, payload, kind="rating")
+        return submissions.submit(self.config, service_code, payload, kind="rating", store=self.outbox)
 
     def resolve_voucher(self, code: str) -> Person:
         try:
@@ -234,15 +235,14 @@ class KioskRuntime:
         self.backend: KioskBackend | None = None
 
     def start(self, on_sync_status: Any = None) -> KioskBackend:
-        from kiosk.services.crypto import FieldCipher
-        from kiosk.services.outbox import OutboxStore
         from kiosk.services.queue import QueueService
+        from kiosk.services.submissions import open_outbox
         from kiosk.services.sync import HubClient, Syncer, SyncWorker
 
         config = self.config
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.sims = start_simulators(config)
-        self.outbox = OutboxStore(config.data_dir / "outbox.sqlite3", FieldCipher.load_or_create(config.outbox_key_path))
+        self.outbox = open_outbox(config)
         self.queue = QueueService(config.data_dir / "queue.sqlite3", config.queue, config.kiosk.elderly_age)
         self.hub_client = HubClient(config.hub.url, config.hub.token, config.hub.timeout_s)
         syncer = Syncer(self.outbox, self.hub_client, config.outbox.batch_size)

@@ -20,7 +20,7 @@ from drivers.sscard.apdu import (
     select_by_name, select_ef, transport_error,
 )
 from drivers.sscard.errors import (
-    CardMute, CardRemovedError, NoCard, NoReader, PcscUnavailableError, RecordNotFound, SsCardError,
+    CardMute, CardRemovedError, NoCard, PcscUnavailableError, RecordNotFound, SsCardError,
     WrongParameters,
 )
 from drivers.sscard.records import (

@@ -21,7 +21,7 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
 
 
 def run(args: argparse.Namespace, config: object) -> int:
-    from kiosk.services.diagnostics import overall_exit_code, overall_status, report_json, run_checks, write_bundle
+    from kiosk.services.diagnostics import overall_exit_code, report_json, run_checks, write_bundle
 
     results = run_checks(config)
     if getattr(args, "json", False):

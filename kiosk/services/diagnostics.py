@@ -16,10 +16,8 @@ import os
 import platform
 import re
 import shutil
-import sys
-import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -29,6 +27,7 @@ from kiosk import __version__
 from kiosk.config import SIMULATED, Config
 from kiosk.privacy import mask_name, scrub
 from kiosk.services.audit_log import AuditEntry, AuditLog
+from kiosk.services.submissions import open_outbox, outbox_path
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +293,7 @@ def check_ocr(config: Config) -> list[CheckResult]:
 def check_outbox(config: Config, store: Any = None, stale_after_s: float = STALE_PENDING_S) -> list[CheckResult]:
     own = store is None
     if own:
-        db = config.data_dir / "outbox.sqlite3"
+        db = outbox_path(config)
         if not db.exists():
             return [_ok("outbox.db", "no outbox yet (nothing submitted on this kiosk)", "尚无待发送业务", 0.0,
                         {"pending": 0, "quarantined": 0, "oldest_pending_age_s": None})]
@@ -318,12 +317,10 @@ def check_outbox(config: Config, store: Any = None, stale_after_s: float = STALE
 
 
 def _open_outbox(config: Config) -> Any:
-    from kiosk.services.crypto import FieldCipher
-    from kiosk.services.outbox import OutboxStore
-
+    """Diagnostics never create a key: an outbox without its key is a fault to report."""
     if not config.outbox_key_path.exists():
         raise FileNotFoundError(f"outbox key file {config.outbox_key_path} is missing")
-    return OutboxStore(config.data_dir / "outbox.sqlite3", FieldCipher.load_or_create(config.outbox_key_path))
+    return open_outbox(config)
 
 
 def check_hub(config: Config, client: Any = None) -> list[CheckResult]:
@@ -551,7 +548,7 @@ def write_bundle(config: Config, path: str | os.PathLike[str], results: list[Che
     outbox_info: dict[str, Any] = {"status": None, "note": "no outbox on this kiosk"}
     own = False
     try:
-        if outbox is None and (config.data_dir / "outbox.sqlite3").exists():
+        if outbox is None and (outbox_path(config)).exists():
             outbox, own = _open_outbox(config), True
         if outbox is not None:
             outbox_info, known = outbox_snapshot(outbox)
@@ -780,7 +777,7 @@ class DiagnosticsFacade:
     def _store(self) -> tuple[Any, bool]:
         if self.live.outbox is not None:
             return self.live.outbox, False
-        if not (self.config.data_dir / "outbox.sqlite3").exists():
+        if not outbox_path(self.config).exists():
             return None, False
         return _open_outbox(self.config), True
 

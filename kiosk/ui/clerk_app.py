@@ -70,14 +70,13 @@ def build_clerk_station(config: Config) -> ClerkStation:
     from drivers.camera import open_camera
     from kiosk.ocr.checks import SqliteClaimedReceipts
     from kiosk.ocr.pipeline import ReceiptReader
-    from kiosk.services.crypto import FieldCipher
-    from kiosk.services.outbox import OutboxStore
+    from kiosk.services.submissions import open_outbox
 
     if QApplication.instance() is None:
         QApplication([])
     set_language(config.kiosk.language)
     camera_cfg = config.devices.camera
-    outbox = OutboxStore(config.data_dir / "outbox.sqlite3", FieldCipher.load_or_create(config.outbox_key_path))
+    outbox = open_outbox(config)
     claimed = SqliteClaimedReceipts(config.data_dir / CLAIMED_DB)
     lanes = TaskLanes()
     simulated = camera_cfg.source.startswith("sim://")

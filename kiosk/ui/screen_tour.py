@@ -6,7 +6,7 @@ screenshot gallery cover every screen in both modes and both languages.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from PySide6.QtWidgets import QApplication
 
@@ -82,5 +82,5 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
 
 def all_modes() -> Iterator[tuple[bool, str]]:
     for elderly in (False, True):
-        for language in ("zh_CN", "en"):
-            yield elderly, language
+        for lang in ("zh_CN", "en"):
+            yield elderly, lang
