@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from kiosk.config import Config
 from kiosk.devices.tasks import TaskLanes
 from kiosk.ui.i18n import set_language, tr
 from kiosk.ui.screens.clerk_station import ClerkStationScreen
-from kiosk.ui.theme import Metrics, palette_for, stylesheet
+from kiosk.ui.panel import apply_kiosk_style, show_on_panel
+from kiosk.ui.theme import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +33,7 @@ class ClerkWindow(QMainWindow):
         self.screen = screen
         self.setCentralWidget(screen)
         self.setWindowTitle(tr("clerk.title"))
-        app = QApplication.instance()
-        font = QFont(font_family)
-        font.setPixelSize(screen.metrics.body_px)
-        app.setFont(font)
-        palette = palette_for(theme)
-        # The shared theme keeps a disabled primary/accent button's fill, so a blocked 提交报销
-        # looked tappable; at the station it must look off (the blockers list says why).
-        disabled = (f'QPushButton[role="primary"]:disabled, QPushButton[role="accent"]:disabled,'
-                    f' QPushButton[role="danger"]:disabled {{'
-                    f' background: {palette.surface}; color: {palette.muted_text}; border-color: {palette.border}; }}')
-        self.setStyleSheet(stylesheet(screen.metrics, palette, font_family) + disabled)
+        apply_kiosk_style(self, screen.metrics, theme, font_family)
 
 
 @dataclass
@@ -134,11 +124,7 @@ def run_clerk_station(config: Config) -> int:
     app = QApplication.instance() or QApplication([])
     station = build_clerk_station(config)
     attach_card_readers(station, config)
-    if config.kiosk.fullscreen:
-        station.window.showFullScreen()
-    else:
-        station.window.resize(1280, 800)
-        station.window.show()
+    show_on_panel(station.window, config.kiosk.fullscreen)
     try:
         return app.exec()
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 
 from kiosk.config import Config
@@ -21,7 +20,8 @@ from kiosk.ui.i18n import register_strings, set_language, tr
 from kiosk.ui.screens.base import Screen, label
 from kiosk.ui.screens.counter import CounterScreen
 from kiosk.ui.screens.lobby import LobbyScreen
-from kiosk.ui.theme import Metrics, palette_for, stylesheet
+from kiosk.ui.panel import apply_kiosk_style, show_on_panel
+from kiosk.ui.theme import Metrics, palette_for
 
 log = logging.getLogger(__name__)
 LANE = "queue"
@@ -68,10 +68,7 @@ class StationWindow(QMainWindow):
     def apply_style(self) -> None:
         m = self.metrics
         self._header_row.setContentsMargins(m.mm(6), m.mm(2), m.mm(6), m.mm(2))
-        font = QFont(self.font_family)
-        font.setPixelSize(m.body_px)
-        QApplication.instance().setFont(font)
-        self.setStyleSheet(stylesheet(m, palette_for(self.theme_name), self.font_family))
+        apply_kiosk_style(self, m, self.theme_name, self.font_family)
 
     def set_elderly(self, elderly: bool) -> None:
         self.metrics = Metrics(dpi=self.metrics.dpi, elderly=elderly)
@@ -100,11 +97,7 @@ class _Station:
         self.window: StationWindow
 
     def show(self) -> None:
-        if self.config.kiosk.fullscreen:
-            self.window.showFullScreen()
-        else:
-            self.window.resize(1280, 800)
-            self.window.show()
+        show_on_panel(self.window, self.config.kiosk.fullscreen)
 
     def close(self) -> None:
         """Timer first (no new lane work), then the lane drains, then voice and database."""

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QTimer, Signal
-from PySide6.QtGui import QFont, QResizeEvent
-from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QMainWindow, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.services.forms import FormSpec
 from kiosk.ui.i18n import language, set_language, tr
@@ -14,7 +14,8 @@ from kiosk.ui.screens.form import FormScreen
 from kiosk.ui.screens.home import HomeScreen
 from kiosk.ui.screens.identify import IdentifyScreen
 from kiosk.ui.screens.review import ReviewScreen
-from kiosk.ui.theme import Metrics, palette_for, stylesheet
+from kiosk.ui.panel import apply_kiosk_style
+from kiosk.ui.theme import Metrics
 from kiosk.ui.widgets.idle import IdleOverlay
 from kiosk.ui.widgets.status_strip import StatusStrip
 
@@ -96,12 +97,7 @@ class MainWindow(QMainWindow):
 
     # -- appearance -------------------------------------------------------------------------
     def apply_style(self) -> None:
-        palette = palette_for(self.theme_name, self.metrics.elderly)
-        app = QApplication.instance()
-        font = QFont(self.font_family)
-        font.setPixelSize(self.metrics.body_px)
-        app.setFont(font)
-        self.setStyleSheet(stylesheet(self.metrics, palette, self.font_family))
+        apply_kiosk_style(self, self.metrics, self.theme_name, self.font_family)
 
     def set_elderly(self, elderly: bool) -> None:
         if self.metrics.elderly == elderly:

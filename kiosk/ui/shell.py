@@ -16,6 +16,7 @@ from kiosk.services.voice import EspeakSpeaker, NullSpeaker, VoicePlayer
 from kiosk.ui.controller import KioskController
 from kiosk.ui.i18n import set_language
 from kiosk.ui.main_window import MainWindow
+from kiosk.ui.panel import show_on_panel
 from drivers.qrscan.serial_scanner import VoucherScanned
 from kiosk.ui.widgets.idle import IdleWatcher
 from kiosk.ui.widgets.wedge_filter import KeyboardWedgeFilter
@@ -98,11 +99,7 @@ class KioskShell:
         return self.app.exec()
 
     def show(self) -> None:
-        if self.config.kiosk.fullscreen:
-            self.window.showFullScreen()
-        else:
-            self.window.resize(1280, 800)
-            self.window.show()
+        show_on_panel(self.window, self.config.kiosk.fullscreen)
 
     def close(self) -> None:
         if self.controller.technician_screen is not None:

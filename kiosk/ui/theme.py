@@ -137,6 +137,9 @@ QPushButton:disabled {{ color: {p.muted_text}; border-style: dashed; }}
 QPushButton[role="primary"] {{ background: {p.primary}; color: {p.on_primary}; border-color: {p.primary}; font-weight: bold; }}
 QPushButton[role="accent"] {{ background: {p.accent}; color: {p.on_accent}; border-color: {p.accent}; font-weight: bold; }}
 QPushButton[role="danger"] {{ background: {p.danger}; color: {p.on_danger}; border-color: {p.danger}; }}
+QPushButton[role="primary"]:disabled, QPushButton[role="accent"]:disabled, QPushButton[role="danger"]:disabled {{
+  background: {p.surface}; color: {p.muted_text}; border-color: {p.border};
+}}
 QPushButton[role="header"] {{ background: transparent; color: {p.on_header}; border: 2px solid {p.on_header}; }}
 QPushButton[role="header"]:checked {{ background: {p.on_header}; color: {p.header}; }}
 QPushButton[role="tile"] {{ background: {p.surface}; text-align: left; padding: {m.mm(3)}px; }}

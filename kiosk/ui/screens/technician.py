@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QApplication, QGridLayout, QHBoxLayout, QLabel, Q
 
 from kiosk.ui.i18n import language, register_strings, tr
 from kiosk.ui.screens.base import Screen, button, card, label, repolish
+from kiosk.ui.widgets.status_strip import SYMBOLS  # one set of status symbols everywhere
 from kiosk.ui.theme import Metrics
 
 register_strings({
@@ -73,7 +74,6 @@ register_strings({
     "tech.group.disk": ("磁盘空间", "Disk space"),
 })
 
-SYMBOLS = {"ok": "●", "degraded": "▲", "missing": "○", "error": "✖"}
 ROLES = {"ok": "ok", "degraded": "error", "missing": "error", "error": "error"}
 RunInBackground = Callable[[Callable[[], Any], Callable[[Any], None]], None]
 
