@@ -40,6 +40,16 @@ class PrintResult:
     message_en: str = ""
     preview_png: bytes = b""
     stream: bytes = b""
+    printer_state: str = "unknown"  # for the status strip: read during the print, not asked again
+
+
+def printer_state_of(status: Any) -> str:
+    """ok / degraded (near end, or a silent printer) / error (out, offline)."""
+    if status.paper == "out" or status.online is False:
+        return "error"
+    if status.paper == "near_end" or not status.answered:
+        return "degraded"
+    return "ok"
 
 
 class KioskBackend:
@@ -102,24 +112,18 @@ class KioskBackend:
         render_preview(stream, self.config.devices.printer.width_chars).save(buffer, format="PNG")
         if self.printer is None:
             self.queue.mark_print_failed(issued.ticket.ticket_id, "printer disabled")
-            return PrintResult(False, "打印机未启用，请记住屏幕上的号码", "The printer is disabled; please note your number", buffer.getvalue(), stream)
+            return PrintResult(False, "打印机未启用，请记住屏幕上的号码", "The printer is disabled; please note your number",
+                               buffer.getvalue(), stream, "missing")
         outcome = self.printer.print_ticket(issued.content)
         if outcome.ok:
             self.queue.mark_printed(issued.ticket.ticket_id)
         else:
             self.queue.mark_print_failed(issued.ticket.ticket_id, outcome.error_code)  # no ghost number: reprint offered
-        return PrintResult(outcome.ok, outcome.message_zh, outcome.message_en, buffer.getvalue(), stream)
+        return PrintResult(outcome.ok, outcome.message_zh, outcome.message_en, buffer.getvalue(), stream,
+                           printer_state_of(outcome.status_after))
 
     def printer_state(self) -> str:
-        """ok / degraded (near end, or a silent printer) / error (out, offline) / missing."""
-        if self.printer is None:
-            return "missing"
-        status = self.printer.status()
-        if status.paper == "out" or status.online is False:
-            return "error"
-        if status.paper == "near_end" or not status.answered:
-            return "degraded"
-        return "ok"
+        return "missing" if self.printer is None else printer_state_of(self.printer.status())
 
     def person_record(self, person: Person) -> dict:
         """The resident's insurance record from the hub (参保信息查询); offline → a clear message."""

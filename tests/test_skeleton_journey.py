@@ -96,6 +96,7 @@ def test_ticket_print_failure_keeps_number_and_offers_reprint(kiosk) -> None:
     number = window.done.number.text()
     assert number.startswith("C") and window.done.reprint.isVisible()
     assert "缺纸" in window.done.message.text()
+    assert window.status.device_state["printer"] == "error"  # the strip tells staff, from the same print
     sims.printer.paper = "ok"
     click(j.find("done_reprint"))
     wait_until(lambda: not shell.controller.done_view.printing and not shell.controller.done_view.print_error, 15, "the reprint")

@@ -288,7 +288,8 @@ class KioskController(QObject):
         self.done_view.print_error = "" if result.ok else (result.message_zh if language() == "zh_CN" else result.message_en)
         self.window.done.update_view(self.done_view)
         self.window.done.show_preview(result.preview_png)
-        self.refresh_printer_state()
+        if result.printer_state != "unknown":
+            self.window.status.set_device("printer", result.printer_state)
         self.journey_step.emit("printed" if result.ok else "print_failed")
 
     # -- record query and certificate (instant services) ---------------------------------------
