@@ -13,17 +13,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from drivers.idcard.idnumber import id_number_is_valid  # GB 11643 check; also used by the controller
 from kiosk.services.identity import Person
 
 FIELD_TYPES = ("text", "id_number", "phone", "date", "choice", "multichoice", "amount", "integer", "consent")
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
-
-
-def id_number_is_valid(value: str) -> bool:
-    """GB 11643 check character (ISO 7064 MOD 11-2). Unknown area codes are not rejected."""
-    from drivers.idcard.idnumber import id_number_is_valid as check
-
-    return check(value)
 
 
 @dataclass(frozen=True)
