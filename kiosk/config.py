@@ -9,12 +9,16 @@ real transport" (a pty or loopback socket): the driver code path is the one real
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import tomllib
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kiosk.errors import ConfigError
 
@@ -196,6 +200,10 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: typing.Mapp
         raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(where, "", "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(where, "", "is a folder; expected a config file such as config.toml") from None
+    except OSError as exc:
+        raise ConfigError(where, "", f"cannot read the file ({exc.strerror or type(exc).__name__})") from None
     except UnicodeDecodeError:
         raise ConfigError(where, "", "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
@@ -205,10 +213,13 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: typing.Mapp
     if unknown:
         raise ConfigError(where, sorted(unknown)[0], f"unknown section; expected one of {', '.join(sorted(sections))}")
     config = Config(**sections, data_dir=Path(environ.get("KIOSK_DATA_DIR") or default_data_dir()), source=config_path)
+    _check_environment(environ)
     hub_overrides = {k: environ[e] for k, e in (("url", "KIOSK_HUB_URL"), ("token", "KIOSK_HUB_TOKEN")) if environ.get(e)}
     if hub_overrides:
         config = dataclasses.replace(config, hub=dataclasses.replace(config.hub, **hub_overrides))
+    _check_ranges(config, where)  # first: a negative timeout is named as such, not as a bad pair
     _check_semantics(config, where)
+    _check_paths(config, where, from_environment="KIOSK_DATA_DIR" in environ and bool(environ["KIOSK_DATA_DIR"]))
     return config
 
 
@@ -253,7 +264,13 @@ def _coerce(hint: typing.Any, value: typing.Any, key: str, where: str) -> typing
     if origin in (typing.Union, types.UnionType):
         hint = typing.get_args(hint)[0]
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
+    if hint is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(where, key, f"expected a finite number, got {value!r}")
+    if hint is str and isinstance(value, str) and _has_control(value):
+        raise ConfigError(where, key, "expected text without control characters (tabs, line breaks, NUL)")
+    if hint is float and isinstance(value, float):
+        return value
     if hint is bool and not isinstance(value, bool):
         raise ConfigError(where, key, f"expected true or false, got {value!r}")
     if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
@@ -292,3 +309,120 @@ def _check_semantics(config: Config, where: str) -> None:
         raise ConfigError(where, "queue.priority_ratio", "expected two positive integers, e.g. [1, 2]")
     if config.queue.minutes_per_ticket.keys() != config.queue.band_names.keys():
         raise ConfigError(where, "queue.minutes_per_ticket", "expected the same band letters as queue.band_names")
+
+
+# Nonsense numbers: (lowest, highest, lowest itself allowed). Types are checked by _coerce and
+# floats are finite by then; these say what a sensible value is.
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "kiosk.idle_timeout_s": (0, 86_400, False),
+    "kiosk.elderly_age": (0, 150, True),
+    "privacy.mask_head": (0, 18, True),
+    "privacy.mask_tail": (0, 18, True),
+    "privacy.retention_days": (0, 36_500, True),
+    "devices.idcard.baud": (50, 4_000_000, True),
+    "devices.idcard.poll_interval_ms": (0, 60_000, False),
+    "devices.printer.baud": (50, 4_000_000, True),
+    "devices.printer.width_chars": (16, 80, True),
+    "devices.qrscan.baud": (50, 4_000_000, True),
+    "hub.timeout_s": (0, 3_600, False),
+    "outbox.batch_size": (1, 1_000, True),  # the hub takes at most 1000 items per request
+    "outbox.backoff_base_s": (0, 3_600, False),
+    "outbox.backoff_cap_s": (0, 86_400, False),
+    "voice.speed": (1, 1_000, True),
+    "voice.volume": (0, 200, True),
+}
+_KIOSK_ID = re.compile(r"[^\s\x00-\x1f\x7f]{1,64}")
+_TOKEN = re.compile(r"[\x21-\x7e]{1,512}")  # an HTTP header value: printable ASCII, no spaces
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" for c in text)
+
+
+def _range_problem(value: float, low: float, high: float, low_ok: bool) -> str | None:
+    if (value >= low if low_ok else value > low) and value <= high:
+        return None
+    return f"expected {'at least' if low_ok else 'more than'} {low:g} and at most {high:g}, got {value!r}"
+
+
+def _url_problem(url: str) -> str | None:
+    """None when `url` is a usable http(s) URL with a host (and a valid port if it has one)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises ValueError on a port that is not a number in 0..65535
+    except ValueError as exc:
+        return f"expected an http:// or https:// URL, got {url!r} ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"expected an http:// or https:// URL with a host, got {url!r}"
+    if _has_control(url) or " " in url:
+        return "expected a URL without spaces or control characters"
+    return None
+
+
+def _token_problem(token: str) -> str | None:
+    if _TOKEN.fullmatch(token):
+        return None
+    return "expected printable ASCII without spaces (it is sent in an HTTP header), at most 512 characters"
+
+
+def _check_environment(environ: typing.Mapping[str, str]) -> None:
+    """The environment overrides are named as such: the config file is not where the fix is."""
+    checks = (("KIOSK_HUB_URL", _url_problem), ("KIOSK_HUB_TOKEN", _token_problem))
+    for name, problem_of in checks:
+        value = environ.get(name)
+        problem = problem_of(value) if value else None
+        if problem:
+            raise ConfigError("environment", name, problem)
+
+
+def _check_ranges(config: Config, where: str) -> None:
+    for key, (low, high, low_ok) in _RANGES.items():
+        problem = _range_problem(_get(config, key), low, high, low_ok)
+        if problem:
+            raise ConfigError(where, key, problem)
+    if config.outbox.backoff_cap_s < config.outbox.backoff_base_s:
+        raise ConfigError(where, "outbox.backoff_cap_s", "expected at least outbox.backoff_base_s")
+    for band, minutes in config.queue.minutes_per_ticket.items():
+        problem = _range_problem(minutes, 0, 1_440, True)
+        if problem:
+            raise ConfigError(where, f"queue.minutes_per_ticket.{band}", problem)
+    if not _KIOSK_ID.fullmatch(config.kiosk.id):
+        raise ConfigError(where, "kiosk.id", f"expected 1 to 64 characters without spaces or control characters, got {config.kiosk.id!r}")
+    for band, name in config.queue.band_names.items():
+        if not re.fullmatch(r"[A-Z]", band):
+            raise ConfigError(where, f"queue.band_names.{band}", "expected one capital letter as the band")
+    problem = _url_problem(config.hub.url)
+    if problem:
+        raise ConfigError(where, "hub.url", problem)
+    problem = _token_problem(config.hub.token)
+    if problem:
+        raise ConfigError(where, "hub.token", problem)
+    forms = config.resolve(config.kiosk.forms_dir)
+    if not forms.is_dir():
+        raise ConfigError(where, "kiosk.forms_dir", f"expected a folder of form files (*.toml); {forms} does not exist or is not a folder")
+    if not any(forms.glob("*.toml")):
+        raise ConfigError(where, "kiosk.forms_dir", f"expected at least one form file (*.toml) in {forms}")
+
+
+def _first_existing(path: Path) -> Path:
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
+
+
+def _check_paths(config: Config, where: str, from_environment: bool) -> None:
+    """The data folder and the outbox key must be usable as a folder and a file; say which is
+    wrong before anything is opened (nothing is created here)."""
+    source, key = ("environment", "KIOSK_DATA_DIR") if from_environment else (where, "data folder (default)")
+    data_dir = config.data_dir
+    existing = _first_existing(data_dir)
+    if existing.exists() and not existing.is_dir():
+        inside = "" if existing == data_dir else f" (its parent {existing} is a file)"
+        raise ConfigError(source, key, f"expected a folder, but {data_dir} is not one{inside}")
+    key_path = config.outbox_key_path
+    key_source, key_name = (where, "outbox.key_file") if config.outbox.key_file else (source, "outbox key (<data dir>/keys/outbox.key)")
+    if key_path.is_dir():
+        raise ConfigError(key_source, key_name, f"expected the key file at {key_path}, but it is a folder")
+    existing = _first_existing(key_path.parent)
+    if existing.exists() and not existing.is_dir():
+        raise ConfigError(key_source, key_name, f"expected {key_path.parent} to be a folder for the key, but {existing} is a file")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from drivers.errors import UserFacingError
 
-__all__ = ["UserFacingError", "ConfigError"]
+__all__ = ["UserFacingError", "ConfigError", "UsageError", "RuntimeFailure", "exit_code_of"]
 
 
 class ConfigError(UserFacingError):
@@ -19,3 +19,20 @@ class ConfigError(UserFacingError):
         self.path = path
         self.key = key
         self.expected = expected
+
+
+class UsageError(UserFacingError):
+    """The command line asks for something impossible (unknown code, unusable path): exit 2."""
+
+    exit_code = 2
+
+
+class RuntimeFailure(UserFacingError):
+    """The request was fine but could not be carried out now (disk, device, network): exit 1."""
+
+    exit_code = 1
+
+
+def exit_code_of(exc: UserFacingError) -> int:
+    """2 for usage/config errors (the default for any UserFacingError), 1 for runtime failures."""
+    return int(getattr(exc, "exit_code", 2))
