@@ -50,15 +50,33 @@ class FieldCipher:
         self._aead = AESGCM(key)
 
     @classmethod
-    def load_or_create(cls, key_path: str | os.PathLike[str]) -> "FieldCipher":
+    def load(cls, key_path: str | os.PathLike[str]) -> "FieldCipher":
+        """The existing key; FileNotFoundError when there is none (never creates one)."""
         path = Path(key_path)
-        _ensure_private_dir(path.parent)
         try:
             return cls(_read_key(path))
-        except FileNotFoundError:
-            pass
-        _create_key_atomically(path)
-        return cls(_read_key(path))
+        except (FileNotFoundError, KeyFileError):
+            raise
+        except OSError as exc:  # a folder where the key should be, no permission, I/O error
+            raise KeyFileError(path, exc.strerror or str(exc)) from None
+
+    @classmethod
+    def load_or_create(cls, key_path: str | os.PathLike[str]) -> "FieldCipher":
+        """Only for an outbox with no rows yet: callers that hold rows use `load` (a new key
+        would make every stored submission unreadable)."""
+        path = Path(key_path)
+        try:
+            _ensure_private_dir(path.parent)
+            try:
+                return cls.load(path)
+            except FileNotFoundError:
+                pass
+            _create_key_atomically(path)
+            return cls.load(path)
+        except (FileNotFoundError, KeyFileError):
+            raise
+        except OSError as exc:  # disk full while writing the key, keys/ is a file, read-only mount
+            raise KeyFileError(path, exc.strerror or str(exc)) from None
 
     def encrypt(self, data: dict[str, Any], associated_data: str) -> bytes:
         nonce = secrets.token_bytes(NONCE_BYTES)

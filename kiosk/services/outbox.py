@@ -5,11 +5,22 @@ one transaction; the submission id (a UUID made when the form starts) is the ide
 all the way to the hub. Rows are ordered by a local sequence, never by the clock. Personal
 fields live only inside the AES-GCM payload; id, service, kind, state and timestamps are clear.
 
-States: pending → sending → acked; quarantined (hub rejected it, with the hub's reason);
-withdrawn (the resident undid it before it left the kiosk).
+States: pending → sending → acked; quarantined (hub rejected it, with the hub's reason, or a
+row that cannot be read locally); withdrawn (the resident undid it before it left the kiosk).
+
+Faults (nothing stored is ever hidden):
+- Only a database SQLite itself calls malformed (SQLITE_CORRUPT / SQLITE_NOTADB, or a failed
+  quick_check) is set aside; its readable rows are salvaged row by row into the new one and the
+  recovery is recorded in the new database until a technician acknowledges it. Disk full, I/O
+  errors and locks are reported (`OutboxUnavailable`) and retried, never "recovered".
+- The key is checked against a key-check value (or the rows) on open: rows that exist with a
+  missing or different key refuse enqueue and sync (`OutboxKeyError`), never re-keyed silently.
+- A reserve file next to the database is released when a state update hits SQLITE_FULL, so sync
+  can still mark rows sending/acked on a full disk; enqueue refuses while it cannot be restored.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sqlite3
@@ -28,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 KINDS = ("submission", "rating")
 STATES = ("pending", "sending", "acked", "quarantined", "withdrawn")
 
@@ -56,6 +67,100 @@ class UndoRefused(OutboxError):
         super().__init__("OUTBOX_UNDO_REFUSED", message_zh, message_en)
         self.submission_id = submission_id
         self.state = state
+
+
+class OutboxUnavailable(OutboxError):
+    """SQLite cannot store or read right now (disk full, I/O error, locked by another process).
+    The database is healthy: report it and retry later; never set it aside."""
+
+    def __init__(self, code: str, message_zh: str, message_en: str, sqlite_error: str = "") -> None:
+        super().__init__(code, message_zh, message_en)
+        self.sqlite_error = sqlite_error
+
+
+class OutboxKeyError(OutboxError):
+    """Rows exist but the key to read them is missing or different: refuse to enqueue or sync."""
+
+    def __init__(self, key_path: Path | None, problem: str, problem_zh: str, rows: int) -> None:
+        where = str(key_path) if key_path else "the configured outbox.key_file"
+        super().__init__(
+            "OUTBOX_KEY",
+            f"本地加密密钥{problem_zh}，{rows} 笔已保存的业务无法读取；已停止受理和上传。"
+            f"请从安装备份中恢复密钥文件到 {where}（权限 0600），然后重启本机。不要删除 outbox 数据库",
+            f"outbox key {problem}: {rows} stored submission(s) cannot be read, so enqueue and sync are refused. "
+            f"Restore the key file from the installation backup to {where} (mode 0600), then restart; "
+            "do not delete the outbox database")
+        self.key_path, self.rows = key_path, rows
+
+
+# SQLite's primary result codes (the low byte of an extended code)
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 5, 6, 10, 11, 13, 26
+_CORRUPT = (SQLITE_CORRUPT, SQLITE_NOTADB)
+RESERVE_BYTES = 1024 * 1024
+KEY_CHECK_AD = "outbox-key-check"
+
+
+class _Malformed(sqlite3.DatabaseError):
+    """quick_check found damage SQLite did not raise on its own."""
+
+
+def sqlite_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def is_corrupt(exc: BaseException) -> bool:
+    """Only SQLite's own verdict counts: malformed or not a database. Everything else is transient."""
+    if isinstance(exc, _Malformed):
+        return True
+    if sqlite_code(exc) in _CORRUPT:
+        return True
+    # older builds without error codes: match SQLite's own wording, nothing broader
+    text = str(exc)
+    return sqlite_code(exc) is None and isinstance(exc, sqlite3.DatabaseError) and (
+        "malformed" in text or "file is not a database" in text)
+
+
+def unavailable(exc: sqlite3.Error, path: Path) -> OutboxError:
+    """The clear message for a healthy database SQLite cannot use right now."""
+    code, detail = sqlite_code(exc), f"{exc}"
+    if code == SQLITE_FULL or "disk is full" in detail:
+        return OutboxUnavailable("OUTBOX_FULL", f"本机存储空间已满，暂时无法保存业务（{path.parent}）。请清理磁盘空间",
+                                 f"the disk holding {path.parent} is full: submissions cannot be stored now "
+                                 "(free disk space; pending rows are kept and still sent)", detail)
+    if code in (SQLITE_BUSY, SQLITE_LOCKED) or "locked" in detail:
+        return OutboxUnavailable("OUTBOX_BUSY", f"本地数据库被其他程序占用（{path}），请稍后再试",
+                                 f"the outbox database {path} is locked by another process; try again shortly", detail)
+    if is_corrupt(exc):
+        return OutboxError("OUTBOX_CORRUPT", f"本地数据库已损坏（{path}），请重启本机以恢复",
+                           f"the outbox database {path} is malformed; restart the kiosk to set it aside and salvage its rows")
+    return OutboxUnavailable("OUTBOX_IO", f"本地数据库暂时无法读写（{path}）：{detail}，请稍后再试或检查磁盘",
+                             f"the outbox database {path} cannot be used right now ({detail}); "
+                             "check the disk and try again — nothing was moved or deleted", detail)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """A malformed database that was set aside, and what was salvaged from it."""
+    moved_to: str
+    problem: str
+    at: float
+    salvaged: int
+    lost: int
+    salvage_error: str | None
+    acknowledged_at: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"recovered_from": self.moved_to, "problem": self.problem, "at": _iso(self.at),
+                "rows_salvaged": self.salvaged, "rows_lost": self.lost, "salvage_error": self.salvage_error,
+                "acknowledged_at": _iso(self.acknowledged_at) if self.acknowledged_at else None}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What `claim_batch` took: entries to send, and rows quarantined locally because unreadable."""
+    entries: list["OutboxEntry"]
+    local_quarantined: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,34 +238,84 @@ _MIGRATIONS: dict[int, str] = {
     CREATE INDEX outbox_state ON outbox(state, seq);
     """,
     2: "CREATE INDEX outbox_acked_at ON outbox(acked_at) WHERE acked_at IS NOT NULL;",
+    3: """
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB);   -- key_check, sync_paused
+    CREATE TABLE recoveries (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        moved_to        TEXT NOT NULL,
+        problem         TEXT NOT NULL,
+        at              REAL NOT NULL,
+        salvaged        INTEGER NOT NULL,
+        lost            INTEGER NOT NULL,
+        salvage_error   TEXT,
+        acknowledged_at REAL
+    );
+    """,
 }
 
+# The payload is read as bytes whatever its storage class: a TEXT payload (not valid UTF-8) must
+# not make the whole SELECT fail; typeof() says why such a row is quarantined.
 _SELECT = """SELECT s.seq, s.id, s.service, s.kind, s.kiosk_id, o.state, s.created_at, o.updated_at,
-                    o.attempts, o.last_error, o.reason, o.acked_at, s.payload
+                    o.attempts, o.last_error, o.reason, o.acked_at, CAST(s.payload AS BLOB), typeof(s.payload)
              FROM submissions s JOIN outbox o ON o.seq = s.seq"""
 
 
 class OutboxStore:
-    """Thread-safe (one connection behind a lock); several processes may share the file."""
+    """Thread-safe (one connection behind a lock); several processes may share the file.
 
-    def __init__(self, db_path: str | Path, cipher: FieldCipher, clock: Callable[[], float] = time.time) -> None:
+    `cipher=None` with `key_path`: load the key there; create it only while the outbox has no
+    rows (and `create_key`); rows without their key leave the store readable for status but
+    refusing enqueue and sync (`key_error`)."""
+
+    def __init__(self, db_path: str | Path, cipher: FieldCipher | None, clock: Callable[[], float] = time.time, *,
+                 key_path: str | Path | None = None, create_key: bool = True, busy_timeout_s: float = 30.0,
+                 reserve_bytes: int = RESERVE_BYTES) -> None:
         self.db_path = Path(db_path)
         self.cipher = cipher
+        self.key_path = Path(key_path) if key_path is not None else None
         self.clock = clock
-        self.recovered_from: Path | None = None
+        self.busy_timeout_s = float(busy_timeout_s)
+        self.reserve_path = self.db_path.with_name(self.db_path.name + ".reserve")
+        self.reserve_bytes = int(reserve_bytes)
+        self.reserve_releases = 0  # how often a full disk was bridged by releasing the reserve
+        self.recovered_from: Path | None = None  # set when *this* open set a malformed database aside
+        self.key_error: OutboxKeyError | None = None
+        self._key_pinned = False
+        self._next_reserve_try = 0.0
         self._lock = threading.RLock()
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._conn = self._open_checked()
-        except sqlite3.DatabaseError as exc:
-            self._move_aside(exc)
-            self._conn = self._open_checked()
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutboxUnavailable("OUTBOX_IO", f"无法创建数据目录 {self.db_path.parent}：{exc.strerror}",
+                                    f"cannot create the data directory {self.db_path.parent}: {exc.strerror}", str(exc)) from None
+        try:
+            self._conn = self._open_checked(self.db_path)
+        except sqlite3.Error as exc:
+            if not is_corrupt(exc):  # full, I/O, locked: the file is fine; say so and leave it alone
+                raise unavailable(exc, self.db_path) from None
+            self._set_aside_and_salvage(exc)
+            try:
+                self._conn = self._open_checked(self.db_path)
+            except sqlite3.Error as exc2:
+                raise unavailable(exc2, self.db_path) from None
+        try:
+            self._check_key(create_key)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise unavailable(exc, self.db_path) from None
+        except BaseException:
+            self._conn.close()
+            raise
+        self._ensure_reserve()
 
     # -- opening, integrity, migrations ----------------------------------------------------
-    def _open_checked(self) -> sqlite3.Connection:
-        if not self.db_path.exists():  # SQLite gives -wal/-shm the database file's mode
-            os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT, 0o600))
-        conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    def _open_checked(self, path: Path) -> sqlite3.Connection:
+        if not path.exists():  # SQLite gives -wal/-shm the database file's mode
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            except OSError as exc:
+                raise sqlite3.OperationalError(f"cannot create {path}: {exc.strerror}") from None
+        conn = sqlite3.connect(path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA journal_mode=WAL").fetchone()
             conn.execute("PRAGMA synchronous=FULL")
@@ -168,7 +323,7 @@ class OutboxStore:
             conn.execute("PRAGMA secure_delete=ON")  # purged personal data does not linger in free pages
             result = conn.execute("PRAGMA quick_check").fetchall()
             if result != [("ok",)]:
-                raise sqlite3.DatabaseError(f"quick_check: {'; '.join(r[0] for r in result[:3])}")
+                raise _Malformed(f"quick_check: {'; '.join(str(r[0]) for r in result[:3])}")
             self._migrate(conn)
         except BaseException:
             conn.close()
@@ -191,23 +346,219 @@ class OutboxStore:
                 conn.execute(f"PRAGMA user_version={target}")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
 
-    def _move_aside(self, exc: Exception) -> None:
+    def _set_aside_and_salvage(self, exc: Exception) -> None:
+        """Build a fresh database holding every readable row plus a record of this recovery,
+        then keep the malformed file under a new name and put the fresh one in its place.
+        Until the final rename the malformed file stays where it was, so a crash midway just
+        repeats the recovery on the next start."""
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(self.clock()))
         target = self.db_path.with_name(f"{self.db_path.name}.corrupt-{stamp}")
         n = 1
         while target.exists():
             target = self.db_path.with_name(f"{self.db_path.name}.corrupt-{stamp}-{n}")
             n += 1
-        for suffix in ("", "-wal", "-shm"):
+        tmp = self.db_path.with_name(f".{self.db_path.name}.salvage-{os.getpid()}")
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(tmp) + suffix).unlink(missing_ok=True)
+        try:
+            new = self._open_checked(tmp)
+        except sqlite3.Error as exc2:
+            raise unavailable(exc2, self.db_path) from None
+        try:
+            salvaged, lost, salvage_error = self._salvage_into(new)
+            new.execute("INSERT INTO recoveries (moved_to, problem, at, salvaged, lost, salvage_error) VALUES (?,?,?,?,?,?)",
+                        (str(target), str(exc)[:300], self.clock(), salvaged, lost, salvage_error))
+            new.execute("PRAGMA journal_mode=DELETE")  # fold the WAL in: the file must stand alone when renamed
+        except sqlite3.Error as exc2:
+            new.close()
+            raise unavailable(exc2, self.db_path) from None
+        new.close()
+        os.link(self.db_path, target)
+        for suffix in ("-wal", "-shm"):
             src = Path(str(self.db_path) + suffix)
             if src.exists():
                 src.rename(Path(str(target) + suffix))
+        os.replace(tmp, self.db_path)
+        _fsync_dir(self.db_path.parent)
         self.recovered_from = target
-        log.error("outbox database %s was corrupt (%s); moved aside to %s, continuing with a fresh database",
-                  self.db_path, exc, target)
+        log.error("outbox database %s was malformed (%s); set aside as %s: %d rows salvaged, %d unreadable%s",
+                  self.db_path, exc, target, salvaged, lost, f" ({salvage_error})" if salvage_error else "")
+
+    def _salvage_into(self, new: sqlite3.Connection) -> tuple[int, int, str | None]:
+        """Copy rows one by one (ciphertexts as they are: no key needed). Returns (salvaged,
+        lost, error reading the file at all)."""
+        try:
+            old = sqlite3.connect(self.db_path, timeout=self.busy_timeout_s, isolation_level=None)
+        except sqlite3.Error as exc:
+            return 0, 0, str(exc)
+        try:
+            def scan(sql: str) -> tuple[set[int], str | None]:
+                seen: set[int] = set()
+                try:
+                    for (seq,) in old.execute(sql):
+                        if isinstance(seq, int):
+                            seen.add(seq)
+                except sqlite3.Error as e:
+                    return seen, str(e)
+                return seen, None
+
+            subs, err1 = scan("SELECT seq FROM submissions")
+            outs, err2 = scan("SELECT seq FROM outbox")
+            seqs = subs | outs
+            if err1 and err2 and not seqs:
+                hi, _ = scan("SELECT seq FROM sqlite_sequence WHERE name='submissions'")
+                if not hi:
+                    return 0, 0, f"no table could be read: {err1}"
+                seqs = set(range(1, max(hi) + 1))
+            elif err1 or err2:  # a scan stopped at a damaged page: probe every rowid up to the highest known
+                hi, _ = scan("SELECT seq FROM sqlite_sequence WHERE name='submissions'")
+                seqs = set(range(1, max(seqs | hi | {0}) + 1))
+            salvaged = lost = 0
+            new.execute("BEGIN IMMEDIATE")
+            for seq in sorted(seqs):
+                try:
+                    srow = old.execute("SELECT id, kind, service, kiosk_id, created_at, payload FROM submissions WHERE seq=?",
+                                       (seq,)).fetchone()
+                    sub_ok = True
+                except sqlite3.Error:
+                    srow, sub_ok = None, False
+                try:
+                    orow = old.execute("SELECT state, attempts, last_error, reason, updated_at, acked_at FROM outbox WHERE seq=?",
+                                       (seq,)).fetchone()
+                except sqlite3.Error:
+                    orow = None
+                if srow is None:
+                    lost += (not sub_ok) or orow is not None  # an outbox row whose submission is gone
+                    continue
+                state, attempts, last_error, reason, updated_at, acked_at = orow or ("pending", 0, None, None, srow[4], None)
+                if state not in STATES or state == "sending":
+                    state = "pending"  # unsure rows go back in line: the hub answers a repeat as duplicate
+                try:
+                    new.execute("INSERT INTO submissions (seq, id, kind, service, kiosk_id, created_at, payload) VALUES (?,?,?,?,?,?,?)",
+                                (seq, *srow))
+                    new.execute("INSERT INTO outbox (seq, state, attempts, last_error, reason, updated_at, acked_at) VALUES (?,?,?,?,?,?,?)",
+                                (seq, state, attempts or 0, last_error, reason, updated_at or srow[4], acked_at))
+                    salvaged += 1
+                except sqlite3.IntegrityError:
+                    lost += 1
+            new.execute("COMMIT")
+            return salvaged, lost, None
+        finally:
+            old.close()
+
+    def _check_key(self, create_key: bool) -> None:
+        rows = self._conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+        if self.cipher is None:
+            if self.key_path is None:
+                raise ValueError("OutboxStore needs a cipher or a key_path")
+            try:
+                self.cipher = FieldCipher.load(self.key_path)
+            except FileNotFoundError:
+                if rows:
+                    self.key_error = OutboxKeyError(self.key_path, "file is missing", "文件缺失", rows)
+                    log.error("%s", self.key_error.message_en)
+                    return
+                if not create_key:
+                    return  # nothing stored yet, nothing to protect; the kiosk creates it on first use
+                self.cipher = FieldCipher.load_or_create(self.key_path)
+        check = self._conn.execute("SELECT value FROM meta WHERE name='key_check'").fetchone()
+        if check is not None:
+            if self._is_key_check(check[0]):
+                self._key_pinned = True
+                return
+            if rows:
+                self.key_error = OutboxKeyError(self.key_path, "does not match the stored submissions (was the key file replaced?)",
+                                                "与已保存的业务不匹配（密钥文件可能被替换）", rows)
+                log.error("%s", self.key_error.message_en)
+                return
+        elif rows:  # written before key checks existed: any readable recent row vouches for the key
+            sample = self._conn.execute("SELECT id, CAST(payload AS BLOB) FROM submissions WHERE typeof(payload)='blob' "
+                                        "ORDER BY seq DESC LIMIT 16").fetchall()
+            if sample and not any(self._decrypts(blob, sid) for sid, blob in sample):
+                self.key_error = OutboxKeyError(self.key_path, "does not decrypt any stored submission (was the key file replaced?)",
+                                                "无法解密已保存的业务（密钥文件可能被替换）", rows)
+                log.error("%s", self.key_error.message_en)
+                return
+        self._pin_key(replace=rows == 0)
+
+    def _pin_key(self, replace: bool) -> None:
+        """Record which key this outbox uses (best effort: a full disk must not stop the open)."""
+        assert self.cipher is not None
+        blob = self.cipher.encrypt({"key_check": 1}, KEY_CHECK_AD)
+        try:
+            with self._lock:
+                self._conn.execute(("INSERT OR REPLACE" if replace else "INSERT OR IGNORE")
+                                   + " INTO meta (name, value) VALUES ('key_check', ?)", (blob,))
+            self._key_pinned = True
+        except sqlite3.Error as exc:
+            log.warning("could not record the outbox key check yet: %s", exc)
+
+    def _is_key_check(self, blob: Any) -> bool:
+        return isinstance(blob, bytes) and self._decrypts(blob, KEY_CHECK_AD)
+
+    def _decrypts(self, blob: bytes, associated: str) -> bool:
+        try:
+            self.cipher.decrypt(blob, associated)  # type: ignore[union-attr]
+            return True
+        except (DecryptError, ValueError):
+            return False
+
+    def _require_key(self) -> FieldCipher:
+        if self.key_error is not None:
+            raise self.key_error
+        if self.cipher is None:
+            raise OutboxKeyError(self.key_path, "file is missing", "文件缺失", 0)
+        return self.cipher
+
+    # -- the full-disk reserve --------------------------------------------------------------
+    def _ensure_reserve(self) -> bool:
+        """True when the reserve file is in place (re-made now if space allows)."""
+        if self.reserve_bytes <= 0:
+            return True
+        try:
+            if self.reserve_path.stat().st_size >= self.reserve_bytes:
+                return True
+        except OSError:
+            pass
+        tmp = self.reserve_path.with_name(f".{self.reserve_path.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                try:
+                    os.posix_fallocate(fd, 0, self.reserve_bytes)
+                except OSError as exc:
+                    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                        raise
+                    os.write(fd, bytes(self.reserve_bytes))  # a filesystem without fallocate
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.reserve_path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            log.warning("outbox reserve %s cannot be made: %s", self.reserve_path, exc.strerror)
+            return False
+        log.info("outbox reserve %s in place (%d bytes)", self.reserve_path, self.reserve_bytes)
+        return True
+
+    def _release_reserve(self) -> bool:
+        try:
+            self.reserve_path.unlink()
+        except FileNotFoundError:
+            return False
+        self.reserve_releases += 1
+        self._next_reserve_try = time.monotonic() + 10.0
+        log.warning("disk full: released the outbox reserve %s so sync can keep recording its progress", self.reserve_path)
+        return True
+
+    def _maybe_restore_reserve(self) -> None:
+        if self.reserve_bytes > 0 and time.monotonic() >= self._next_reserve_try and not self.reserve_path.exists():
+            if not self._ensure_reserve():
+                self._next_reserve_try = time.monotonic() + 10.0
 
     def close(self) -> None:
         with self._lock:
@@ -222,6 +573,31 @@ class OutboxStore:
     def _tx(self) -> "_Transaction":
         return _Transaction(self)
 
+    def _write(self, work: Callable[[sqlite3.Connection], Any], use_reserve: bool = True) -> Any:
+        """`work` in one IMMEDIATE transaction. SQLite trouble becomes a clear OutboxError; on
+        SQLITE_FULL a state update releases the reserve and tries once more."""
+        try:
+            with self._tx() as conn:
+                result = work(conn)
+        except sqlite3.Error as exc:
+            if not (use_reserve and sqlite_code(exc) == SQLITE_FULL and self._release_reserve()):
+                raise unavailable(exc, self.db_path) from None
+            try:
+                with self._tx() as conn:
+                    result = work(conn)
+            except sqlite3.Error as exc2:
+                raise unavailable(exc2, self.db_path) from None
+        else:
+            self._maybe_restore_reserve()
+        return result
+
+    def _read(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        try:
+            with self._lock:
+                return work(self._conn)
+        except sqlite3.Error as exc:
+            raise unavailable(exc, self.db_path) from None
+
     # -- writing ----------------------------------------------------------------------------
     @staticmethod
     def new_submission_id() -> str:
@@ -229,7 +605,9 @@ class OutboxStore:
 
     def enqueue(self, submission_id: str, service_code: str, kiosk_id: str, payload: dict[str, Any],
                 kind: str = "submission") -> OutboxEntry:
-        """Durable (committed with synchronous=FULL) before it returns; idempotent per id."""
+        """Durable (committed with synchronous=FULL) before it returns; idempotent per id.
+        Refuses (OutboxUnavailable OUTBOX_FULL) while the disk cannot hold the sync reserve:
+        the last space belongs to draining what residents were already promised."""
         submission_id = _check_id(submission_id)
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -238,17 +616,30 @@ class OutboxStore:
         if not isinstance(payload, dict):
             raise TypeError("payload must be a dict")
         canonical_json(payload)  # refuse NaN/unserialisable values before anything is written
+        cipher = self._require_key()
         now = self.clock()
-        blob = self.cipher.encrypt(payload, submission_id)
-        with self._tx() as conn:
+        blob = cipher.encrypt(payload, submission_id)
+        if not self._ensure_reserve():
+            raise unavailable(sqlite3.OperationalError("database or disk is full (no room for the sync reserve)"), self.db_path)
+        key_check = None if self._key_pinned else cipher.encrypt({"key_check": 1}, KEY_CHECK_AD)
+
+        def work(conn: sqlite3.Connection) -> Any:
             existing = conn.execute(_SELECT + " WHERE s.id = ?", (submission_id,)).fetchone()
-            if existing is None:
-                cur = conn.execute(
-                    "INSERT INTO submissions (id, kind, service, kiosk_id, created_at, payload) VALUES (?,?,?,?,?,?)",
-                    (submission_id, kind, service_code, kiosk_id, now, blob))
-                conn.execute("INSERT INTO outbox (seq, state, updated_at) VALUES (?, 'pending', ?)", (cur.lastrowid, now))
-                return OutboxEntry(cur.lastrowid, submission_id, service_code, kind, kiosk_id, "pending", now, now, payload=payload)
-        entry = self._entry(existing, decrypt=True)
+            if existing is not None:
+                return existing
+            cur = conn.execute(
+                "INSERT INTO submissions (id, kind, service, kiosk_id, created_at, payload) VALUES (?,?,?,?,?,?)",
+                (submission_id, kind, service_code, kiosk_id, now, blob))
+            conn.execute("INSERT INTO outbox (seq, state, updated_at) VALUES (?, 'pending', ?)", (cur.lastrowid, now))
+            if key_check is not None:
+                conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('key_check', ?)", (key_check,))
+            return OutboxEntry(cur.lastrowid, submission_id, service_code, kind, kiosk_id, "pending", now, now, payload=payload)
+
+        result = self._write(work, use_reserve=False)
+        self._key_pinned = True
+        if isinstance(result, OutboxEntry):
+            return result
+        entry = self._entry(result, decrypt=True)
         same = (entry.service, entry.kind, entry.kiosk_id) == (service_code, kind, kiosk_id) and \
             entry.payload is not None and canonical_json(entry.payload) == canonical_json(payload)
         if not same:
@@ -256,68 +647,108 @@ class OutboxStore:
         return entry
 
     def next_batch(self, limit: int) -> list[OutboxEntry]:
-        """Claim up to `limit` pending rows in sequence order (→ sending), payloads decrypted.
-        A row that no longer decrypts is quarantined locally instead of blocking the queue."""
+        """Claim up to `limit` pending rows in sequence order (→ sending), payloads decrypted."""
+        return self.claim_batch(limit).entries
+
+    def claim_batch(self, limit: int) -> Claim:
+        """Claim up to `limit` pending rows (→ sending). A row that cannot be read or decrypted
+        is quarantined locally with its reason instead of blocking the queue. Refuses while the
+        key does not match the stored rows (that is not one bad row, it is the wrong key)."""
+        self._require_key()
         now = self.clock()
-        with self._tx() as conn:
-            rows = conn.execute(_SELECT + " WHERE o.state = 'pending' ORDER BY s.seq LIMIT ?", (max(0, int(limit)),)).fetchall()
-            entries, bad = [], []
-            for row in rows:
-                entry = self._entry(row, decrypt=True)
-                (entries if entry.payload is not None else bad).append(entry)
+
+        def work(conn: sqlite3.Connection) -> tuple[list[OutboxEntry], list[tuple[int, str, str]]]:
+            entries: list[OutboxEntry] = []
+            bad: list[tuple[int, str, str]] = []  # seq, id, problem
+            for seq, row in self._pending_rows(conn, limit):
+                if row is None or isinstance(row, str):
+                    bad.append((seq, "?", row or "row cannot be read"))
+                    continue
+                entry, problem = self._read_entry(row)
+                if problem:
+                    bad.append((seq, entry.id, problem))
+                else:
+                    entries.append(entry)
             conn.executemany("UPDATE outbox SET state='sending', attempts=attempts+1, updated_at=? WHERE seq=?",
                              [(now, e.seq) for e in entries])
-            conn.executemany("UPDATE outbox SET state='quarantined', reason='local: payload does not decrypt with this key', updated_at=? WHERE seq=?",
-                             [(now, e.seq) for e in bad])
-        for e in bad:
-            log.error("outbox row %s does not decrypt; quarantined", e.id)
-        return [_replace(e, state="sending", attempts=e.attempts + 1, updated_at=now) for e in entries]
+            conn.executemany("UPDATE outbox SET state='quarantined', reason=?, updated_at=? WHERE seq=?",
+                             [(f"local: {problem}"[:500], now, seq) for seq, _, problem in bad])
+            return entries, bad
+
+        entries, bad = self._write(work)
+        for seq, sid, problem in bad:
+            log.error("outbox row %s (seq %d) quarantined locally: %s", sid, seq, problem)
+        return Claim([_replace(e, state="sending", attempts=e.attempts + 1, updated_at=now) for e in entries], len(bad))
+
+    @staticmethod
+    def _pending_rows(conn: sqlite3.Connection, limit: int) -> list[tuple[int, tuple | str | None]]:
+        sql = _SELECT + " WHERE o.state = 'pending' ORDER BY s.seq LIMIT ?"
+        try:
+            return [(r[0], r) for r in conn.execute(sql, (max(0, int(limit)),)).fetchall()]
+        except sqlite3.OperationalError as exc:
+            if sqlite_code(exc) is not None:
+                raise  # SQLite's own trouble (full, busy, I/O): not a row problem
+        # Python could not decode some column of some row: read them one at a time
+        seqs = [r[0] for r in conn.execute("SELECT seq FROM outbox WHERE state='pending' ORDER BY seq LIMIT ?", (max(0, int(limit)),))]
+        out: list[tuple[int, tuple | str | None]] = []
+        for seq in seqs:
+            try:
+                out.append((seq, conn.execute(_SELECT + " WHERE s.seq = ?", (seq,)).fetchone()))
+            except sqlite3.OperationalError as exc:
+                if sqlite_code(exc) is not None:
+                    raise
+                out.append((seq, f"row cannot be read: {str(exc)[:120]}"))
+        return out
 
     def mark_acked(self, ids: Iterable[str]) -> int:
-        now = self.clock()
-        with self._tx() as conn:
-            return sum(conn.execute(
-                "UPDATE outbox SET state='acked', acked_at=?, updated_at=?, last_error=NULL "
-                "WHERE seq=(SELECT seq FROM submissions WHERE id=?) AND state IN ('sending','pending','quarantined')",
-                (now, now, i)).rowcount for i in ids)
+        now, ids = self.clock(), list(ids)
+        return self._write(lambda conn: sum(conn.execute(
+            "UPDATE outbox SET state='acked', acked_at=?, updated_at=?, last_error=NULL "
+            "WHERE seq=(SELECT seq FROM submissions WHERE id=?) AND state IN ('sending','pending','quarantined')",
+            (now, now, i)).rowcount for i in ids))
 
     def quarantine(self, submission_id: str, reason: str) -> bool:
         now = self.clock()
-        with self._tx() as conn:
-            return conn.execute(
-                "UPDATE outbox SET state='quarantined', reason=?, updated_at=? "
-                "WHERE seq=(SELECT seq FROM submissions WHERE id=?) AND state IN ('sending','pending')",
-                (str(reason)[:500], now, submission_id)).rowcount == 1
+        return self._write(lambda conn: conn.execute(
+            "UPDATE outbox SET state='quarantined', reason=?, updated_at=? "
+            "WHERE seq=(SELECT seq FROM submissions WHERE id=?) AND state IN ('sending','pending')",
+            (str(reason)[:500], now, submission_id)).rowcount == 1)
 
     def release_sending(self, ids: Iterable[str] | None = None, error: str | None = None) -> int:
         """sending → pending: after a crash (ids=None: all), or after a failed attempt."""
         now = self.clock()
-        with self._tx() as conn:
-            if ids is None:
-                return conn.execute("UPDATE outbox SET state='pending', updated_at=? WHERE state='sending'", (now,)).rowcount
-            return sum(conn.execute(
-                "UPDATE outbox SET state='pending', last_error=COALESCE(?, last_error), updated_at=? "
-                "WHERE seq=(SELECT seq FROM submissions WHERE id=?) AND state='sending'",
-                (error[:500] if error else None, now, i)).rowcount for i in ids)
+        if ids is None:
+            return self._write(lambda conn: conn.execute(
+                "UPDATE outbox SET state='pending', updated_at=? WHERE state='sending'", (now,)).rowcount)
+        ids = list(ids)
+        return self._write(lambda conn: sum(conn.execute(
+            "UPDATE outbox SET state='pending', last_error=COALESCE(?, last_error), updated_at=? "
+            "WHERE seq=(SELECT seq FROM submissions WHERE id=?) AND state='sending'",
+            (error[:500] if error else None, now, i)).rowcount for i in ids))
 
     def retry_quarantined(self, ids: Iterable[str] | None = None) -> int:
         now = self.clock()
-        with self._tx() as conn:
-            if ids is None:
-                return conn.execute("UPDATE outbox SET state='pending', updated_at=? WHERE state='quarantined'", (now,)).rowcount
-            return sum(conn.execute(
-                "UPDATE outbox SET state='pending', updated_at=? WHERE seq=(SELECT seq FROM submissions WHERE id=?) AND state='quarantined'",
-                (now, i)).rowcount for i in ids)
+        if ids is None:
+            return self._write(lambda conn: conn.execute(
+                "UPDATE outbox SET state='pending', updated_at=? WHERE state='quarantined'", (now,)).rowcount)
+        ids = list(ids)
+        return self._write(lambda conn: sum(conn.execute(
+            "UPDATE outbox SET state='pending', updated_at=? WHERE seq=(SELECT seq FROM submissions WHERE id=?) AND state='quarantined'",
+            (now, i)).rowcount for i in ids))
 
     def purge_acked(self, older_than_days: float) -> int:
         """Delete acked (and withdrawn) rows older than the retention period; returns how many."""
         cutoff = self.clock() - float(older_than_days) * 86400.0
-        with self._tx() as conn:
+
+        def work(conn: sqlite3.Connection) -> list[int]:
             seqs = [r[0] for r in conn.execute(
                 "SELECT seq FROM outbox WHERE (state='acked' AND acked_at < ?) OR (state='withdrawn' AND updated_at < ?)",
                 (cutoff, cutoff))]
             conn.executemany("DELETE FROM outbox WHERE seq=?", [(s,) for s in seqs])
             conn.executemany("DELETE FROM submissions WHERE seq=?", [(s,) for s in seqs])
+            return seqs
+
+        seqs = self._write(work)
         if seqs:
             log.info("purged %d synced outbox rows older than %s days", len(seqs), older_than_days)
         return len(seqs)
@@ -325,7 +756,8 @@ class OutboxStore:
     def undo(self, submission_id: str, within_s: float = 600) -> OutboxEntry:
         """Withdraw a submission that has not left the kiosk yet; refuse with a clear message otherwise."""
         now = self.clock()
-        with self._tx() as conn:
+
+        def work(conn: sqlite3.Connection) -> OutboxEntry:
             row = conn.execute(_SELECT + " WHERE s.id = ?", (submission_id,)).fetchone()
             if row is None:
                 raise SubmissionNotFound(submission_id)
@@ -342,13 +774,47 @@ class OutboxStore:
                 raise UndoRefused(submission_id, entry.state, "已超过可撤回时间，请到窗口咨询",
                                   f"the {int(within_s // 60)}-minute window to withdraw has passed; please ask at the counter")
             conn.execute("UPDATE outbox SET state='withdrawn', updated_at=? WHERE seq=? AND state='pending'", (now, entry.seq))
+            return _replace(entry, state="withdrawn", updated_at=now)
+
+        entry = self._write(work)
         log.info("submission %s withdrawn by the resident", submission_id)
-        return _replace(entry, state="withdrawn", updated_at=now)
+        return entry
+
+    # -- recoveries and the sync pause (technician-visible state kept in the database) -------
+    def recoveries(self, include_acknowledged: bool = False) -> list[Recovery]:
+        sql = ("SELECT moved_to, problem, at, salvaged, lost, salvage_error, acknowledged_at FROM recoveries"
+               + ("" if include_acknowledged else " WHERE acknowledged_at IS NULL") + " ORDER BY id")
+        return [Recovery(*r) for r in self._read(lambda conn: conn.execute(sql).fetchall())]
+
+    def acknowledge_recoveries(self) -> int:
+        """A technician has seen the set-aside databases: diag stops reporting them."""
+        now = self.clock()
+        n = self._write(lambda conn: conn.execute(
+            "UPDATE recoveries SET acknowledged_at=? WHERE acknowledged_at IS NULL", (now,)).rowcount)
+        if n:
+            log.warning("outbox recoveries acknowledged by a technician (%d)", n)
+        return n
+
+    def sync_paused(self) -> str | None:
+        row = self._read(lambda conn: conn.execute("SELECT value FROM meta WHERE name='sync_paused'").fetchone())
+        return None if row is None else str(row[0])
+
+    def set_sync_paused(self, reason: str | None) -> None:
+        """Recorded so `kiosk diag` in another process sees it; best effort (a full disk keeps it in memory only)."""
+        try:
+            if self.sync_paused() == reason:
+                return
+            if reason is None:
+                self._write(lambda conn: conn.execute("DELETE FROM meta WHERE name='sync_paused'"))
+            else:
+                self._write(lambda conn: conn.execute(
+                    "INSERT OR REPLACE INTO meta (name, value) VALUES ('sync_paused', ?)", (str(reason)[:300],)))
+        except OutboxError as exc:
+            log.warning("could not record the sync pause: %s", exc)
 
     # -- reading ----------------------------------------------------------------------------
     def get(self, submission_id: str) -> OutboxEntry | None:
-        with self._lock:
-            row = self._conn.execute(_SELECT + " WHERE s.id = ?", (submission_id,)).fetchone()
+        row = self._read(lambda conn: conn.execute(_SELECT + " WHERE s.id = ?", (submission_id,)).fetchone())
         return None if row is None else self._entry(row, decrypt=True)
 
     def list(self, state: str | None = None, limit: int = 100, reveal: bool = False) -> list[OutboxEntry]:
@@ -356,51 +822,103 @@ class OutboxStore:
         if state is not None and state not in STATES:
             raise ValueError(f"state must be one of {STATES}")
         sql = _SELECT + (" WHERE o.state = ?" if state else "") + " ORDER BY s.seq DESC LIMIT ?"
-        with self._lock:
-            rows = self._conn.execute(sql, ((state,) if state else ()) + (int(limit),)).fetchall()
+        rows = self._read(lambda conn: conn.execute(sql, ((state,) if state else ()) + (int(limit),)).fetchall())
         return [self._entry(r, decrypt=reveal) for r in rows]
 
     def status(self) -> OutboxStatus:
-        with self._lock:
-            counts = dict(self._conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
-            oldest = self._conn.execute(
+        def work(conn: sqlite3.Connection) -> tuple[dict, Any]:
+            counts = dict(conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
+            oldest = conn.execute(
                 "SELECT MIN(s.created_at) FROM submissions s JOIN outbox o ON o.seq=s.seq WHERE o.state IN ('pending','sending')"
             ).fetchone()[0]
+            return counts, oldest
+
+        counts, oldest = self._read(work)
         age = None if oldest is None else max(0.0, self.clock() - oldest)
         return OutboxStatus(*(counts.get(s, 0) for s in STATES), oldest_pending_age_s=age)
 
+    def faults(self) -> dict[str, Any]:
+        """What a technician must see beside the counts (`outbox status`, diag)."""
+        open_recoveries = self.recoveries()
+        latest = open_recoveries[-1] if open_recoveries else None
+        return {
+            "recovered_from": latest.moved_to if latest else (str(self.recovered_from) if self.recovered_from else None),
+            "rows_salvaged": sum(r.salvaged for r in open_recoveries),
+            "rows_lost": sum(r.lost for r in open_recoveries),
+            "recoveries": [r.to_json() for r in open_recoveries],
+            "key_error": self.key_error.message_en if self.key_error else None,
+            "key_path": str(self.key_path) if self.key_path else None,
+            "sync_paused": self.sync_paused(),
+            "reserve_in_place": self.reserve_bytes <= 0 or self.reserve_path.exists(),
+        }
+
     def self_test(self, stale_after_s: float = 3600.0) -> "CheckResult":
-        """For `kiosk diag` and the technician screen: queue depth, oldest pending age, quarantine."""
+        """For `kiosk diag` and the technician screen: queue depth, oldest pending age, quarantine,
+        a set-aside database not yet acknowledged, a key that does not fit, a paused sync."""
         from drivers.diagnostics import CheckResult, CheckStatus
 
         start = time.perf_counter()
         try:
             status = self.status()
-        except sqlite3.Error as exc:
-            return CheckResult("outbox.db", CheckStatus.ERROR, f"outbox database unreadable: {exc}", "本地数据库无法读取")
-        data = {**status.to_json(), "recovered_from": str(self.recovered_from) if self.recovered_from else None}
+            faults = self.faults()
+        except OutboxError as exc:
+            return CheckResult("outbox.db", CheckStatus.ERROR, f"outbox database unreadable: {exc.message_en}", exc.message_zh)
+        data = {**status.to_json(), **faults}
         age = status.oldest_pending_age_s or 0.0
-        problems = []
+        problems, errors = [], []
+        if self.key_error:
+            errors.append((self.key_error.message_en, self.key_error.message_zh))
+        if faults["sync_paused"]:
+            errors.append((f"sync paused: {faults['sync_paused']}", f"上传已暂停：{faults['sync_paused']}"))
         if status.quarantined:
             problems.append((f"{status.quarantined} quarantined", f"{status.quarantined} 笔待人工处理"))
         if age > stale_after_s:
             problems.append((f"oldest pending {age / 3600:.1f} h", f"最早待发送 {age / 3600:.1f} 小时"))
-        if self.recovered_from:
-            problems.append(("database was corrupt and moved aside", "数据库曾损坏已另存"))
+        if faults["recoveries"]:
+            problems.append((f"a malformed database was set aside as {faults['recovered_from']} "
+                             f"({faults['rows_salvaged']} rows salvaged, {faults['rows_lost']} lost); "
+                             "acknowledge with `kiosk outbox acknowledge`",
+                             f"数据库曾损坏已另存为 {faults['recovered_from']}（恢复 {faults['rows_salvaged']} 笔，"
+                             f"丢失 {faults['rows_lost']} 笔），确认后执行 kiosk outbox acknowledge"))
+        if not faults["reserve_in_place"]:
+            problems.append(("disk full: the sync reserve is in use, new submissions are refused",
+                             "磁盘已满：已动用同步预留空间，暂停受理新业务"))
         pending = status.pending + status.sending
-        detail = f"{pending} pending" + "".join(f"; {en}" for en, _ in problems)
-        detail_zh = f"待发送 {pending} 笔" + "".join(f"；{zh}" for _, zh in problems)
-        return CheckResult("outbox.db", CheckStatus.DEGRADED if problems else CheckStatus.OK, detail, detail_zh,
-                           (time.perf_counter() - start) * 1000, data)
+        detail = f"{pending} pending" + "".join(f"; {en}" for en, _ in errors + problems)
+        detail_zh = f"待发送 {pending} 笔" + "".join(f"；{zh}" for _, zh in errors + problems)
+        level = CheckStatus.ERROR if errors else CheckStatus.DEGRADED if problems else CheckStatus.OK
+        return CheckResult("outbox.db", level, detail, detail_zh, (time.perf_counter() - start) * 1000, data)
+
+    def _read_entry(self, row: tuple) -> tuple[OutboxEntry, str | None]:
+        """The entry with its payload, or the reason it cannot be sent."""
+        entry = OutboxEntry(*row[:12])
+        if row[13] != "blob":
+            return entry, f"payload stored as {row[13]}, not an encrypted blob"
+        try:
+            payload = self._require_key().decrypt(row[12], row[1])
+        except DecryptError as exc:
+            return entry, f"payload does not decrypt with this key ({exc})"
+        except ValueError as exc:  # decrypted, but not JSON
+            return entry, f"payload is not readable JSON ({str(exc)[:80]})"
+        if not isinstance(payload, dict):
+            return entry, "payload is not an object"
+        return _replace(entry, payload=payload), None
 
     def _entry(self, row: tuple, decrypt: bool = False) -> OutboxEntry:
-        payload = None
-        if decrypt:
-            try:
-                payload = self.cipher.decrypt(row[12], row[1])
-            except DecryptError as exc:
-                log.error("outbox row %s: %s", row[1], exc)
-        return OutboxEntry(*row[:12], payload=payload)
+        if not decrypt or self.cipher is None:
+            return OutboxEntry(*row[:12])
+        entry, problem = self._read_entry(row)
+        if problem:
+            log.error("outbox row %s: %s", row[1], problem)
+        return entry
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class _Transaction:
@@ -420,8 +938,17 @@ class _Transaction:
         return self.store._conn
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        conn = self.store._conn
         try:
-            self.store._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            if exc_type is None:
+                try:
+                    conn.execute("COMMIT")
+                except BaseException:  # e.g. SQLITE_FULL at commit: leave no transaction open
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            elif conn.in_transaction:  # SQLite may already have rolled back (full disk, I/O error)
+                conn.execute("ROLLBACK")
         finally:
             self.store._lock.release()
 

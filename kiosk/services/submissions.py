@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config import Config
-from kiosk.services.crypto import FieldCipher
 from kiosk.services.outbox import OutboxEntry, OutboxStore
 
 
@@ -13,9 +12,11 @@ def outbox_path(config: Config) -> Path:
     return config.data_dir / "outbox.sqlite3"
 
 
-def open_outbox(config: Config) -> OutboxStore:
-    """The kiosk's outbox at <data_dir>/outbox.sqlite3 with the key at config.outbox_key_path."""
-    return OutboxStore(outbox_path(config), FieldCipher.load_or_create(config.outbox_key_path))
+def open_outbox(config: Config, create_key: bool = True) -> OutboxStore:
+    """The kiosk's outbox at <data_dir>/outbox.sqlite3 with the key at config.outbox_key_path.
+    A key is created only while the outbox holds no rows (and `create_key`); with rows and no
+    fitting key the store opens for status but refuses enqueue and sync (`OutboxKeyError`)."""
+    return OutboxStore(outbox_path(config), None, key_path=config.outbox_key_path, create_key=create_key)
 
 
 def submit(config: Config, service_code: str, data: dict[str, Any], submission_id: str | None = None,
