@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from kiosk.config import Config
+from kiosk.errors import UsageError
 
 
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -71,10 +72,23 @@ def start_sscard_simulation(config: Config):
     return pcsc, start_emulator(config.resolve(config.devices.sscard.sim_profile), port=pcsc.port, insert=False)
 
 
+def _make_writable_folder(folder: Path, what: str) -> None:
+    """The demo's own output folder may be created; one that cannot be is a usage error (exit 2),
+    reported before any simulator or hub starts."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError("BAD_PATH", f"{what}: 无法创建文件夹 {folder}（{exc.strerror}）",
+                         f"{what}: cannot create folder {folder} ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError("BAD_PATH", f"{what}: 无权写入 {folder}", f"{what}: no permission to write in {folder}")
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     out = Path(args.out or "demo-out").resolve()
     config = demo_config(config, out)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    _make_writable_folder(out, "--out")
+    _make_writable_folder(config.data_dir, "data folder")
     headless = args.script or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     if headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from kiosk.commands.queue import counter_number
 from kiosk.config import Config
 
 STATIONS = ("resident", "clerk", "counter", "lobby")
@@ -16,7 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     parser = subparsers.add_parser("run", parents=[common], help="the touchscreen app (default)")
     parser.add_argument("--station", choices=STATIONS, default="resident",
                         help="resident kiosk (default), clerk OCR station, counter, or lobby display")
-    parser.add_argument("--counter", type=int, default=1, metavar="N", help="counter number for --station counter")
+    parser.add_argument("--counter", type=counter_number, default=1, metavar="N", help="counter number for --station counter")
     parser.add_argument("--verbose", action="store_true", help="debug logging to stderr")
     parser.set_defaults(handler=run)
 
