@@ -14,7 +14,7 @@ from drivers.idcard.reader import (
     CardPlaced, CardRead, CardReadFailed, CardRemoved, IdCardReader, PortUnavailable, ReaderConnected,
     ReaderDisconnected,
 )
-from drivers.idcard.simulator import Faults, IdCardSimulator, load_profile, start_simulated_reader
+from drivers.idcard.simulator import Faults, IdCardSimulator, load_profile, profile_from_fields, start_simulated_reader
 
 CARDS = Path(__file__).resolve().parent.parent / "assets" / "cards" / "idcard"
 CLEAR_ID = "110105195003070019"
@@ -353,3 +353,54 @@ def test_start_simulated_reader_helper():
         assert text.card_type == "hk_mo_tw" and text.pass_number == "H01234567"
     finally:
         sim.stop()
+
+
+# --- only valid persons are reads; slow is not silent; unplugged is not silent ---------------------
+
+
+def test_card_problem_accepts_every_simulator_card_and_names_faults_without_data():
+    from drivers.idcard.simulator import load_profile as load
+    from drivers.idcard.text import card_problem, parse_text
+
+    for path in sorted(CARDS.glob("*.json")):
+        assert card_problem(parse_text(load(path).text)) is None, path.name
+    bad = parse_text(profile_from_fields(name="张三", id_number="110105195003070018").text)
+    assert card_problem(bad) == "ID number fails its check character"
+    assert card_problem(parse_text(b"\xff" * 256)) is not None
+
+
+def test_garbage_card_data_is_a_read_failure_not_a_read(sim):
+    sim.insert(profile_from_fields("garbled", name="张三", id_number="11010519500307001Z"))
+    with Running(fast_reader(sim.start_pty())) as run:
+        failed = run.events.wait_for(CardReadFailed)
+        assert isinstance(failed.error, p.InvalidCardData) and failed.error.code == "IDCARD_INVALID_DATA"
+        assert "张三" not in str(failed.error) and "110105" not in str(failed.error)
+        sim.insert(load_profile(CARDS / "resident.json"))  # the resident puts the right card down
+        _assert_resident(run.events.wait_for(CardRead))
+        assert len(run.events.of(CardRead)) == 1
+
+
+def test_slow_reader_is_reported_as_slow_not_silent(sim):
+    with Running(fast_reader(sim.start_pty())) as run:
+        run.events.wait_for(CardRead)
+        sim.faults.slow_reply_s = 0.45  # reply timeout 0.3 s, grace 0.3 s: late, not lost
+        gone = run.events.wait_for(ReaderDisconnected)
+        assert gone.cause == "slow" and "too slowly" in gone.reason
+        sim.faults.slow_reply_s = 0.0
+        run.events.wait_for(ReaderConnected)
+
+
+def test_silent_and_unplugged_have_their_own_causes(sim):
+    with Running(fast_reader(sim.start_pty())) as run:
+        run.events.wait_for(CardRead)
+        sim.faults.silent = True
+        assert run.events.wait_for(ReaderDisconnected).cause == "silent"
+        sim.faults.silent = False
+        run.events.wait_for(ReaderConnected)
+        sim.unplug()
+        assert run.events.wait_for(ReaderDisconnected).cause == "unplugged"
+
+
+def test_missing_port_cause_is_unavailable(tmp_path):
+    with Running(fast_reader(str(tmp_path / "absent"))) as run:
+        assert run.events.wait_for(ReaderDisconnected).cause == "unavailable"

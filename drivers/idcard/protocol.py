@@ -79,6 +79,16 @@ class ReplyTimeout(IdCardProtocolError):
     message_en = "The ID card reader did not answer"
 
 
+class SlowReply(ReplyTimeout):
+    """The reader did answer, but after the reply timeout (a wrong baud rate setting on a USB
+    adapter, an overloaded hub, a failing SAM): not the same fault as silence, so not the same
+    message."""
+
+    code = "IDCARD_SLOW"
+    message_zh = "身份证读卡器响应太慢，请联系工作人员"
+    message_en = "The ID card reader answered too slowly; call staff"
+
+
 class StatusError(IdCardProtocolError):
     """The reader answered with an SW3 that is not success for the command."""
 
@@ -185,6 +195,15 @@ class BadCardData(IdCardProtocolError):
     code = "IDCARD_BAD_DATA"
     message_zh = "读卡数据不完整，请重新放置身份证"
     message_en = "Incomplete card data; place the card again"
+
+
+class InvalidCardData(BadCardData):
+    """The reply had the right shape but its text is not a valid person (no name, an ID number
+    failing its check character, an unknown card type): never reported as a successful read."""
+
+    code = "IDCARD_INVALID_DATA"
+    message_zh = "证件信息无法识别，请重新放置证件；仍不行请到人工窗口办理"
+    message_en = "The card data is not a valid ID card; place the card again, or go to the counter"
 
 
 # One table maps SW3 to exceptions, instead of ifs scattered over the reader.

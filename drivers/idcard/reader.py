@@ -13,7 +13,14 @@ finding a card as soon as it has been read, so `CardRemoved` usually follows `Ca
 one poll even while the card still lies there — the app should key "card gone" UI on a new
 `CardPlaced`/`CardRead`, not wipe a session on `CardRemoved`. `ReaderDisconnected` (open failed
 — reported once, not per retry — or the port vanished, or 3 polls got no reply) resets the card
-state; reconnects back off exponentially up to `backoff_cap_s`.
+state; its `cause` says which (`unavailable`, `unplugged`, `silent`, `slow`, `error`), so a
+caller can tell "unplugged" from "answers too slowly". Reconnects back off exponentially up to
+`backoff_cap_s`.
+
+A reply that misses `reply_timeout_s` is still waited for during a grace period as long again:
+if it arrives then, the reader is slow (`SlowReply`), not silent. A read whose text is not a
+valid person (`drivers.idcard.text.card_problem`) is a `CardReadFailed(InvalidCardData)`, never
+a `CardRead`.
 
 The serial trace (DEBUG, logger `drivers.idcard.reader`) shows command codes, SW3 and lengths
 only — never frame data, which holds names and ID numbers.
@@ -39,7 +46,7 @@ except ImportError:  # Windows
 from drivers.diagnostics import CheckResult, CheckStatus, Stopwatch
 from drivers.idcard import protocol as p
 from drivers.idcard.protocol import IdCardProtocolError, Reply
-from drivers.idcard.text import IdCardText, parse_text
+from drivers.idcard.text import IdCardText, card_problem, parse_text
 
 log = logging.getLogger("drivers.idcard.reader")
 
@@ -53,6 +60,10 @@ class PortUnavailable(IdCardProtocolError):
     code = "IDCARD_PORT"
     message_zh = "身份证读卡器未连接，请联系工作人员"
     message_en = "The ID card reader is not connected; call staff"
+
+    def __init__(self, detail: str = "", cause: str = "unavailable") -> None:
+        super().__init__(detail)
+        self.cause = cause
 
 
 @runtime_checkable
@@ -86,6 +97,7 @@ class ReaderConnected:
 class ReaderDisconnected:
     port: str
     reason: str
+    cause: str = "error"  # unavailable | unplugged | silent | slow | error
 
 
 @dataclass(frozen=True)
@@ -119,7 +131,9 @@ class _Card(enum.Enum):
 
 
 class _DeviceSilent(Exception):
-    pass
+    def __init__(self, slow: bool = False) -> None:
+        super().__init__("answered too slowly" if slow else "no reply")
+        self.slow = slow
 
 
 class IdCardReader:
@@ -131,6 +145,7 @@ class IdCardReader:
         photo_decoder: PhotoDecoder | None = None,
         *,
         reply_timeout_s: float = 1.0,
+        late_grace_s: float | None = None,
         read_timeout_s: float = 3.0,
         silent_polls: int = 3,
         max_read_attempts: int = 3,
@@ -142,6 +157,7 @@ class IdCardReader:
         self.poll_interval_s = poll_interval_s
         self.photo_decoder = photo_decoder
         self.reply_timeout_s = reply_timeout_s
+        self.late_grace_s = reply_timeout_s if late_grace_s is None else late_grace_s
         self.read_timeout_s = read_timeout_s
         self.silent_polls = silent_polls
         self.max_read_attempts = max_read_attempts
@@ -215,6 +231,8 @@ class IdCardReader:
         while True:
             if time.monotonic() >= deadline:
                 log.debug("rx timeout cmd=%02X para=%02X after %.0f ms", cmd, para, timeout_s * 1000)
+                if self._late_bytes(ser):
+                    raise p.SlowReply(f"reply to {cmd:02X} {para:02X} came after more than {timeout_s:.1f} s")
                 raise p.ReplyTimeout(f"no reply to {cmd:02X} {para:02X} within {timeout_s:.1f} s")
             chunk = ser.read(ser.in_waiting or 1)
             if not chunk:
@@ -227,6 +245,16 @@ class IdCardReader:
                 self.last_reply_at = now
                 log.debug("rx cmd=%02X para=%02X sw3=%02X len=%d", cmd, para, item.sw3, len(item.data))
                 return item
+
+    def _late_bytes(self, ser: serial.SerialBase) -> bool:
+        """After a timeout: does anything still arrive within the grace period? (Slow ≠ silent.)
+        What arrives is dropped; the next request resets the input buffer anyway."""
+        deadline = time.monotonic() + self.late_grace_s
+        while time.monotonic() < deadline:
+            if ser.read(ser.in_waiting or 1):
+                log.debug("rx late bytes: the reader is slow")
+                return True
+        return False
 
     def command(self, cmd: int, para: int, ok: int | tuple[int, ...] = p.SW3_OK, timeout_s: float | None = None) -> Reply:
         """`transact` and raise the typed `StatusError` unless SW3 is one of `ok`."""
@@ -245,6 +273,9 @@ class IdCardReader:
         received_at = self.last_reply_at
         data = p.parse_card_data(reply.data)
         text = parse_text(data.text)
+        problem = card_problem(text)
+        if problem is not None:
+            raise p.InvalidCardData(problem)
         parsed_at = time.monotonic()
         return IdCardRead(text, data.photo, self._decode_photo(data.photo), received_at, parsed_at)
 
@@ -316,7 +347,7 @@ class IdCardReader:
                 except (p.IdCardProtocolError, serial.SerialException, OSError, *_TERMIOS_ERRORS) as exc:
                     self.close()
                     if connected is not False:
-                        emit(ReaderDisconnected(self.port_url, _reason(exc)))
+                        emit(ReaderDisconnected(self.port_url, _reason(exc), _cause(exc)))
                         connected = False
                     self._wait(stop, backoff)
                     backoff = min(backoff * 2, self.backoff_cap_s)
@@ -327,7 +358,7 @@ class IdCardReader:
                     self._poll(stop, emit)
                 except Exception as exc:  # the device thread must outlive anything the port does
                     if isinstance(exc, _DeviceSilent):
-                        reason = "no reply from the reader"
+                        reason = "the reader answered too slowly" if exc.slow else "no reply from the reader"
                     elif isinstance(exc, (serial.SerialException, OSError)):
                         reason = _reason(exc)
                     else:
@@ -335,7 +366,7 @@ class IdCardReader:
                         reason = f"unexpected {type(exc).__name__}"
                     log.warning("ID card reader lost: %s", reason)
                     self.close()
-                    emit(ReaderDisconnected(self.port_url, reason))
+                    emit(ReaderDisconnected(self.port_url, reason, _cause(exc)))
                     connected = False
                     self._wait(stop, backoff)
                     backoff = min(backoff * 2, self.backoff_cap_s)
@@ -348,13 +379,15 @@ class IdCardReader:
         self.open()
         try:
             self.transact(*p.SAM_STATUS)
+        except p.SlowReply as exc:
+            raise PortUnavailable(f"{self.port_url}: the reader answered too slowly", cause="slow") from exc
         except p.ReplyTimeout as exc:
-            raise PortUnavailable(f"{self.port_url}: no reply from the reader") from exc
+            raise PortUnavailable(f"{self.port_url}: no reply from the reader", cause="silent") from exc
         except p.FrameError:
             pass  # it answered; a damaged frame is a line problem the poll loop rides out
 
     def _poll(self, stop: threading.Event, emit: Callable[[object], None]) -> None:
-        card, attempts, silent = _Card.ABSENT, 0, 0
+        card, attempts, silent, slow = _Card.ABSENT, 0, 0, False
         next_poll = 0.0
         while not stop.is_set():
             self._run_calls()
@@ -365,11 +398,12 @@ class IdCardReader:
             next_poll = time.monotonic() + self.poll_interval_s
             try:
                 sw3 = self.transact(*p.FIND_CARD).sw3
-                silent = 0
-            except p.ReplyTimeout:
+                silent, slow = 0, False
+            except p.ReplyTimeout as exc:
                 silent += 1
+                slow = slow or isinstance(exc, p.SlowReply)
                 if silent >= self.silent_polls:
-                    raise _DeviceSilent() from None
+                    raise _DeviceSilent(slow) from None
                 continue
             except p.FrameError as exc:
                 log.info("ID card reader: damaged frame on find (%s); resynchronised", exc.code)
@@ -431,6 +465,16 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, IdCardProtocolError):
         return exc.detail or exc.message_en
     return str(exc) or type(exc).__name__
+
+
+def _cause(exc: BaseException) -> str:
+    if isinstance(exc, _DeviceSilent):
+        return "slow" if exc.slow else "silent"
+    if isinstance(exc, PortUnavailable):
+        return exc.cause
+    if isinstance(exc, (serial.SerialException, OSError, *_TERMIOS_ERRORS)):
+        return "unplugged"
+    return "error"
 
 
 def _safe_emitter(on_event: Callable[[object], None]) -> Callable[[object], None]:

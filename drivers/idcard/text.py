@@ -118,6 +118,31 @@ class IdCardText:
         return isinstance(self.valid_until, _dt.date) and day > self.valid_until
 
 
+_FOREIGN_2017 = re.compile(r"[A-Z]{3}\d{12}")
+_PERMIT_AREAS = ("810000", "820000", "830000")  # Hong Kong, Macao, Taiwan residence permits
+
+
+def card_problem(card: IdCardText) -> str | None:
+    """Why this text is not a valid person, or None. The answer names the fault, never card data
+    (it reaches logs and technicians). Pure: the reader calls it after every read."""
+    if card.card_type == "unknown":
+        return f"unknown card type flag {card.type_flag!r}"[:60]
+    if not card.name:
+        return "no name on the card"
+    number = card.id_number.upper()
+    if card.card_type == "foreign":
+        if card.type_flag == "Y" and id_number_is_valid(number):
+            return None
+        if _FOREIGN_2017.fullmatch(number):
+            return None
+        return "permit number does not have the permanent residence card format"
+    if not id_number_is_valid(number):
+        return "ID number fails its check character" if len(number) == 18 else "ID number is not 18 characters"
+    if card.card_type == "hk_mo_tw" and not number.startswith(_PERMIT_AREAS):
+        return "residence permit number does not start with 810000/820000/830000"
+    return None
+
+
 def _date_or_text(value: _dt.date | str | None) -> str:
     if value is None:
         return ""
