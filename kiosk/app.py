@@ -153,7 +153,9 @@ class KioskBackend:
 
     def rate(self, service_code: str, reference: str, score: int, reason: str = "") -> Any:
         """好差评: a rating is an outbox item like a submission (kind "rating"); no personal data."""
-        payload = {"service": service_code, "reference": reference, "score": score, "reason": reason}
+        from kiosk.services.ratings import rating_payload  # the one builder, shared with `kiosk submit --kind rating`
+
+        payload = rating_payload(service_code, reference, score, reason)
         return submissions.submit(self.config, service_code, payload, kind="rating", store=self.outbox)
 
     def resolve_voucher(self, code: str) -> Person:

@@ -23,6 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     undo = actions.add_parser("undo", help="withdraw a submission that has not been sent yet")
     undo.add_argument("id", metavar="ID")
     undo.add_argument("--within-s", type=float, default=600)
+    actions.add_parser("acknowledge", help="a technician has seen the set-aside (malformed) databases: diag stops warning")
     parser.set_defaults(handler=run)
 
 
@@ -32,13 +33,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from kiosk.services.outbox import OutboxError
     from kiosk.services.submissions import open_outbox
 
-    with open_outbox(config) as store:
-        if store.recovered_from:
-            print(f"kiosk outbox: the database was corrupt and was moved aside to {store.recovered_from}", file=sys.stderr)
+    with open_outbox(config, create_key=args.action not in ("status", "list")) as store:
+        faults = store.faults()
+        if faults["recovered_from"]:  # until acknowledged, every outbox command says so
+            print(f"kiosk outbox: the database was malformed and was set aside as {faults['recovered_from']} "
+                  f"({faults['rows_salvaged']} rows salvaged, {faults['rows_lost']} unreadable); "
+                  "after checking, run `kiosk outbox acknowledge`", file=sys.stderr)
+        if store.key_error:
+            print(f"kiosk outbox: {store.key_error.message_en}", file=sys.stderr)
         try:
             if args.action == "status":
-                out = store.status().to_json()
-                out["recovered_from"] = str(store.recovered_from) if store.recovered_from else None
+                out = {**store.status().to_json(), **faults}
+            elif args.action == "acknowledge":
+                out = {"acknowledged": store.acknowledge_recoveries()}
             elif args.action == "list":
                 if args.reveal:
                     logging.getLogger("kiosk.audit").warning("outbox list --reveal: payloads decrypted for display")

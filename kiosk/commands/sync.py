@@ -19,6 +19,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from kiosk.services.sync import HubClient, Syncer, SyncWorker
 
     with open_outbox(config) as store:
+        if store.key_error:  # rows this key cannot read: sending nothing beats quarantining everything
+            raise store.key_error
         client = HubClient(config.hub.url, config.hub.token, config.hub.timeout_s)
         syncer = Syncer(store, client, config.outbox.batch_size)
         try:
@@ -27,12 +29,17 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 report = syncer.drain()
                 out = {**report.to_json(), "status": store.status().to_json()}
                 print(json.dumps(out, ensure_ascii=False))
+                if report.config_error:
+                    print(f"kiosk sync: sync paused: {report.config_error}", file=sys.stderr)
+                elif report.local_quarantined:
+                    print(f"kiosk sync: {report.local_quarantined} row(s) could not be read locally and were "
+                          "quarantined (see `kiosk outbox list --state quarantined`)", file=sys.stderr)
                 return 1 if report.error else 0
             worker = SyncWorker(syncer, config.outbox.backoff_base_s, config.outbox.backoff_cap_s,
                                 on_status=lambda s: print(json.dumps({
                                     "online": s.online, "pending": s.pending, "quarantined": s.quarantined,
                                     "oldest_pending_age_s": s.oldest_pending_age_s, "last_error": s.last_error,
-                                    "last_sync_at": s.last_sync_at}), flush=True))
+                                    "last_sync_at": s.last_sync_at, "config_error": s.config_error}), flush=True))
             worker.start()
             try:
                 while worker.is_alive():

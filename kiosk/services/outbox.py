@@ -47,6 +47,8 @@ STATES = ("pending", "sending", "acked", "quarantined", "withdrawn")
 class OutboxError(UserFacingError):
     """Base for outbox errors that are safe to show (stable codes)."""
 
+    exit_code = 1  # the request was fine; the outbox could not carry it out (kiosk.errors.exit_code_of)
+
 
 class SubmissionConflict(OutboxError):
     """The same submission id was enqueued again with different content."""

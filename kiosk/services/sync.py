@@ -7,6 +7,7 @@ omits an id — leaves the row pending for the next attempt; a hostile reply nev
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import httpx
 
-from kiosk.services.outbox import OutboxStore
+from kiosk.errors import UserFacingError
+from kiosk.services.outbox import OutboxKeyError, OutboxStore
 
 if TYPE_CHECKING:
     from drivers.diagnostics import CheckResult
@@ -48,10 +50,29 @@ class ItemResult:
 
 
 class HubClient:
-    def __init__(self, url: str, token: str, timeout_s: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
+    """HTTP(S) to the hub. The hub's certificate is always verified: against `ca_file` (a private
+    CA's bundle, `[hub] ca_file`) when given, else the system's CAs."""
+
+    def __init__(self, url: str, token: str, timeout_s: float = 10.0, transport: httpx.BaseTransport | None = None,
+                 ca_file: str | None = None) -> None:
         self.url = url.rstrip("/")
-        self._client = httpx.Client(base_url=self.url, timeout=timeout_s, transport=transport,
+        verify: Any = True
+        if ca_file:
+            import ssl
+
+            from kiosk.errors import ConfigError
+            try:
+                verify = ssl.create_default_context(cafile=ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError("config", "hub.ca_file", f"cannot load the hub CA file {ca_file}: "
+                                  f"{getattr(exc, 'strerror', None) or getattr(exc, 'reason', None) or exc}") from None
+        self._client = httpx.Client(base_url=self.url, timeout=timeout_s, transport=transport, verify=verify,
                                     headers={"Authorization": f"Bearer {token}", "User-Agent": "yibao-kiosk"})
+
+    @classmethod
+    def from_config(cls, hub: Any, timeout_s: float | None = None) -> "HubClient":
+        """From the `[hub]` config section (url, token, timeout_s, ca_file)."""
+        return cls(hub.url, hub.token, hub.timeout_s if timeout_s is None else timeout_s, ca_file=hub.ca_file or None)
 
     def close(self) -> None:
         self._client.close()
@@ -155,19 +176,37 @@ class SyncReport:
     sent: int = 0
     acked: int = 0  # accepted + duplicate
     duplicates: int = 0
-    quarantined: int = 0
+    quarantined: int = 0  # by the hub's verdict or locally (unreadable rows); see local_quarantined
     error: str | None = None
+    local_quarantined: int = 0  # rows that could not be read or decrypted here, never sent
+    config_error: str | None = None  # the hub refused this kiosk itself (token, identity): sync is paused
 
     def __add__(self, other: "SyncReport") -> "SyncReport":
         return SyncReport(self.sent + other.sent, self.acked + other.acked, self.duplicates + other.duplicates,
-                          self.quarantined + other.quarantined, other.error or self.error)
+                          self.quarantined + other.quarantined, other.error or self.error,
+                          self.local_quarantined + other.local_quarantined, other.config_error or self.config_error)
 
     def to_json(self) -> dict[str, Any]:
         return {"sent": self.sent, "acked": self.acked, "duplicates": self.duplicates,
-                "quarantined": self.quarantined, "error": self.error}
+                "quarantined": self.quarantined, "error": self.error,
+                "local_quarantined": self.local_quarantined, "config_error": self.config_error}
 
 
 _PERMANENT_BATCH_STATUSES = (400, 413, 422)
+_AUTH_STATUSES = (401, 403)
+IDENTITY_REASONS = ("kiosk_mismatch",)  # a verdict on the kiosk, not on the item
+
+
+def identity_problem(status: int | None, reason: str | None = None, kiosk_id: str = "") -> str:
+    """What to fix, in one line, when the hub refuses the kiosk rather than a submission."""
+    if status == 401:
+        return ("the hub refused this kiosk's token (HTTP 401): set hub.token (or KIOSK_HUB_TOKEN) to the token "
+                f"issued for kiosk {kiosk_id or 'kiosk.id'} (`kiosk hub add-token` on the hub); submissions stay pending")
+    if status == 403:
+        return ("the hub does not allow this kiosk to submit (HTTP 403): check on the hub that the kiosk is enrolled "
+                "and its token is active; submissions stay pending")
+    return (f"the hub token belongs to another kiosk than kiosk.id {kiosk_id!r} ({reason}): set kiosk.id to the id "
+            "the token was issued for, or set hub.token to this kiosk's own token; submissions stay pending")
 
 
 class Syncer:
@@ -177,25 +216,40 @@ class Syncer:
         self.batch_size = max(1, int(batch_size))
 
     def sync_once(self) -> SyncReport:
-        """Claim one batch, post it, apply the per-item results. Never raises for hub trouble."""
-        batch = self.store.next_batch(self.batch_size)
-        if not batch:
-            return SyncReport()
+        """Claim one batch, post it, apply the per-item results. Never raises for hub trouble.
+        Rows that cannot be read locally are quarantined by the claim and counted here."""
+        claim = self.store.claim_batch(self.batch_size)
+        local = SyncReport(quarantined=claim.local_quarantined, local_quarantined=claim.local_quarantined)
+        if not claim.entries:
+            return local
         try:
-            return self._send(batch)
+            return local + self._send(claim.entries)
         except BaseException:
-            self.store.release_sending([e.id for e in batch], "interrupted")
+            self.store.release_sending([e.id for e in claim.entries], "interrupted")
             raise
+
+    def _pause(self, ids: list[str], problem: str, report: SyncReport) -> SyncReport:
+        """The hub refused the kiosk: its items go back in line untouched, sync is paused."""
+        self.store.release_sending(ids, problem)
+        self.store.set_sync_paused(problem)
+        log.error("sync paused: %s", problem)
+        return dataclasses.replace(report, error=problem, config_error=problem)
 
     def _send(self, batch: list) -> SyncReport:
         try:
             results = self.client.post_batch([e.to_wire() for e in batch])
         except HubError as exc:
+            if exc.status in _AUTH_STATUSES:
+                return self._pause([e.id for e in batch], identity_problem(exc.status, kiosk_id=batch[0].kiosk_id),
+                                   SyncReport(sent=len(batch)))
             if exc.status in _PERMANENT_BATCH_STATUSES and not exc.transient:
                 if len(batch) > 1:  # one bad item must not block the rest: send them one by one
                     report = SyncReport(sent=0)
                     for entry in batch:
                         report = report + self._send([entry])
+                        if report.config_error:  # the rest would be refused the same way
+                            self.store.release_sending([e.id for e in batch], report.config_error)
+                            break
                     return report
                 self.store.quarantine(batch[0].id, f"hub refused: {exc}")
                 log.warning("submission %s quarantined: %s", batch[0].id, exc)
@@ -203,27 +257,49 @@ class Syncer:
             self.store.release_sending([e.id for e in batch], str(exc))
             return SyncReport(sent=len(batch), error=str(exc))
         named = {r.id: r for r in results}
+        identity = [r for r in results if r.result == "rejected" and r.reason in IDENTITY_REASONS]
         acked_ids = [r.id for r in results if r.result in ("accepted", "duplicate")]
         self.store.mark_acked(acked_ids)
         quarantined = 0
         for r in results:
-            if r.result == "rejected":
+            if r.result == "rejected" and r not in identity:
                 self.store.quarantine(r.id, r.reason or "rejected")
                 quarantined += 1
                 log.warning("submission %s rejected by the hub: %s", r.id, r.reason)
+        report = SyncReport(sent=len(batch), acked=len(acked_ids), duplicates=sum(r.result == "duplicate" for r in results),
+                            quarantined=quarantined)
+        if identity:
+            return self._pause([r.id for r in identity], identity_problem(None, identity[0].reason, batch[0].kiosk_id), report)
+        self.store.set_sync_paused(None)  # the hub took the kiosk's word: any earlier pause is over
         missing = [e.id for e in batch if e.id not in named]
         if missing:
             self.store.release_sending(missing, "hub reply did not name this id")
-        return SyncReport(sent=len(batch), acked=len(acked_ids), duplicates=sum(r.result == "duplicate" for r in results),
-                          quarantined=quarantined, error="hub reply omitted some ids" if missing else None)
+            return report + SyncReport(error="hub reply omitted some ids")
+        return report
+
+    def check_identity(self) -> str | None:
+        """With nothing to send, ask an authenticated endpoint whether the hub still refuses
+        this kiosk (a 404 for an unknown id means the token is good)."""
+        try:
+            self.client.get_submission("00000000-0000-0000-0000-000000000000")
+        except HubNotFound:
+            pass
+        except HubError as exc:
+            if exc.status in _AUTH_STATUSES:
+                problem = identity_problem(exc.status)
+                self.store.set_sync_paused(problem)
+                return problem
+            raise
+        self.store.set_sync_paused(None)
+        return None
 
     def drain(self, max_batches: int = 10_000) -> SyncReport:
-        """Batches until the queue is empty or an attempt fails."""
+        """Batches until the queue is empty or an attempt fails (a paused sync is a failure)."""
         total = SyncReport()
         for _ in range(max_batches):
             report = self.sync_once()
             total = total + report
-            if report.sent == 0 or report.error:
+            if (report.sent == 0 and report.local_quarantined == 0) or report.error:
                 break
         return total
 
@@ -236,11 +312,14 @@ class SyncStatus:
     last_error: str | None
     last_sync_at: float | None  # wall-clock time of the last successful exchange with the hub
     quarantined: int = 0
+    config_error: str | None = None  # sync paused until this is fixed (status strip: 配置错误)
 
 
 class SyncWorker(threading.Thread):
     """Drains the outbox in the background. Backoff after failure: a random delay in
-    [0, min(cap, base·2^failures)] (full jitter), so a room full of kiosks does not retry in step."""
+    [0, min(cap, base·2^failures)] (full jitter), so a room full of kiosks does not retry in step.
+    Paused (the hub refuses the kiosk's token or identity, or the key does not fit the rows):
+    items stay pending and it looks again every `cap_s` until the configuration is fixed."""
 
     def __init__(self, syncer: Syncer, base_s: float = 1.0, cap_s: float = 300.0,
                  on_status: Callable[[SyncStatus], None] | None = None, rng: random.Random | None = None,
@@ -255,10 +334,13 @@ class SyncWorker(threading.Thread):
         self.online: bool | None = None
         self.last_error: str | None = None
         self.last_sync_at: float | None = None
+        self.config_error: str | None = None
         self._wake = threading.Event()
         self._stop_requested = threading.Event()
 
     def next_delay(self) -> float:
+        if self.config_error:
+            return self.cap_s  # nothing changes until someone fixes the configuration
         if self.failures == 0:
             return self.idle_s
         return self.rng.uniform(0, min(self.cap_s, self.base_s * 2 ** min(self.failures, 32)))
@@ -276,7 +358,7 @@ class SyncWorker(threading.Thread):
     def status(self) -> SyncStatus:
         s = self.syncer.store.status()
         return SyncStatus(self.online, s.pending + s.sending, s.oldest_pending_age_s, self.last_error,
-                          self.last_sync_at, s.quarantined)
+                          self.last_sync_at, s.quarantined, self.config_error)
 
     def _emit(self) -> None:
         try:
@@ -285,19 +367,33 @@ class SyncWorker(threading.Thread):
             log.exception("sync status observer failed")
 
     def attempt(self) -> SyncReport:
-        """One round: drain; with nothing to send, a health ping keeps `online` honest."""
+        """One round: drain; with nothing to send, a ping keeps `online` honest (an authenticated
+        one while paused, so fixing the token on the hub resumes sync by itself)."""
         try:
             report = self.syncer.drain()
             if report.sent == 0 and report.error is None:
-                self.syncer.client.health()
+                if self.config_error:
+                    problem = self.syncer.check_identity()
+                    if problem:
+                        report = SyncReport(error=problem, config_error=problem)
+                else:
+                    self.syncer.client.health()
         except HubError as exc:
             report = SyncReport(error=str(exc))
+        except OutboxKeyError as exc:  # the key does not fit the stored rows: a configuration fault
+            report = SyncReport(error=exc.message_en, config_error=exc.message_en)
+        except UserFacingError as exc:  # disk full, database locked: say so, retry later
+            log.error("sync attempt failed: %s", exc.message_en)
+            report = SyncReport(error=exc.message_en)
         except Exception as exc:  # a bug or a broken disk must not kill the thread silently
             log.exception("sync attempt failed")
             report = SyncReport(error=f"{type(exc).__name__}: {exc}")
+        if report.config_error or not report.error:  # a network error while paused does not end the pause
+            self.config_error = report.config_error
         if report.error:
             self.failures += 1
-            self.online = False if report.acked == 0 else True
+            # we reached the hub when it refused the kiosk; otherwise online only if something got through
+            self.online = True if (report.acked or report.config_error) else False
             self.last_error = report.error
             log.info("sync failed (%d in a row): %s", self.failures, report.error)
         else:
@@ -309,6 +405,7 @@ class SyncWorker(threading.Thread):
 
     def run(self) -> None:
         try:
+            self.config_error = self.syncer.store.sync_paused()  # shown at once, re-checked by the first attempt
             self.syncer.store.release_sending()  # rows left 'sending' by a crash go back in line
         except Exception:
             log.exception("could not release rows left sending")
