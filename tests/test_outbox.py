@@ -283,7 +283,8 @@ def test_cli_submit_outbox_status_list_undo(tmp_path: Path, monkeypatch, capsys)
     from kiosk.cli import main
 
     monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path))
-    assert main(["submit", "--service", "enrol", "--data", json.dumps(PAYLOAD)]) == 0
+    answers = {"name": NAME, "id_number": ID_NUMBER, "insurance_type": "resident", "phone": "13912345678"}  # enrol's fields
+    assert main(["submit", "--service", "enrol", "--data", json.dumps(answers)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["state"] == "pending"
     assert main(["outbox", "status"]) == 0
@@ -295,7 +296,7 @@ def test_cli_submit_outbox_status_list_undo(tmp_path: Path, monkeypatch, capsys)
     assert json.loads(capsys.readouterr().out)["state"] == "withdrawn"
     assert main(["submit", "--service", "enrol", "--data", "[1,2]"]) == 2
     assert "JSON object" in capsys.readouterr().err
-    assert main(["submit", "--service", "enrol", "--data", "{}", "--id", out["id"]]) == 1
+    assert main(["submit", "--service", "enrol", "--data", json.dumps({**answers, "phone": "13800000000"}), "--id", out["id"]]) == 1
     assert "different content" in capsys.readouterr().err
     assert main(["outbox", "purge"]) == 0
     assert json.loads(capsys.readouterr().out)["older_than_days"] == 30

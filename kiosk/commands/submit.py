@@ -1,4 +1,10 @@
-"""`kiosk submit`: enqueue a submission exactly as the UI does (kiosk.services.submissions.submit)."""
+"""`kiosk submit`: enqueue a submission exactly as the UI does.
+
+`--data` is the form's answers keyed by field name, as the form screen collects them; they pass
+the form engine's rules (kiosk.services.forms) and become the payload through the same builder
+the screen uses, then enter the outbox through kiosk.services.submissions.submit. Anything the
+screen would refuse is refused here with one line per field (zh / en) and exit 2.
+"""
 from __future__ import annotations
 
 import argparse
@@ -10,17 +16,27 @@ from kiosk.config import Config
 
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("submit", parents=[common], help="enqueue a submission exactly as the UI does")
-    parser.add_argument("--service", required=True, metavar="CODE", help="service code, e.g. enrol")
-    parser.add_argument("--data", required=True, metavar="JSON", help="the submission body as a JSON object ('-' reads stdin)")
+    parser.add_argument("--service", required=True, metavar="CODE", help="service code (a form's `code`), e.g. enrol")
+    parser.add_argument("--data", required=True, metavar="JSON",
+                        help="the form's answers keyed by field name as a JSON object ('-' reads stdin); "
+                             "for --kind rating: {\"reference\": ID, \"score\": 1-5, \"reason\": TEXT}")
     parser.add_argument("--id", dest="submission_id", metavar="UUID", help="idempotency key (default: a new UUID)")
     parser.add_argument("--kind", choices=("submission", "rating"), default="submission")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    from kiosk.services.forms import AnswersInvalid, load_forms, submission_payload
     from kiosk.services.outbox import OutboxError
+    from kiosk.services.ratings import rating_payload, rating_problems
     from kiosk.services.submissions import submit
 
+    catalog = load_forms(config.resolve(config.kiosk.forms_dir))
+    spec = catalog.by_code(args.service)
+    if spec is None:
+        codes = ", ".join(sorted(f.code for f in catalog.forms)) or "none"
+        print(f"kiosk submit: {args.service!r} is not a service; known: {codes}", file=sys.stderr)
+        return 2
     text = sys.stdin.read() if args.data == "-" else args.data
     try:
         data = json.loads(text)
@@ -30,8 +46,20 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if not isinstance(data, dict):
         print("kiosk submit: --data must be a JSON object", file=sys.stderr)
         return 2
+    if args.kind == "rating":
+        errors = rating_problems(data)
+        payload = None if errors else rating_payload(spec.code, data["reference"], data["score"], data.get("reason", ""))
+    else:
+        try:
+            payload, errors = submission_payload(spec, None, data), {}
+        except AnswersInvalid as exc:
+            payload, errors = None, exc.errors
+    if errors:
+        for name, message in errors.items():  # one line per field, both languages
+            print(f"kiosk submit: {name}: {message.zh_CN} / {message.en}", file=sys.stderr)
+        return 2
     try:
-        entry = submit(config, args.service, data, submission_id=args.submission_id, kind=args.kind)
+        entry = submit(config, args.service, payload, submission_id=args.submission_id, kind=args.kind)
     except (ValueError, TypeError) as exc:
         print(f"kiosk submit: {exc}", file=sys.stderr)
         return 2

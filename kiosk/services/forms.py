@@ -267,6 +267,73 @@ def validate(spec: FormSpec, answers: dict[str, Any], today: dt.date | None = No
     return errors
 
 
+# What each field's editor hands over on the form screen (kiosk/ui/widgets/editors.py): text
+# for typed and keypad fields and dates, one option value (or nothing) for a choice, a list of
+# option values for a multichoice, true/false for a consent.
+_NOT_TEXT = Text("应为文字（JSON 字符串）", "expected text (a JSON string)")
+_NOT_CHOICE = Text("应为一个选项值（JSON 字符串）", "expected one option value (a JSON string)")
+_NOT_LIST = Text("应为选项值列表（JSON 数组）", "expected a list of option values (a JSON array of strings)")
+_NOT_CONSENT = Text("应为 true 或 false", "expected true or false")
+_NOT_A_FIELD = Text("本表单没有此项", "not a field of this form")
+
+
+def collect_answer(f: FieldSpec, value: Any) -> tuple[Any, Text | None]:
+    """A JSON value as the field's editor would have collected it (text stripped), or a message
+    when no editor could have produced it."""
+    if f.type == "consent":
+        return (value, None) if isinstance(value, bool) or value is None else (None, _NOT_CONSENT)
+    if f.type == "multichoice":
+        if value is None:
+            return [], None
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return (list(value), None) if ok else (None, _NOT_LIST)
+    if value is None:
+        return None, None
+    if not isinstance(value, str):
+        return None, _NOT_CHOICE if f.type == "choice" else _NOT_TEXT
+    return (value if f.type == "choice" else value.strip()), None
+
+
+def collect_answers(spec: FormSpec, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Text]]:
+    """Answers keyed by field name (as the form screen collects them) from a JSON object, and a
+    message per key that is not a field or holds a value no editor produces."""
+    answers: dict[str, Any] = {}
+    errors: dict[str, Text] = {}
+    names = {f.name: f for f in spec.fields}
+    for key in data:
+        if key not in names:
+            errors[str(key)] = _NOT_A_FIELD
+    for f in spec.fields:
+        if f.name in data:
+            value, problem = collect_answer(f, data[f.name])
+            if problem is not None:
+                errors[f.name] = problem
+            else:
+                answers[f.name] = value
+    return answers, errors
+
+
+class AnswersInvalid(ValueError):
+    """Some answers break the form's rules: one zh/en message per field name."""
+
+    def __init__(self, errors: dict[str, Text]) -> None:
+        super().__init__("; ".join(f"{name}: {text.en}" for name, text in errors.items()))
+        self.errors = errors
+
+
+def submission_payload(spec: FormSpec, person: Person | None, data: dict[str, Any],
+                       today: dt.date | None = None) -> dict[str, Any]:
+    """Validate answers given by field name with the form engine's rules and build the payload
+    with `build_payload`, the function the kiosk screen uses; raise AnswersInvalid otherwise."""
+    answers, errors = collect_answers(spec, data)
+    for name, message in validate(spec, answers, today).items():
+        errors.setdefault(name, message)
+    if errors:
+        position = {f.name: i for i, f in enumerate(spec.fields)}  # the screen's order; unknown keys last
+        raise AnswersInvalid({name: errors[name] for name in sorted(errors, key=lambda k: position.get(k, len(position)))})
+    return build_payload(spec, person, answers)
+
+
 def build_payload(spec: FormSpec, person: Person | None, answers: dict[str, Any]) -> dict[str, Any]:
     """The submission body the outbox encrypts and the hub stores."""
     return {
