@@ -250,7 +250,7 @@ class KioskRuntime:
         self.sims = start_simulators(config)
         self.outbox = open_outbox(config)
         self.queue = QueueService(config.data_dir / "queue.sqlite3", config.queue, config.kiosk.elderly_age)
-        self.hub_client = HubClient(config.hub.url, config.hub.token, config.hub.timeout_s)
+        self.hub_client = HubClient.from_config(config.hub)  # verifies the hub's certificate (hub.ca_file)
         syncer = Syncer(self.outbox, self.hub_client, config.outbox.batch_size)
         self.sync_worker = SyncWorker(syncer, config.outbox.backoff_base_s, config.outbox.backoff_cap_s,
                                       on_sync_status or (lambda status: None), random.Random())

@@ -123,6 +123,8 @@ class OutboxSection:
     key_file: str = ""  # empty = <data_dir>/keys/outbox.key (never inside config.toml)
     batch_size: int = 50
     backoff_base_s: float = 1.0
+    key_file: str = ""  # hub serve: payload key ring; empty = <data_dir>/keys/hub.key (never in the database)
+    ca_file: str = ""  # kiosk side: CA bundle that signed the hub's certificate (private CA); empty = system CAs
     backoff_cap_s: float = 300.0
 
 

@@ -28,6 +28,11 @@ def post(h, body, headers=AUTH, **kw):
     return httpx.post(h.url + "/v1/submissions", json=body, headers=headers, **kw)
 
 
+@pytest.fixture
+def key_file(tmp_path):
+    return tmp_path / "hub-keys" / "hub.key"
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def hub_store_url(request, tmp_path):
     if request.param == "sqlite":
@@ -35,8 +40,8 @@ def hub_store_url(request, tmp_path):
     return request.getfixturevalue("pg_url")
 
 
-def test_store_accepts_once_answers_duplicates_and_keeps_the_original(hub_store_url):
-    store = open_hub_store(hub_store_url)
+def test_store_accepts_once_answers_duplicates_and_keeps_the_original(hub_store_url, key_file):
+    store = open_hub_store(hub_store_url, key_file)
     try:
         a = HubItem(str(uuid.uuid4()), KIOSK, "enrol", "submission", "2026-01-01T00:00:00Z", {"n": 1, "名": NAME})
         b = HubItem(str(uuid.uuid4()), KIOSK, "transfer", "rating", "2026-01-01T00:00:00Z", {"stars": 5})
@@ -44,11 +49,14 @@ def test_store_accepts_once_answers_duplicates_and_keeps_the_original(hub_store_
         assert [o.result for o in store.insert_batch([a])] == ["duplicate"]
         changed = HubItem(a.id, KIOSK, "enrol", "submission", "2026-01-01T00:00:00Z", {"n": 2})
         assert store.insert_batch([changed])[0].to_json() == {"id": a.id, "result": "rejected", "reason": "conflict"}
-        stolen = HubItem(a.id, OTHER_KIOSK, "enrol", "submission", "2026-01-01T00:00:00Z", {"n": 1, "名": NAME})
-        assert store.insert_batch([stolen])[0].result == "rejected"
-        assert store.payload(a.id) == {"n": 1, "名": NAME}
-        assert store.stats() == {"total": 2, "kiosks": {KIOSK: {"total": 2, "by_service": {"enrol": 1, "transfer": 1}}}}
-        assert store.get(a.id)["kiosk_id"] == KIOSK and store.get("nope") is None
+        # ids are scoped per kiosk: the same UUID from another kiosk is its own record
+        same_id = HubItem(a.id, OTHER_KIOSK, "enrol", "submission", "2026-01-01T00:00:00Z", {"n": 3})
+        assert store.insert_batch([same_id])[0].result == "accepted"
+        assert store.payload(a.id, KIOSK) == {"n": 1, "名": NAME} and store.payload(a.id, OTHER_KIOSK) == {"n": 3}
+        assert store.stats(KIOSK) == {"total": 2, "kiosks": {KIOSK: {"total": 2, "by_service": {"enrol": 1, "transfer": 1}}}}
+        assert store.stats()["total"] == 3
+        assert store.get(a.id, KIOSK)["kiosk_id"] == KIOSK and store.get("nope") is None
+        assert store.get(b.id, OTHER_KIOSK) is None
         store.add_token("KIOSK-DB", "db-token")
         from kiosk.hub.store import token_hash
         assert store.kiosk_for_token_hash(token_hash("db-token")) == "KIOSK-DB"
@@ -57,8 +65,8 @@ def test_store_accepts_once_answers_duplicates_and_keeps_the_original(hub_store_
         store.close()
 
 
-def test_http_round_trip_on_both_databases(hub_store_url):
-    with start_hub_in_thread(hub_store_url, TOKENS) as h:
+def test_http_round_trip_on_both_databases(hub_store_url, key_file):
+    with start_hub_in_thread(hub_store_url, TOKENS, key_file=key_file) as h:
         items = [item() for _ in range(3)]
         r = post(h, {"items": items})
         assert r.status_code == 200

@@ -1,12 +1,16 @@
-"""`kiosk hub`: the central intake service (serve) and its kiosk tokens (add-token)."""
+"""`kiosk hub`: the central intake service (serve), its kiosk tokens (add-token) and its payload
+key ring (rotate-key). Every bad input is one line on stderr: exit 2 usage/config, 1 runtime."""
 from __future__ import annotations
 
 import argparse
 import json
 import secrets
 import sys
+from pathlib import Path
 
 from kiosk.config import Config
+
+DEMO_TOKEN = "demo-token-0001"  # public (it is in the repository): only `kiosk demo` may use it
 
 
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -14,47 +18,120 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     serve = actions.add_parser("serve", help="run the hub in the foreground")
     serve.add_argument("--db", help="postgresql://… or a SQLite path (default: hub.db or <data_dir>/hub.sqlite3)")
-    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1; exposing the hub is a deliberate choice")
+    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1; other addresses need TLS (or --insecure)")
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--tokens", metavar="FILE", help="lines 'KIOSK_ID TOKEN' (default: hub.tokens_file, else hub.token for kiosk.id)")
+    serve.add_argument("--key-file", metavar="FILE", help="payload key ring (default: hub.key_file, else <data_dir>/keys/hub.key)")
+    serve.add_argument("--tls-cert", metavar="FILE", help="PEM certificate (chain) to serve HTTPS")
+    serve.add_argument("--tls-key", metavar="FILE", help="PEM private key for --tls-cert")
+    serve.add_argument("--insecure", action="store_true",
+                       help="allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy)")
     add = actions.add_parser("add-token", help="store a kiosk token (hashed) in the hub database; prints it")
     add.add_argument("kiosk_id")
     add.add_argument("--token", help="default: a new random token")
     add.add_argument("--db")
+    add.add_argument("--key-file", metavar="FILE")
+    rotate = actions.add_parser("rotate-key", help="append a new current payload key (older keys stay)")
+    rotate.add_argument("--key-file", metavar="FILE")
     parser.set_defaults(handler=run)
 
 
 def _db_url(args: argparse.Namespace, config: Config) -> str:
-    return args.db or config.hub.db or str(config.data_dir / "hub.sqlite3")
+    return getattr(args, "db", None) or config.hub.db or str(config.data_dir / "hub.sqlite3")
+
+
+def _key_file(args: argparse.Namespace, config: Config) -> Path:
+    return Path(args.key_file or config.hub.key_file or config.data_dir / "keys" / "hub.key")
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"kiosk hub: {message}", file=sys.stderr)
+    return code
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from kiosk.hub.server import read_tokens_file, serve
-    from kiosk.hub.store import open_hub_store
+    from kiosk.hub.keys import HubKeyError, HubKeyring
+    from kiosk.hub.store import HubStoreError, open_hub_store, safe_db_url
+
+    key_file = _key_file(args, config)
+    if args.action == "rotate-key":
+        try:
+            keyring = HubKeyring.rotate(key_file)
+        except FileNotFoundError:
+            return _fail(f"no hub key file at {key_file} (it is created when the hub first starts)", 2)
+        except (HubKeyError, OSError) as exc:
+            return _fail(str(exc), 2)
+        print(json.dumps({"key_file": str(key_file), "current_key": keyring.current_id, "keys": len(keyring.keys)}))
+        return 0
 
     db_url = _db_url(args, config)
     if args.action == "add-token":
+        if not args.kiosk_id.strip() or any(c.isspace() or not c.isprintable() for c in args.kiosk_id):
+            return _fail("kiosk id must be printable text without spaces", 2)
         token = args.token or secrets.token_urlsafe(24)
-        store = open_hub_store(db_url)
+        if token == DEMO_TOKEN:
+            return _fail(f"{DEMO_TOKEN} is the public demo token; give each kiosk a secret one", 2)
+        try:
+            store = open_hub_store(db_url, key_file)
+        except HubKeyError as exc:
+            return _fail(str(exc), 2)
+        except HubStoreError as exc:
+            return _fail(str(exc), 1)
         try:
             store.add_token(args.kiosk_id, token)
+        except Exception as exc:  # e.g. a read-only database
+            return _fail(f"cannot store the token in {safe_db_url(db_url)}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", 1)
         finally:
             store.close()
         print(json.dumps({"kiosk_id": args.kiosk_id, "token": token}))
         return 0
+    return _serve(args, config, db_url, key_file)
+
+
+def _serve(args: argparse.Namespace, config: Config, db_url: str, key_file: Path) -> int:
+    from kiosk.hub.keys import HubKeyError
+    from kiosk.hub.server import check_tls_files, exposure_problem, read_tokens_file, serve
+    from kiosk.hub.store import HubStoreError, open_hub_store, safe_db_url
+
+    if not 0 <= args.port <= 65535:
+        return _fail(f"--port {args.port}: expected a port number from 1 to 65535", 2)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        return _fail("--tls-cert and --tls-key go together", 2)
+    problem = exposure_problem(args.host, bool(args.tls_cert), args.insecure)
+    if problem:
+        return _fail(problem, 2)
+    if args.tls_cert and (problem := check_tls_files(args.tls_cert, args.tls_key)):
+        return _fail(problem, 2)
     tokens_file = args.tokens or config.hub.tokens_file
     try:
-        tokens = read_tokens_file(tokens_file) if tokens_file else {config.hub.token: config.kiosk.id}
-    except (OSError, ValueError) as exc:
-        print(f"kiosk hub: cannot read tokens: {exc}", file=sys.stderr)
-        return 2
+        tokens = read_tokens_file(tokens_file) if tokens_file else (
+            {config.hub.token: config.kiosk.id} if config.hub.token and config.hub.token != DEMO_TOKEN else {})
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        return _fail(f"cannot read tokens: {exc}", 2)
+    if DEMO_TOKEN in tokens:
+        return _fail(f"{DEMO_TOKEN} is the public demo token (only `kiosk demo` uses it); give each kiosk a secret token", 2)
+    try:
+        store = open_hub_store(db_url, key_file)
+    except HubKeyError as exc:
+        return _fail(str(exc), 2)
+    except HubStoreError as exc:
+        return _fail(str(exc), 1)
+    try:
+        stored_tokens = store.token_count()
+    except Exception as exc:
+        store.close()
+        return _fail(f"cannot read kiosk tokens from {safe_db_url(db_url)}: {type(exc).__name__}", 1)
+    if not tokens and not stored_tokens:
+        store.close()
+        return _fail("no kiosk tokens configured: pass --tokens FILE (lines 'KIOSK_ID TOKEN'), set hub.tokens_file, "
+                     "or run `kiosk hub add-token KIOSK_ID`", 2)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"kiosk hub: listening on {args.host}: reachable from the network", file=sys.stderr)
-    safe_db = db_url.split("@")[-1] if "://" in db_url else db_url  # no password in the output
     try:
-        serve(db_url, args.host, args.port, tokens, on_ready=lambda url: print(
-            json.dumps({"listening": url, "db": safe_db, "kiosks": sorted(set(tokens.values()))}), flush=True))
+        serve(db_url, args.host, args.port, tokens, store=store, tls_cert=args.tls_cert, tls_key=args.tls_key,
+              on_ready=lambda url: print(json.dumps({
+                  "listening": url, "db": safe_db_url(db_url), "key_file": str(key_file), "tls": bool(args.tls_cert),
+                  "kiosks": sorted(set(tokens.values())), "stored_tokens": stored_tokens}), flush=True))
     except OSError as exc:
-        print(f"kiosk hub: cannot start: {exc}", file=sys.stderr)
-        return 1
+        return _fail(f"cannot start on {args.host}:{args.port}: {exc.strerror or exc}", 1)
     return 0

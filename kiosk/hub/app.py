@@ -2,15 +2,19 @@
 
 POST /v1/submissions        {"items": [{id, kiosk_id?, service, kind, created_at, payload}]}
                             → 200 {"results": [{"id", "result": accepted|duplicate|rejected, "reason"?}]}
+                            one result per item, in order; ids are scoped per kiosk
 GET  /v1/submissions/{id}   → the stored metadata (own kiosk's submissions only; no payload)
-GET  /v1/stats              → {"total": N, "kiosks": {kiosk_id: {"total": n, "by_service": {...}}}}
-GET  /v1/health             → {"status": "ok", "store": "sqlite"|"postgresql", "time": ...} (no token)
+GET  /v1/stats              → {"total": N, "kiosks": {own_kiosk_id: {"total": n, "by_service": {...}}}}
+GET  /v1/health             → {"status": "ok"|"degraded", "store": ..., "time": ...} (no token);
+                              503 when the store cannot read or cannot commit a write
 POST /v1/vouchers/resolve   {"code": "..."} → demo person, 404 when unknown (see kiosk.hub.demo)
-POST /v1/persons/record {id_number} → demo insurance record for 参保信息查询 (the ID number
-                                     travels in the body, never in a URL that proxies log)
+POST /v1/persons/record     {id_number, evidence} → demo insurance record for 参保信息查询, only
+                            with card-read evidence that matches the upstream record; audited
+GET  /openapi.json          FastAPI's own description of all of the above
 
-Hostile input is answered, never crashes the hub: bad token 401 (nothing read or stored),
-oversize 413, not JSON 400, wrong shape 422 (error details never echo the input back).
+Hostile input is answered, never crashes the hub: bad token 401 (nothing read or stored; 429 with
+Retry-After after too many from one address), oversize 413, not JSON 400, wrong shape 422 (error
+details never echo the input back); one unstorable item (lone surrogate, NUL) is rejected alone.
 """
 from __future__ import annotations
 
@@ -21,15 +25,20 @@ import math
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk.hub import demo
+from kiosk.hub.ratelimit import SlidingWindowLimiter
 from kiosk.hub.store import HubItem, HubStore, token_hash
+from kiosk.privacy import mask_id_number
+from kiosk.services.crypto import canonical_json
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +46,7 @@ UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 MAX_ITEMS = 1000
 
 
+# -- request bodies (validated by hand from the raw JSON, so limits and error shapes stay ours) --
 class ItemIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
     id: Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
@@ -66,9 +76,92 @@ class VoucherIn(BaseModel):
     code: Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 
+class EvidenceIn(BaseModel):
+    """What the kiosk read from the resident's card, which someone holding only an ID number does not know."""
+    model_config = ConfigDict(strict=True, extra="ignore")
+    sscard_number: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    id_issuer: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    id_valid_from: Annotated[str, StringConstraints(min_length=1, max_length=16)] | None = None
+    id_valid_until: Annotated[str, StringConstraints(min_length=1, max_length=16)] | None = None
+
+
+class RecordQueryIn(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+    id_number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    evidence: EvidenceIn | None = None
+
+
+# -- responses (for /openapi.json and the clients built from it) ------------------------------
+class ErrorOut(BaseModel):
+    error: str
+    detail: Any = None
+
+
+class ItemResultOut(BaseModel):
+    id: str
+    result: Literal["accepted", "duplicate", "rejected"]
+    reason: str | None = None
+
+
+class BatchOut(BaseModel):
+    results: list[ItemResultOut]
+
+
+class SubmissionOut(BaseModel):
+    id: str
+    kiosk_id: str
+    service: str
+    kind: str
+    created_at: str
+    received_at: str
+    status: str
+
+
+class KioskStatsOut(BaseModel):
+    total: int
+    by_service: dict[str, int]
+
+
+class StatsOut(BaseModel):
+    total: int
+    kiosks: dict[str, KioskStatsOut]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    store: str
+    time: str
+
+
+class PersonOut(BaseModel):
+    name: str
+    id_number: str
+    sex: str
+    birth_date: str | None
+    voucher_status: str
+    demo: bool
+
+
+class RecordOut(BaseModel):
+    id_number: str
+    enrolled: bool
+    status: str
+    insurance_type: str
+    scheme: str
+    region: str
+    region_code: str
+    paid_until: str
+    annual_contribution_yuan: int
+    demo: bool
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorOut} for code in codes}
+
+
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, detail: Any = None) -> None:
-        self.status, self.error, self.detail = status, error, detail
+    def __init__(self, status: int, error: str, detail: Any = None, headers: dict[str, str] | None = None) -> None:
+        self.status, self.error, self.detail, self.headers = status, error, detail, headers
 
 
 def _reject_constant(name: str) -> Any:
@@ -88,18 +181,57 @@ def _safe_errors(exc: ValidationError | RequestValidationError) -> list[dict[str
             for e in exc.errors()][:20]
 
 
-def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_000_000) -> FastAPI:
+def text_problem(value: Any) -> str | None:
+    """Why a payload cannot be stored as text anywhere, or None. A lone surrogate ("\\ud800") is
+    not Unicode text at all; a real NUL is refused because PostgreSQL text cannot hold it (the
+    six characters backslash-u-0-0-0-0 are ordinary text and pass)."""
+    try:
+        canonical_json(value)
+    except UnicodeEncodeError:
+        return "invalid_text"
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if "\x00" in v:
+                return "nul_character"
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI request body for a route that parses its JSON by hand (size limit first)."""
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_000_000,
+               auth_failures_per_minute: int = 10, lookups_per_minute: int = 30,
+               require_evidence: bool = False) -> FastAPI:
     """`tokens` maps token → kiosk id (from a file or config); tokens in the store's
     `kiosk_tokens` table are accepted too."""
-    app = FastAPI(title="医保自助 Kiosk hub", version="1", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="医保自助 Kiosk hub", version="1", docs_url=None, redoc_url=None)
     known = {token_hash(t): k for t, k in tokens.items()}
     app.state.store = store
+    auth_failures = SlidingWindowLimiter(auth_failures_per_minute)
+    lookups = SlidingWindowLimiter(lookups_per_minute)
+    bearer = [Security(HTTPBearer(auto_error=False))]  # documents the scheme; `authenticate` checks it
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         body = {"error": exc.error, **({"detail": exc.detail} if exc.detail is not None else {})}
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(body, status_code=exc.status, headers=headers)
+        headers = dict(exc.headers or {})
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(body, status_code=exc.status, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -116,15 +248,22 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
         return JSONResponse({"error": "internal"}, status_code=500)
 
     async def authenticate(request: Request) -> str:
+        address = _client_address(request)
+        wait = auth_failures.retry_after(address)
+        if wait:
+            raise ApiError(429, "too_many_failed_logins", {"retry_after_s": wait}, {"Retry-After": str(wait)})
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "unauthorized")
-        digest = token_hash(token.strip())
-        kiosk_id = known.get(digest)
+        kiosk_id = None
+        if scheme.lower() == "bearer" and token.strip():
+            digest = token_hash(token.strip())
+            kiosk_id = known.get(digest)
+            if kiosk_id is None:
+                kiosk_id = await run_in_threadpool(store.kiosk_for_token_hash, digest)
         if kiosk_id is None:
-            kiosk_id = await run_in_threadpool(store.kiosk_for_token_hash, digest)
-        if kiosk_id is None:
+            n = auth_failures.record(address)  # the token itself is never logged
+            log.warning("hub: failed authentication from %s (%s; %d in the last minute)", address,
+                        "no bearer token" if not token.strip() else "unknown token", n)
             raise ApiError(401, "unauthorized")
         return kiosk_id
 
@@ -146,72 +285,109 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise ApiError(400, "malformed_json") from None
 
-    @app.post("/v1/submissions")
-    async def post_submissions(request: Request) -> dict[str, Any]:
-        kiosk_id = await authenticate(request)
-        raw = await read_json(request, max_body_bytes)
+    def validate(model: type[BaseModel], raw: Any) -> Any:
         try:
-            batch = BatchIn.model_validate(raw)
+            return model.model_validate(raw)
         except ValidationError as exc:
             raise ApiError(422, "invalid", _safe_errors(exc)) from None
-        refused = {i.id: "kiosk_mismatch" for i in batch.items if i.kiosk_id is not None and i.kiosk_id != kiosk_id}
-        for i in batch.items:  # PostgreSQL text cannot hold NUL; refuse it on every store alike
-            if i.id not in refused and "\\u0000" in json.dumps(i.payload):
-                refused[i.id] = "nul_character"
-        items = [HubItem(i.id, kiosk_id, i.service, i.kind, i.created_at, i.payload) for i in batch.items if i.id not in refused]
+
+    @app.post("/v1/submissions", response_model=BatchOut, response_model_exclude_none=True, dependencies=bearer,
+              openapi_extra=_body(BatchIn), responses=_errors(400, 401, 413, 422, 429, 503))
+    async def post_submissions(request: Request) -> Any:
+        kiosk_id = await authenticate(request)
+        batch: BatchIn = validate(BatchIn, await read_json(request, max_body_bytes))
+        refused: dict[int, str] = {}
+        for n, i in enumerate(batch.items):
+            if i.kiosk_id is not None and i.kiosk_id != kiosk_id:
+                refused[n] = "kiosk_mismatch"
+            elif problem := text_problem(i.payload):
+                refused[n] = problem
+        items = [HubItem(i.id, kiosk_id, i.service, i.kind, i.created_at, i.payload)
+                 for n, i in enumerate(batch.items) if n not in refused]
         try:
-            stored = {o.id: o for o in await run_in_threadpool(store.insert_batch, items)} if items else {}
-        except Exception:
-            log.exception("hub store failed on a batch of %d from %s", len(items), kiosk_id)
+            outcomes = iter(await run_in_threadpool(store.insert_batch, items) if items else [])
+        except Exception as exc:  # one line: the cause, never the payload, never a traceback per request
+            log.error("hub store failed on a batch of %d from %s: %s: %s", len(items), kiosk_id,
+                      type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "")
             raise ApiError(503, "storage_unavailable") from None
         results = []
-        for i in batch.items:
-            if i.id in refused:
-                results.append({"id": i.id, "result": "rejected", "reason": refused[i.id]})
+        for n, i in enumerate(batch.items):  # by position: an id sent twice gets two truthful answers
+            if n in refused:
+                results.append({"id": i.id, "result": "rejected", "reason": refused[n]})
             else:
-                results.append(stored[i.id].to_json())
+                results.append(next(outcomes).to_json())
         return {"results": results}
 
-    @app.get("/v1/submissions/{submission_id}")
-    async def get_submission(submission_id: str, request: Request) -> dict[str, Any]:
+    @app.get("/v1/submissions/{submission_id}", response_model=SubmissionOut, dependencies=bearer,
+             responses=_errors(401, 404, 429))
+    async def get_submission(submission_id: str, request: Request) -> Any:
         kiosk_id = await authenticate(request)
-        row = await run_in_threadpool(store.get, submission_id) if len(submission_id) <= 64 else None
-        if row is None or row["kiosk_id"] != kiosk_id:  # another kiosk's submission is not yours to see
+        row = await run_in_threadpool(store.get, submission_id, kiosk_id) if len(submission_id) <= 64 else None
+        if row is None:  # another kiosk's submission is not yours to see (nor to learn of)
             raise ApiError(404, "not_found")
         return row
 
-    @app.get("/v1/stats")
-    async def stats(request: Request) -> dict[str, Any]:
-        await authenticate(request)
-        return await run_in_threadpool(store.stats)
+    @app.get("/v1/stats", response_model=StatsOut, dependencies=bearer, responses=_errors(401, 429))
+    async def stats(request: Request) -> Any:
+        kiosk_id = await authenticate(request)  # a kiosk sees its own counts; fleet figures are for staff
+        return await run_in_threadpool(store.stats, kiosk_id)
 
-    @app.get("/v1/health")
+    @app.get("/v1/health", response_model=HealthOut, responses={503: {"model": HealthOut}})
     async def health() -> JSONResponse:
-        ok = await run_in_threadpool(store.ping)
+        ok = await run_in_threadpool(lambda: store.ping() and store.writable())
         body = {"status": "ok" if ok else "degraded", "store": store.kind,
                 "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    @app.post("/v1/vouchers/resolve")
-    async def resolve_voucher(request: Request) -> dict[str, Any]:
+    @app.post("/v1/vouchers/resolve", response_model=PersonOut, dependencies=bearer, openapi_extra=_body(VoucherIn),
+              responses=_errors(400, 401, 404, 413, 422, 429))
+    async def resolve_voucher(request: Request) -> Any:
         await authenticate(request)
-        raw = await read_json(request, 4096)
-        try:
-            voucher = VoucherIn.model_validate(raw)
-        except ValidationError as exc:
-            raise ApiError(422, "invalid", _safe_errors(exc)) from None
+        voucher: VoucherIn = validate(VoucherIn, await read_json(request, 4096))
         person = demo.resolve_voucher(voucher.code)
         if person is None:
             raise ApiError(404, "unknown_voucher")
         return person
 
-    @app.post("/v1/persons/record")
-    async def person_record(request: Request) -> dict[str, Any]:
-        await authenticate(request)
+    @app.post("/v1/persons/record", response_model=RecordOut, dependencies=bearer, openapi_extra=_body(RecordQueryIn),
+              responses=_errors(400, 401, 403, 413, 422, 429, 503))
+    async def person_record(request: Request) -> Any:
+        kiosk_id = await authenticate(request)
         raw = await read_json(request, 4096)
-        id_number = raw.get("id_number") if isinstance(raw, dict) else None
-        if not isinstance(id_number, str) or not demo.id_number_valid(id_number):
+        if not isinstance(raw, dict) or not isinstance(raw.get("id_number"), str) or not demo.id_number_valid(raw["id_number"]):
             raise ApiError(422, "invalid_id_number")
-        return demo.insurance_record(id_number)
+        query: RecordQueryIn = validate(RecordQueryIn, raw)
+        masked = mask_id_number(query.id_number)
+        wait = lookups.retry_after(kiosk_id)
+        if wait:
+            await _audit(kiosk_id, masked, "rate_limited")
+            raise ApiError(429, "too_many_lookups", {"retry_after_s": wait}, {"Retry-After": str(wait)})
+        lookups.record(kiosk_id)
+        evidence = query.evidence.model_dump(exclude_none=True) if query.evidence else {}
+        verdict = demo.check_evidence(query.id_number, evidence)
+        await _audit(kiosk_id, masked, verdict)
+        if verdict == "mismatch" or (verdict == "no_evidence" and require_evidence):
+            raise ApiError(403, "evidence_mismatch" if verdict == "mismatch" else "evidence_required")
+        return demo.insurance_record(query.id_number)
 
+    async def _audit(kiosk_id: str, masked: str, outcome: str) -> None:
+        """No audit row, no answer: a lookup that cannot be recorded is not made."""
+        try:
+            await run_in_threadpool(store.audit_lookup, kiosk_id, masked, outcome)
+        except Exception as exc:
+            log.error("hub: cannot write the lookup audit: %s", type(exc).__name__)
+            raise ApiError(503, "storage_unavailable") from None
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in (BatchIn, VoucherIn, RecordQueryIn):  # bodies parsed by hand still get described
+                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(body.pop("$defs", {}))
+                components[model.__name__] = body
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

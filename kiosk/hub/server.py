@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import uvicorn
 
@@ -65,18 +65,46 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(app: object, log_level: str) -> uvicorn.Server:
-    config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False, timeout_keep_alive=5)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def exposure_problem(host: str, tls: bool, insecure: bool) -> str | None:
+    """A bearer token must never cross a network in clear: off loopback, TLS (or an explicit
+    --insecure, e.g. behind a TLS-terminating proxy on the same host) is required."""
+    if host in LOOPBACK_HOSTS or host.startswith("127.") or tls or insecure:
+        return None
+    return (f"refusing to listen on {host} without TLS: pass --tls-cert and --tls-key, or --insecure "
+            "when a reverse proxy on this machine terminates TLS (tokens must never cross a network in clear)")
+
+
+def check_tls_files(cert: str, key: str) -> str | None:
+    """Load the pair once up front, so a bad path or a mismatched key is one clear line."""
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except FileNotFoundError as exc:
+        return f"TLS file not found: {exc.filename}"
+    except (ssl.SSLError, OSError) as exc:
+        return f"cannot use TLS certificate {cert} with key {key}: {getattr(exc, 'reason', None) or exc}"
+    return None
+
+
+def _server(app: object, log_level: str, tls_cert: str | None = None, tls_key: str | None = None) -> uvicorn.Server:
+    config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False, timeout_keep_alive=5,
+                            ssl_certfile=tls_cert, ssl_keyfile=tls_key)
     return uvicorn.Server(config)
 
 
 def start_hub_in_thread(db_url: str | HubStore, tokens: dict[str, str], host: str = "127.0.0.1", port: int = 0,
-                        max_body_bytes: int = 1_000_000, log_level: str = "warning") -> HubHandle:
-    """Start on a background thread and return once it accepts connections. port=0 picks a free port."""
-    store = db_url if isinstance(db_url, HubStore) else open_hub_store(str(db_url))
+                        max_body_bytes: int = 1_000_000, log_level: str = "warning", key_file: str | Path | None = None,
+                        tls_cert: str | None = None, tls_key: str | None = None, **app_options: Any) -> HubHandle:
+    """Start on a background thread and return once it accepts connections. port=0 picks a free port.
+    `key_file`: the hub key ring (default: `keys/hub.key` beside a SQLite database)."""
+    store = db_url if isinstance(db_url, HubStore) else open_hub_store(str(db_url), key_file)
     sock = _bind(host, port)
     actual_port = sock.getsockname()[1]
-    server = _server(create_app(store, tokens, max_body_bytes), log_level)
+    server = _server(create_app(store, tokens, max_body_bytes, **app_options), log_level, tls_cert, tls_key)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"hub:{actual_port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -86,17 +114,20 @@ def start_hub_in_thread(db_url: str | HubStore, tokens: dict[str, str], host: st
             raise RuntimeError("hub did not start")
         time.sleep(0.01)
     url_host = f"[{host}]" if ":" in host else host
-    return HubHandle(f"http://{url_host}:{actual_port}", store, server, thread, _close_store=not isinstance(db_url, HubStore))
+    scheme = "https" if tls_cert else "http"
+    return HubHandle(f"{scheme}://{url_host}:{actual_port}", store, server, thread, _close_store=not isinstance(db_url, HubStore))
 
 
 def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, tokens: dict[str, str] | None = None,
-          on_ready: Callable[[str], None] | None = None) -> None:
+          on_ready: Callable[[str], None] | None = None, key_file: str | Path | None = None,
+          tls_cert: str | None = None, tls_key: str | None = None, store: HubStore | None = None) -> None:
     """Foreground until SIGINT/SIGTERM (uvicorn handles the signals)."""
-    store = open_hub_store(db_url)
+    store = store or open_hub_store(db_url, key_file)
     try:
         sock = _bind(host, port)
         if on_ready:
-            on_ready(f"http://{host}:{sock.getsockname()[1]}")
-        _server(create_app(store, tokens or {}), "info").run(sockets=[sock])
+            url_host = f"[{host}]" if ":" in host else host
+            on_ready(f"{'https' if tls_cert else 'http'}://{url_host}:{sock.getsockname()[1]}")
+        _server(create_app(store, tokens or {}), "info", tls_cert, tls_key).run(sockets=[sock])
     finally:
         store.close()

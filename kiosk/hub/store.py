@@ -1,22 +1,37 @@
-"""Hub storage: SQLite (default) or PostgreSQL, one UNIQUE id per submission forever.
+"""Hub storage: SQLite (default) or PostgreSQL; one record per (kiosk, submission id) forever.
+
+Ids are scoped per kiosk: the same UUID from two kiosks is two records, so posting another
+kiosk's id tells the poster nothing about whether it exists (issue 14).
 
 `insert_batch` answers each item accepted / duplicate / rejected("conflict"): a replay with the
-same content (same hash) is a duplicate and gets the original result; a replay with different
-content is refused and the original row is kept. Each batch is one transaction, committed
-before the HTTP reply is sent, so "accepted" always means "on disk".
+same content is a duplicate and gets the original result; a replay with different content is
+refused and the original row is kept; a second copy of an id within one batch is answered the
+same way against the first. Each batch is one transaction, committed before the HTTP reply is
+sent, so "accepted" always means "on disk".
+
+Payloads (names, ID numbers, phones, diagnoses) are sealed with the hub key ring
+(kiosk/hub/keys.py) before they reach the database — SQLite or PostgreSQL alike, the key never
+enters the database. What statistics need (kiosk, service, kind, times) stays in clear.
+SQLite files are created 0600 (SQLite gives -wal/-shm the database file's mode).
 """
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import sqlite3
+import stat
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from kiosk.services.crypto import canonical_json
+from kiosk.hub.keys import HubKeyError, HubKeyring
+
+
+class HubStoreError(Exception):
+    """The database cannot be opened or used as a hub store (message is safe to print: no password)."""
 
 
 @dataclass(frozen=True)
@@ -28,9 +43,11 @@ class HubItem:
     created_at: str
     payload: dict[str, Any]
 
-    def content_hash(self) -> str:
-        return hashlib.sha256(canonical_json(
-            {"kiosk_id": self.kiosk_id, "service": self.service, "kind": self.kind, "payload": self.payload})).hexdigest()
+    def content(self) -> dict[str, Any]:
+        return {"kiosk_id": self.kiosk_id, "service": self.service, "kind": self.kind, "payload": self.payload}
+
+    def associated_data(self) -> str:
+        return f"{self.kiosk_id}/{self.id}"  # a sealed payload copied onto another row does not open
 
 
 @dataclass(frozen=True)
@@ -44,7 +61,12 @@ class ItemOutcome:
 
 
 def token_hash(token: str) -> str:
+    import hashlib
+
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+_COLUMNS = "kiosk_id, id, service, kind, created_at, received_at, content_hash, key_id, sealed"
 
 
 class HubStore:
@@ -52,58 +74,139 @@ class HubStore:
 
     kind = "abstract"
     _ph = "?"
+    _blob = "BLOB"
+    _real = "REAL"
+    _serial = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    _legacy_payload = "payload"
 
-    def __init__(self) -> None:
+    def __init__(self, key_file: str | os.PathLike[str] | None) -> None:
         self._lock = threading.Lock()
+        if key_file is None:
+            raise HubKeyError(f"a {self.kind} hub needs a key file (--key-file or [hub] key_file)")
+        self.key_file = Path(key_file)
+        self.keyring: HubKeyring
 
     # subclass hooks
     def _connect(self) -> Any: raise NotImplementedError
-    def _schema(self) -> list[str]: raise NotImplementedError
+    def _columns(self, cur: Any, table: str) -> list[str]: raise NotImplementedError
+    def _after_migration(self) -> None: pass
+
+    def _schema(self) -> list[str]:
+        return [
+            f"""CREATE TABLE IF NOT EXISTS submissions (
+                kiosk_id TEXT NOT NULL, id TEXT NOT NULL, service TEXT NOT NULL, kind TEXT NOT NULL,
+                created_at TEXT NOT NULL, received_at {self._real} NOT NULL, content_hash TEXT NOT NULL,
+                key_id TEXT NOT NULL, sealed {self._blob} NOT NULL, PRIMARY KEY (kiosk_id, id))""",
+            "CREATE INDEX IF NOT EXISTS submissions_stats ON submissions(kiosk_id, service)",
+            "CREATE TABLE IF NOT EXISTS kiosk_tokens (token_sha256 TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS hub_health (id INTEGER PRIMARY KEY, checked_at {self._real} NOT NULL)",
+            f"""CREATE TABLE IF NOT EXISTS record_lookups (seq {self._serial}, kiosk_id TEXT NOT NULL,
+                at {self._real} NOT NULL, id_masked TEXT NOT NULL, outcome TEXT NOT NULL)""",
+        ]
+
+    def _open(self) -> None:
+        """Connect, create or migrate the schema, load the key ring; nothing stays open on failure."""
+        self._conn = None
+        try:
+            self._init()
+        except BaseException:
+            if self._conn is not None:
+                self._conn.close()
+            raise
 
     def _init(self) -> None:
         self._conn = self._connect()
         with self._lock:
             cur = self._conn.cursor()
+            legacy = "payload" in self._columns(cur, "submissions")
+            if legacy:  # issue 14: payloads were stored in clear; seal them below
+                cur.execute("ALTER TABLE submissions RENAME TO submissions_v1")
+                cur.execute("DROP INDEX IF EXISTS submissions_kiosk")
             for statement in self._schema():
                 cur.execute(statement)
             self._conn.commit()
+            self.keyring = self._load_keyring(cur)
+            if legacy:
+                self._migrate_legacy(cur)
+        if legacy:
+            self._after_migration()
+
+    def _load_keyring(self, cur: Any) -> HubKeyring:
+        """A key is created only for a database that holds no sealed row yet: a missing key for
+        existing rows is an error to fix (restore the key), never a reason to start afresh."""
+        cur.execute("SELECT key_id, COUNT(*) FROM submissions GROUP BY key_id")
+        used = {row[0]: row[1] for row in cur.fetchall()}
+        self._end_read()
+        try:
+            keyring = HubKeyring.load(self.key_file)
+        except FileNotFoundError:
+            if used:
+                raise HubKeyError(
+                    f"hub key file {self.key_file} is missing but the database holds {sum(used.values())} sealed "
+                    "submissions: restore the key file from the installation backup (see README, 'Hub key')") from None
+            keyring = HubKeyring.create(self.key_file)
+        missing = sorted(k for k in used if k not in keyring.keys)
+        if missing:
+            raise HubKeyError(f"hub key file {self.key_file} lacks key(s) {', '.join(missing)} used by "
+                              f"{sum(used[k] for k in missing)} stored submissions: restore the older key lines from backup")
+        return keyring
+
+    def _migrate_legacy(self, cur: Any) -> None:
+        try:
+            cur.execute(f"SELECT id, kiosk_id, service, kind, created_at, received_at, {self._legacy_payload} FROM submissions_v1")
+            for sid, kiosk_id, service, kind, created_at, received_at, payload in cur.fetchall():
+                item = HubItem(sid, kiosk_id, service, kind, created_at, json.loads(payload))
+                cur.execute(self._q(f"INSERT INTO submissions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) "
+                                    "ON CONFLICT (kiosk_id, id) DO NOTHING"), self._row(item, received_at))
+            cur.execute("DROP TABLE submissions_v1")
+            self._conn.commit()
+        except BaseException:
+            self._rollback()
+            raise
 
     def _q(self, sql: str) -> str:
         return sql.replace("?", self._ph)
 
+    def _row(self, item: HubItem, received_at: float) -> tuple:
+        key_id, sealed = self.keyring.seal(item.payload, item.associated_data())
+        return (item.kiosk_id, item.id, item.service, item.kind, item.created_at, received_at,
+                self.keyring.content_mac(key_id, item.content()), key_id, sealed)
+
     def insert_batch(self, items: list[HubItem]) -> list[ItemOutcome]:
+        """One outcome per item, in order (a repeated id is answered against its first copy)."""
         now = time.time()
         outcomes = []
         with self._lock:
             try:
                 cur = self._conn.cursor()
                 for item in items:
-                    digest = item.content_hash()
-                    cur.execute(self._q(
-                        "INSERT INTO submissions (id, kiosk_id, service, kind, created_at, received_at, content_hash, payload) "
-                        "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING"),
-                        (item.id, item.kiosk_id, item.service, item.kind, item.created_at, now, digest,
-                         json.dumps(item.payload, ensure_ascii=False)))
+                    row = self._row(item, now)
+                    cur.execute(self._q(f"INSERT INTO submissions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) "
+                                        "ON CONFLICT (kiosk_id, id) DO NOTHING"), row)
                     if cur.rowcount == 1:
                         outcomes.append(ItemOutcome(item.id, "accepted"))
                         continue
-                    cur.execute(self._q("SELECT content_hash FROM submissions WHERE id = ?"), (item.id,))
-                    row = cur.fetchone()
-                    if row is not None and row[0] == digest:
-                        outcomes.append(ItemOutcome(item.id, "duplicate"))
-                    else:
-                        outcomes.append(ItemOutcome(item.id, "rejected", "conflict"))
+                    cur.execute(self._q("SELECT content_hash, key_id FROM submissions WHERE kiosk_id = ? AND id = ?"),
+                                (item.kiosk_id, item.id))
+                    found = cur.fetchone()
+                    same = found is not None and found[1] in self.keyring.keys and \
+                        found[0] == self.keyring.content_mac(found[1], item.content())
+                    outcomes.append(ItemOutcome(item.id, "duplicate") if same else ItemOutcome(item.id, "rejected", "conflict"))
                 self._conn.commit()
             except BaseException:
                 self._rollback()
                 raise
         return outcomes
 
-    def get(self, submission_id: str) -> dict[str, Any] | None:
+    def get(self, submission_id: str, kiosk_id: str | None = None) -> dict[str, Any] | None:
+        """Metadata (no payload). With `kiosk_id`, only that kiosk's record."""
+        sql = "SELECT id, kiosk_id, service, kind, created_at, received_at FROM submissions WHERE id = ?"
+        params: tuple = (submission_id,)
+        if kiosk_id is not None:
+            sql, params = sql + " AND kiosk_id = ?", (submission_id, kiosk_id)
         with self._lock:
             cur = self._conn.cursor()
-            cur.execute(self._q("SELECT id, kiosk_id, service, kind, created_at, received_at FROM submissions WHERE id = ?"),
-                        (submission_id,))
+            cur.execute(self._q(sql + " ORDER BY received_at"), params)
             row = cur.fetchone()
             self._end_read()
         if row is None:
@@ -111,23 +214,34 @@ class HubStore:
         return {"id": row[0], "kiosk_id": row[1], "service": row[2], "kind": row[3], "created_at": row[4],
                 "received_at": _iso(row[5]), "status": "received"}
 
-    def payload(self, submission_id: str) -> dict[str, Any] | None:
+    def payload(self, submission_id: str, kiosk_id: str | None = None) -> dict[str, Any] | None:
+        """The opened payload (bureau processing, tests); None when there is no such record."""
+        sql = "SELECT kiosk_id, key_id, sealed FROM submissions WHERE id = ?"
+        params: tuple = (submission_id,)
+        if kiosk_id is not None:
+            sql, params = sql + " AND kiosk_id = ?", (submission_id, kiosk_id)
         with self._lock:
             cur = self._conn.cursor()
-            cur.execute(self._q("SELECT payload FROM submissions WHERE id = ?"), (submission_id,))
+            cur.execute(self._q(sql + " ORDER BY received_at"), params)
             row = cur.fetchone()
             self._end_read()
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        return self.keyring.open(row[1], bytes(row[2]), f"{row[0]}/{submission_id}")
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, kiosk_id: str | None = None) -> dict[str, Any]:
+        """Counts per kiosk and service; with `kiosk_id`, that kiosk's counts only."""
+        sql, params = "SELECT kiosk_id, service, COUNT(*) FROM submissions", ()
+        if kiosk_id is not None:
+            sql, params = sql + " WHERE kiosk_id = ?", (kiosk_id,)
         with self._lock:
             cur = self._conn.cursor()
-            cur.execute("SELECT kiosk_id, service, COUNT(*) FROM submissions GROUP BY kiosk_id, service")
+            cur.execute(self._q(sql + " GROUP BY kiosk_id, service"), params)
             rows = cur.fetchall()
             self._end_read()
         kiosks: dict[str, Any] = {}
-        for kiosk_id, service, n in rows:
-            k = kiosks.setdefault(kiosk_id, {"total": 0, "by_service": {}})
+        for kid, service, n in rows:
+            k = kiosks.setdefault(kid, {"total": 0, "by_service": {}})
             k["total"] += n
             k["by_service"][service] = n
         return {"total": sum(k["total"] for k in kiosks.values()), "kiosks": kiosks}
@@ -149,6 +263,14 @@ class HubStore:
                         (token_hash(token), kiosk_id))
             self._conn.commit()
 
+    def token_count(self) -> int:
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("SELECT COUNT(*) FROM kiosk_tokens")
+            n = cur.fetchone()[0]
+            self._end_read()
+        return int(n)
+
     def kiosk_for_token_hash(self, digest: str) -> str | None:
         with self._lock:
             cur = self._conn.cursor()
@@ -157,6 +279,29 @@ class HubStore:
             self._end_read()
         return None if row is None else row[0]
 
+    def audit_lookup(self, kiosk_id: str, id_masked: str, outcome: str) -> None:
+        """One row per person-record lookup (who asked, when, about whom — masked —, and the answer)."""
+        with self._lock:
+            cur = self._conn.cursor()
+            try:
+                cur.execute(self._q("INSERT INTO record_lookups (kiosk_id, at, id_masked, outcome) VALUES (?,?,?,?)"),
+                            (kiosk_id, time.time(), id_masked, outcome))
+                self._conn.commit()
+            except BaseException:
+                self._rollback()
+                raise
+
+    def lookups(self, kiosk_id: str | None = None) -> list[dict[str, Any]]:
+        sql, params = "SELECT kiosk_id, at, id_masked, outcome FROM record_lookups", ()
+        if kiosk_id is not None:
+            sql, params = sql + " WHERE kiosk_id = ?", (kiosk_id,)
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute(self._q(sql + " ORDER BY seq"), params)
+            rows = cur.fetchall()
+            self._end_read()
+        return [{"kiosk_id": r[0], "at": _iso(r[1]), "id_masked": r[2], "outcome": r[3]} for r in rows]
+
     def ping(self) -> bool:
         try:
             with self._lock:
@@ -164,6 +309,22 @@ class HubStore:
                 cur.execute("SELECT 1")
                 cur.fetchone()
                 self._end_read()
+            return True
+        except Exception:
+            return False
+
+    def writable(self) -> bool:
+        """Health: can the store commit a write right now (disk full, read-only, lost server → False)."""
+        try:
+            with self._lock:
+                cur = self._conn.cursor()
+                try:
+                    cur.execute(self._q("INSERT INTO hub_health (id, checked_at) VALUES (1, ?) "
+                                        "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at"), (time.time(),))
+                    self._conn.commit()
+                except BaseException:
+                    self._rollback()
+                    raise
             return True
         except Exception:
             return False
@@ -185,77 +346,126 @@ class HubStore:
 class SqliteHubStore(HubStore):
     kind = "sqlite"
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__()
+    def __init__(self, path: str | os.PathLike[str], key_file: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._init()
+        super().__init__(key_file if key_file is not None else default_key_file(self.path))
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            raise HubStoreError(f"cannot use hub database {self.path}: {exc}") from None
 
     def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # SQLite copies this mode to -wal/-shm
+            os.close(fd)
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                _restrict(Path(f"{self.path}{suffix}"))
+        except OSError as exc:
+            raise HubStoreError(f"cannot create hub database {self.path}: {exc.strerror or exc}") from None
+        if not self.path.is_file():
+            raise HubStoreError(f"hub database {self.path} is not a file")
         conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")  # "accepted" must survive a power cut
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")  # "accepted" must survive a power cut
+            conn.execute("PRAGMA secure_delete=ON")  # freed pages are zeroed, not left readable
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # a corrupt file fails here, not later
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
         return conn
 
-    def _schema(self) -> list[str]:
-        return [
-            """CREATE TABLE IF NOT EXISTS submissions (
-                id TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL, service TEXT NOT NULL, kind TEXT NOT NULL,
-                created_at TEXT NOT NULL, received_at REAL NOT NULL, content_hash TEXT NOT NULL, payload TEXT NOT NULL)""",
-            "CREATE INDEX IF NOT EXISTS submissions_kiosk ON submissions(kiosk_id, service)",
-            "CREATE TABLE IF NOT EXISTS kiosk_tokens (token_sha256 TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL)",
-        ]
+    def _columns(self, cur: Any, table: str) -> list[str]:
+        cur.execute(f"PRAGMA table_info({table})")
+        return [r[1] for r in cur.fetchall()]
+
+    def _after_migration(self) -> None:
+        with self._lock:  # rewrite the file so no page of the old clear-text table survives
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 class PostgresHubStore(HubStore):
     kind = "postgresql"
     _ph = "%s"
+    _blob = "BYTEA"
+    _real = "DOUBLE PRECISION"
+    _serial = "BIGSERIAL PRIMARY KEY"
+    _legacy_payload = "payload::text"
 
-    def __init__(self, url: str) -> None:
-        super().__init__()
+    def __init__(self, url: str, key_file: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(key_file)
         self.url = url
-        self._init()
+        import psycopg  # only needed for a PostgreSQL deployment
+
+        try:
+            self._open()
+        except psycopg.Error as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise HubStoreError(f"cannot use hub database {safe_db_url(url)}: {first}") from None
 
     def _connect(self) -> Any:
-        import psycopg  # only needed for a PostgreSQL deployment
+        import psycopg
 
         return psycopg.connect(self.url, connect_timeout=10)
 
-    def _schema(self) -> list[str]:
-        return [
-            """CREATE TABLE IF NOT EXISTS submissions (
-                id TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL, service TEXT NOT NULL, kind TEXT NOT NULL,
-                created_at TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL, content_hash TEXT NOT NULL,
-                payload JSONB NOT NULL)""",
-            "CREATE INDEX IF NOT EXISTS submissions_kiosk ON submissions(kiosk_id, service)",
-            "CREATE TABLE IF NOT EXISTS kiosk_tokens (token_sha256 TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL)",
-        ]
+    def _columns(self, cur: Any, table: str) -> list[str]:
+        cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "AND table_name = %s", (table,))
+        return [r[0] for r in cur.fetchall()]
 
     def _end_read(self) -> None:
         self._conn.rollback()
 
-    def payload(self, submission_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            cur = self._conn.cursor()
-            cur.execute("SELECT payload::text FROM submissions WHERE id = %s", (submission_id,))
-            row = cur.fetchone()
-            self._end_read()
-        return None if row is None else json.loads(row[0])
-
-    def insert_batch(self, items: list[HubItem]) -> list[ItemOutcome]:
+    def _reconnect_if_broken(self) -> None:
         if self._conn.closed or self._conn.broken:
             with self._lock:
                 self._conn = self._connect()
+
+    def insert_batch(self, items: list[HubItem]) -> list[ItemOutcome]:
+        self._reconnect_if_broken()
         return super().insert_batch(items)
 
+    def writable(self) -> bool:
+        try:
+            self._reconnect_if_broken()
+        except Exception:
+            return False
+        return super().writable()
 
-def open_hub_store(db_url: str) -> HubStore:
-    """`postgresql://…` (or postgres://) → PostgreSQL; `sqlite:///path` or a plain path → SQLite."""
+
+def default_key_file(db_path: Path) -> Path:
+    """Next to a SQLite database, in a private `keys/` folder (a separate file, never a table)."""
+    return db_path.parent / "keys" / "hub.key"
+
+
+def safe_db_url(db_url: str) -> str:
+    """The URL without user or password, for messages and logs."""
+    if "://" not in db_url:
+        return db_url
+    parts = urlsplit(db_url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+
+
+def open_hub_store(db_url: str, key_file: str | os.PathLike[str] | None = None) -> HubStore:
+    """`postgresql://…` (or postgres://) → PostgreSQL; `sqlite:///path` or a plain path → SQLite.
+    Raises `HubStoreError` / `HubKeyError` with a printable message."""
     if db_url.startswith(("postgresql://", "postgres://")):
-        return PostgresHubStore(db_url)
+        return PostgresHubStore(db_url, key_file)
     if db_url.startswith("sqlite:///"):
         db_url = db_url[len("sqlite:///"):]  # sqlite:///rel/path, sqlite:////abs/path
-    return SqliteHubStore(db_url)
+    return SqliteHubStore(db_url, key_file)
+
+
+def _restrict(path: Path) -> None:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if mode & 0o077:
+        path.chmod(0o600)
 
 
 def _iso(ts: float) -> str:
