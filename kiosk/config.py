@@ -44,6 +44,13 @@ class DisplaySection:
     dpi: float = 96.0  # physical pixels per inch of the panel, for millimetre-true touch targets
     font_family: str = "Noto Sans CJK SC"
     theme: str = "standard"  # standard | high_contrast
+    # The window is exactly the screen when full screen; otherwise (offscreen, tests, the demo)
+    # exactly width × height. It never grows with its content.
+    width: int = 1920
+    height: int = 1080
+    default_mode: str = "standard"  # standard | elderly (长辈版 for every visit by default)
+    # Used for the DPI when the screen does not report its physical size (0 = use `dpi`).
+    panel_diagonal_in: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -182,6 +189,7 @@ class Config:
 _ALLOWED_CHOICES = {
     "kiosk.language": ("zh_CN", "en"),
     "display.theme": ("standard", "high_contrast"),
+    "display.default_mode": ("standard", "elderly"),
     "ocr.engine": ("rapidocr", "tesseract"),
 }
 _REQUIRED_NONEMPTY = ("devices.idcard.port", "devices.printer.url", "devices.qrscan.port", "hub.url", "kiosk.id")
@@ -306,6 +314,12 @@ def _check_semantics(config: Config, where: str) -> None:
         raise ConfigError(where, "kiosk.idle_warning_s", "expected at least 20 seconds and less than kiosk.idle_timeout_s")
     if not 60 <= config.display.dpi <= 600:
         raise ConfigError(where, "display.dpi", f"expected the panel's DPI between 60 and 600, got {config.display.dpi}")
+    for key in ("display.width", "display.height"):
+        if not 480 <= _get(config, key) <= 8192:
+            raise ConfigError(where, key, f"expected the panel's size in pixels between 480 and 8192, got {_get(config, key)}")
+    if config.display.panel_diagonal_in and not 7 <= config.display.panel_diagonal_in <= 100:
+        raise ConfigError(where, "display.panel_diagonal_in",
+                          f"expected the panel's diagonal in inches between 7 and 100 (or 0), got {config.display.panel_diagonal_in}")
     ratio = config.queue.priority_ratio
     if len(ratio) != 2 or min(ratio) < 1:
         raise ConfigError(where, "queue.priority_ratio", "expected two positive integers, e.g. [1, 2]")

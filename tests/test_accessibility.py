@@ -1,20 +1,23 @@
-"""Accessibility audit over every screen, both modes, both languages, from the live widgets.
+"""Accessibility audit over every screen, both modes, both languages, on every panel size, from
+the live widgets.
 
-The audit measures rendered pixels and real widget sizes, so it fails when a button shrinks or
-a colour lightens — the last two tests show that it does.
+The window is fixed to the panel (as on the kiosk) and must stay exactly that size; every widget
+must lie inside it. The audit measures rendered pixels and real widget sizes, so it fails when a
+button shrinks, a colour lightens or a widget sticks out — the last tests show that it does.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QApplication, QPushButton
 
 from kiosk.services.forms import load_forms
 from kiosk.ui.audit import audit, contrast_ratio
 from kiosk.ui.i18n import STRINGS, set_language
 from kiosk.ui.main_window import MainWindow
-from kiosk.ui.screen_tour import all_modes, tour
+from kiosk.ui.panel import fix_to_panel
+from kiosk.ui.screen_tour import PANEL_SIZES, all_modes, sample_ticket_png, tour
 from kiosk.ui.theme import ELDERLY, HIGH_CONTRAST, STANDARD, Metrics
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -23,12 +26,12 @@ DPI = 96
 
 @pytest.fixture
 def window(qtbot):
-    def make(elderly: bool, language: str, theme: str = "standard") -> MainWindow:
+    def make(elderly: bool, language: str, theme: str = "standard", size: tuple[int, int] = (1280, 1024)) -> MainWindow:
         set_language(language)
         catalog = load_forms(PROJECT / "forms")
         w = MainWindow(catalog.forms, DPI, "Noto Sans CJK SC", theme, service_point="示范镇医保服务站")
         qtbot.addWidget(w)
-        w.resize(1280, 800)
+        fix_to_panel(w, size)
         w.show()
         w.set_elderly(elderly)
         w.set_language(language)
@@ -41,17 +44,18 @@ def window(qtbot):
 
 # no_qt_log: the tour shows the pinyin keyboard (QML); see tests/test_touch_keyboard.py for why.
 @pytest.mark.no_qt_log
+@pytest.mark.parametrize("size", PANEL_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize(("elderly", "language"), list(all_modes()))
-def test_every_screen_passes_the_audit(window, elderly: bool, language: str) -> None:
-    w = window(elderly, language)
+def test_every_screen_passes_the_audit(window, elderly: bool, language: str, size: tuple[int, int]) -> None:
+    w = window(elderly, language, size=size)
     problems = []
     states = 0
     for state in tour(w, w.catalog):
         states += 1
         scope = w.idle_overlay if state == "idle-warning" else None
         minimum = 7.0 if elderly else 4.5  # 长辈版 is the high-contrast elderly theme
-        problems += [f"{state}: {f}" for f in audit(w, w.metrics, min_contrast=minimum, language=language, scope=scope)]
-    assert states >= 12
+        problems += [f"{state}: {f}" for f in audit(w, w.metrics, min_contrast=minimum, language=language, scope=scope, panel=size)]
+    assert states >= 13
     assert problems == []
 
 
@@ -113,3 +117,31 @@ def test_audit_fails_on_clipped_and_untranslated_text(window) -> None:
     w.home.heading.setWordWrap(False)
     findings = audit(w, w.metrics, language="en")
     assert {"clipped", "untranslated"} <= {f.rule for f in findings}
+
+
+def test_content_never_grows_the_window(window) -> None:
+    """A wide ticket preview and the 长辈版 keyboard once pushed a portrait window past the panel."""
+    w = window(True, "en", size=(1080, 1920))
+    for _ in tour(w, w.catalog):
+        assert (w.width(), w.height()) == (1080, 1920)
+    w.show_screen(w.done)
+    w.done.show_preview(sample_ticket_png())
+    QApplication.processEvents()
+    assert (w.width(), w.height()) == (1080, 1920)
+    assert w.done.preview.pixmap().width() <= w.done.preview.width()
+
+
+def test_audit_fails_on_a_widget_outside_the_window_or_a_wrong_size(window) -> None:
+    w = window(False, "zh_CN", size=(1080, 1920))
+    next(iter(tour(w, w.catalog)))
+    w.home.tiles[0].setMinimumWidth(3000)
+    QApplication.processEvents()
+    findings = audit(w, w.metrics, panel=(1920, 1080))
+    assert {"outside", "window-size"} <= {f.rule for f in findings}
+
+
+def test_portrait_home_uses_two_columns(window) -> None:
+    w = window(True, "zh_CN", size=(1080, 1920))
+    next(iter(tour(w, w.catalog)))
+    tiles = w.home.tiles
+    assert tiles[2].y() > tiles[0].y() and tiles[1].y() == tiles[0].y()

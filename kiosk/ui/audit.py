@@ -2,7 +2,9 @@
 
 Measures what a resident would meet, from the rendered screen: text size, contrast of the text
 against its own background (from the widget's pixels, so stylesheets count), touch target size
-in millimetres at the panel DPI, clipped text, overlapping siblings, untranslated text.
+in millimetres at the panel DPI, clipped text, overlapping siblings, untranslated text, and the
+window's own geometry: exactly the panel's size, every widget inside it and inside its parents
+(a scroll area's content may scroll; the scroll area itself must fit).
 """
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, QSize
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QWidget
+from PySide6.QtQuickWidgets import QQuickWidget
+from PySide6.QtWidgets import (QAbstractButton, QAbstractScrollArea, QLabel, QLineEdit, QPushButton, QStyle,
+                               QStyleOptionButton, QWidget)
 
 from kiosk.ui.theme import Metrics
 
@@ -95,10 +99,15 @@ def _visible_text_widgets(root: QWidget) -> list[QWidget]:
 
 
 def audit(root: QWidget, metrics: Metrics, min_contrast: float = 4.5, language: str = "zh_CN",
-          untranslated_ok: frozenset[str] = frozenset(), scope: QWidget | None = None) -> list[Finding]:
+          untranslated_ok: frozenset[str] = frozenset(), scope: QWidget | None = None,
+          panel: tuple[int, int] | None = None) -> list[Finding]:
     """Check every visible text widget under `scope` (default: all of `root`, the window whose
-    pixels are measured). A modal overlay is audited by passing it as the scope."""
+    pixels are measured). A modal overlay is audited by passing it as the scope. With `panel`,
+    the window must be exactly that size."""
     findings: list[Finding] = []
+    if panel is not None and root.size() != QSize(*panel):
+        findings.append(Finding("window-size", _name(root), f"{root.width()}x{root.height()} is not the panel's {panel[0]}x{panel[1]}"))
+    findings += _outside(scope or root, root)
     min_text_px = metrics.pt(18.0 if metrics.elderly else 11.0) - 1
     target_px = metrics.mm(metrics.target_mm) - 1
     widgets = _visible_text_widgets(scope or root)
@@ -112,8 +121,9 @@ def audit(root: QWidget, metrics: Metrics, min_contrast: float = 4.5, language: 
         if isinstance(widget, (QAbstractButton, QLineEdit)) and widget.isEnabled():
             if widget.width() < target_px or widget.height() < target_px:
                 findings.append(Finding("touch-target", name, f"{widget.width()}x{widget.height()}px < {target_px}px"))
-        if text.strip() and widget.width() > 0:
-            ratio = rendered_contrast(shot, QRect(widget.mapTo(root, widget.rect().topLeft()), widget.size()))
+        seen = _visible_rect(widget, root)  # measured when fully in view (scroll areas cut content)
+        if text.strip() and widget.width() > 0 and seen.size() == widget.size():
+            ratio = rendered_contrast(shot, seen)
             if ratio is not None and ratio < min_contrast:
                 findings.append(Finding("contrast", name, f"{ratio:.2f}:1 < {min_contrast}:1"))
         if text.strip():
@@ -122,14 +132,64 @@ def audit(root: QWidget, metrics: Metrics, min_contrast: float = 4.5, language: 
                 needed = widget.heightForWidth(widget.width())
                 if needed > widget.height() + 2:
                     findings.append(Finding("clipped", name, f"needs {needed}px height, has {widget.height()}px"))
+                room = widget.contentsRect().width()
+                word = max((w for w in text.split() if not CJK.search(w)), key=fm.horizontalAdvance, default="")
+                if word and fm.horizontalAdvance(word) > room:  # an English word cannot wrap
+                    findings.append(Finding("clipped", name, f"word {word!r} wider than {room}px"))
             elif isinstance(widget, (QLabel, QAbstractButton)) and widget.layout() is None:
                 longest = max(fm.horizontalAdvance(line) for line in text.split("\n"))
-                if longest > widget.width():
-                    findings.append(Finding("clipped", name, f"text {longest}px wide in {widget.width()}px"))
+                room = _text_room(widget)
+                if longest > room:
+                    findings.append(Finding("clipped", name, f"text {longest}px wide in {room}px"))
         # Personal data and the language button itself are not UI text to translate.
         if language == "en" and text.strip() and CJK.search(text) and not widget.property("data") and text not in untranslated_ok:
             findings.append(Finding("untranslated", name, text[:30]))
     findings += _overlaps(widgets, root)
+    return findings
+
+
+def _text_room(widget: QWidget) -> int:
+    """Width the text may use: inside the border and padding the stylesheet gives a button."""
+    if isinstance(widget, QPushButton):
+        option = QStyleOptionButton()
+        widget.initStyleOption(option)
+        return widget.style().subElementRect(QStyle.SubElement.SE_PushButtonContents, option, widget).width()
+    return widget.contentsRect().width()
+
+
+def _visible_rect(widget: QWidget, root: QWidget) -> QRect:
+    """The part of `widget` the resident can see: its rectangle cut by every ancestor's."""
+    rect = QRect(widget.mapTo(root, widget.rect().topLeft()), widget.size())
+    parent = widget.parentWidget()
+    while parent is not None:
+        rect = rect.intersected(QRect(parent.mapTo(root, parent.rect().topLeft()) if parent is not root else parent.rect().topLeft(), parent.size()))
+        if parent is root:
+            break
+        parent = parent.parentWidget()
+    return rect
+
+
+def _outside(scope: QWidget, root: QWidget) -> list[Finding]:
+    """Visible widgets that stick out of the window or out of a parent (and so are cut off).
+    Content inside a scroll area is exempt: scrolling brings it into view."""
+    findings = []
+    for widget in scope.findChildren(QWidget):
+        if not widget.isVisible() or not isinstance(widget, (QLabel, QAbstractButton, QLineEdit, QAbstractScrollArea, QQuickWidget)):
+            continue
+        rect = QRect(widget.mapTo(root, widget.rect().topLeft()), widget.size())
+        visible = root.rect()
+        parent, scrolled = widget.parentWidget(), False
+        while parent is not None and parent is not root:
+            if isinstance(parent.parentWidget(), QAbstractScrollArea) and parent is parent.parentWidget().viewport():
+                scrolled = True
+                break
+            visible = visible.intersected(QRect(parent.mapTo(root, parent.rect().topLeft()), parent.size()))
+            parent = parent.parentWidget()
+        if scrolled or visible.adjusted(-1, -1, 1, 1).contains(rect):
+            continue
+        where = "the window" if not root.rect().adjusted(-1, -1, 1, 1).contains(rect) else "its parent"
+        findings.append(Finding("outside", _name(widget),
+                                f"{rect.x()},{rect.y()} {rect.width()}x{rect.height()} outside {where} ({visible.width()}x{visible.height()} visible)"))
     return findings
 
 

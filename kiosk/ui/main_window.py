@@ -41,8 +41,14 @@ class MainWindow(QMainWindow):
 
         header = QFrame()
         header.setObjectName("Header")
-        row = QHBoxLayout(header)
-        row.setContentsMargins(self.metrics.mm(6), self.metrics.mm(2), self.metrics.mm(6), self.metrics.mm(2))
+        rows = self._header_rows = QVBoxLayout(header)
+        row = self._header_top = QHBoxLayout()
+        self._header_bottom = QHBoxLayout()
+        rows.addLayout(row)
+        rows.addLayout(self._header_bottom)
+        self.header_buttons = QWidget()
+        buttons_row = QHBoxLayout(self.header_buttons)
+        buttons_row.setContentsMargins(0, 0, 0, 0)
         self.app_title = label(role="title", wrap=False)
         self.service_point = label(service_point, wrap=False)
         self.greeting = label(wrap=False)
@@ -61,10 +67,12 @@ class MainWindow(QMainWindow):
         row.addWidget(self.service_point)
         row.addStretch(1)
         row.addWidget(self.greeting)
-        row.addWidget(self.sign_out)
-        row.addWidget(self.mute_button)
-        row.addWidget(self.elderly_button)
-        row.addWidget(self.language_button)
+        buttons_row.addWidget(self.sign_out)
+        buttons_row.addWidget(self.mute_button)
+        buttons_row.addWidget(self.elderly_button)
+        buttons_row.addWidget(self.language_button)
+        row.addWidget(self.header_buttons)
+        self._header_bottom.addStretch(1)
         for widget in (self.mute_button, self.elderly_button, self.language_button, self.sign_out):
             widget.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)  # never squeezed
         column.addWidget(header)
@@ -97,7 +105,25 @@ class MainWindow(QMainWindow):
 
     # -- appearance -------------------------------------------------------------------------
     def apply_style(self) -> None:
-        apply_kiosk_style(self, self.metrics, self.theme_name, self.font_family)
+        m = self.metrics
+        self._header_rows.setContentsMargins(m.mm(6), m.mm(2), m.mm(6), m.mm(2))
+        apply_kiosk_style(self, m, self.theme_name, self.font_family)
+
+    def _arrange_header(self) -> None:
+        """One header row when it fits the window's width; otherwise the buttons go to a second
+        row (portrait, 长辈版, English) rather than being squeezed until their words are cut."""
+        top, bottom = self._header_top, self._header_bottom
+        in_top = top.indexOf(self.header_buttons) >= 0
+        margins = self._header_rows.contentsMargins()
+        parts = [w for w in (self.app_title, self.service_point, self.greeting, self.header_buttons) if not w.isHidden()]
+        needed = sum(w.sizeHint().width() for w in parts) + top.spacing() * len(parts) + margins.left() + margins.right()
+        one_row = needed <= self.width()
+        if one_row and not in_top:
+            bottom.removeWidget(self.header_buttons)
+            top.addWidget(self.header_buttons)
+        elif not one_row and in_top:
+            top.removeWidget(self.header_buttons)
+            bottom.addWidget(self.header_buttons)
 
     def set_elderly(self, elderly: bool) -> None:
         if self.metrics.elderly == elderly:
@@ -126,6 +152,7 @@ class MainWindow(QMainWindow):
         for screen in self.screens:
             screen.retranslate()
         self.status.retranslate()
+        self._arrange_header()
 
     def _mute_changed(self, muted: bool) -> None:
         self.mute_button.setText(tr("header.muted") if muted else tr("header.mute"))
@@ -166,8 +193,10 @@ class MainWindow(QMainWindow):
         self.greeting.setText(tr("header.greeting", name=name) if name else "")
         self.greeting.setVisible(bool(name))
         self.sign_out.setVisible(bool(name))
+        self._arrange_header()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
+        self._arrange_header()
         if self.idle_overlay.isVisible():
             self.idle_overlay.setGeometry(self.centralWidget().rect())

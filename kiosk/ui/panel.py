@@ -1,14 +1,65 @@
 """How any kiosk window takes the panel: the house style (font, palette, stylesheet for the
-current size mode) and full screen or a desk-sized window. Resident kiosk, clerk station,
-counter and lobby all go through here, so they look and scale alike."""
+current size mode), the panel's DPI, and a window that is exactly the panel and never grows.
+
+Resident kiosk, clerk station, counter and lobby all go through here, so they look and scale
+alike. Full screen means the window's geometry *is* the screen's (frameless, fixed size): that
+works under a window manager and without one (a kiosk image started from `xinit`, where
+`showFullScreen()` alone does nothing). A fixed size also stops a screen whose content is too
+wide from growing the window past the panel; the accessibility audit then finds the overflow.
+"""
 from __future__ import annotations
 
-from PySide6.QtGui import QFont
+import math
+
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 
-from kiosk.ui.theme import Metrics, palette_for, stylesheet
+from kiosk.ui.theme import MM_PER_INCH, Metrics, palette_for, stylesheet
 
-DESK_SIZE = (1280, 800)  # when not full screen (development, the demo)
+DESK_SIZE = (1280, 800)  # a desk window (clerk station) when not full screen and no size is given
+# Platforms whose "physical size" is made up, not read from the panel's EDID.
+VIRTUAL_PLATFORMS = ("offscreen", "minimal", "vnc", "wayland-egl-virtual")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """"1080x1920" → (1080, 1920); ValueError with a readable message otherwise."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"expected WIDTHxHEIGHT such as 1920x1080, got {text!r}")
+    width, height = (int(p) for p in parts)
+    if not (480 <= width <= 8192 and 480 <= height <= 8192):
+        raise ValueError(f"expected a size between 480x480 and 8192x8192, got {text!r}")
+    return width, height
+
+
+def panel_dpi(pixels: tuple[int, int], physical_mm: tuple[float, float] | None, diagonal_in: float,
+              fallback_dpi: float) -> float:
+    """Pixels per inch of the panel: from the size the screen reports (EDID) when it is plausible,
+    else from the configured diagonal, else the configured DPI. A 21.5" 1920×1080 panel is ~102
+    DPI: sizing at 96 would make 20 mm targets 19 mm."""
+    width_px, height_px = pixels
+    if physical_mm is not None:
+        width_mm, height_mm = physical_mm
+        if width_mm > 50 and height_mm > 50:
+            dpi_x, dpi_y = width_px * MM_PER_INCH / width_mm, height_px * MM_PER_INCH / height_mm
+            # Square pixels and a sane density, or the EDID is lying (some panels report 160×90).
+            if 60 <= dpi_x <= 600 and abs(dpi_x - dpi_y) / dpi_x < 0.1:
+                return round((dpi_x + dpi_y) / 2, 1)
+    if diagonal_in > 0:
+        return round(math.hypot(width_px, height_px) / diagonal_in, 1)
+    return fallback_dpi
+
+
+def screen_dpi(diagonal_in: float, fallback_dpi: float) -> float:
+    """`panel_dpi` for the primary screen of the running application."""
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return fallback_dpi
+    size = screen.geometry().size() * screen.devicePixelRatio()
+    physical = screen.physicalSize()
+    reported = None if QGuiApplication.platformName() in VIRTUAL_PLATFORMS else (physical.width(), physical.height())
+    return panel_dpi((size.width(), size.height()), reported, diagonal_in, fallback_dpi)
 
 
 def apply_kiosk_style(window: QWidget, metrics: Metrics, theme: str, font_family: str) -> None:
@@ -18,9 +69,35 @@ def apply_kiosk_style(window: QWidget, metrics: Metrics, theme: str, font_family
     window.setStyleSheet(stylesheet(metrics, palette_for(theme, metrics.elderly), font_family))
 
 
-def show_on_panel(window: QWidget, fullscreen: bool) -> None:
-    if fullscreen:
-        window.showFullScreen()
+def panel_geometry(fullscreen: bool, size: tuple[int, int] | None) -> QRect:
+    """Where the window goes: the whole screen, or `size` (offscreen, tests, a desk preview)."""
+    screen = QGuiApplication.primaryScreen()
+    if fullscreen and screen is not None:
+        return screen.geometry()
+    width, height = size or DESK_SIZE
+    top_left = screen.availableGeometry().topLeft() if screen is not None else QRect().topLeft()
+    return QRect(top_left, QSize(width, height))
+
+
+def fix_to_panel(window: QWidget, size: tuple[int, int]) -> None:
+    """Fix the window to exactly `size`: content can never grow it (tests and the demo call this
+    directly; `show_on_panel` does it for the real screen)."""
+    window.setFixedSize(QSize(*size))
+
+
+def show_on_panel(window: QWidget, fullscreen: bool, size: tuple[int, int] | None = None) -> None:
+    """Show `window` as exactly the panel. With no size and not full screen (a clerk's desk
+    window) it stays an ordinary resizable window."""
+    geometry = panel_geometry(fullscreen, size)
+    if fullscreen or size is not None:
+        if fullscreen:
+            # Frameless + on top: with no window manager nothing else places or decorates it.
+            window.setWindowFlags(window.windowFlags() | Qt.WindowType.FramelessWindowHint)
+        window.setFixedSize(geometry.size())
+        window.setGeometry(geometry)
     else:
-        window.resize(*DESK_SIZE)
+        window.resize(geometry.size())
+    if fullscreen:
+        window.showFullScreen()  # with a window manager: no panels or bars over the kiosk
+    else:
         window.show()

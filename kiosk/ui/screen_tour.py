@@ -6,6 +6,8 @@ screenshot gallery cover every screen in both modes and both languages.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import io
 from collections.abc import Iterator
 
 from PySide6.QtWidgets import QApplication
@@ -16,8 +18,23 @@ from kiosk.ui.i18n import language
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.screens.done import DoneView
 
+# The panels a kiosk is installed on: landscape full HD, portrait full HD, and 5:4.
+PANEL_SIZES: tuple[tuple[int, int], ...] = ((1920, 1080), (1080, 1920), (1280, 1024))
+
 SAMPLE_PERSON = Person(name="张三", id_number="11010519491231002X", source="idcard", sex="男", nation="汉",
                        birth_date=dt.date(1949, 12, 31), address="北京市东城区示例街道1号")
+
+
+@functools.cache
+def sample_ticket_png() -> bytes:
+    """The preview the printer simulator renders for a ticket (the done screen shows it)."""
+    from drivers.printer.preview import render_preview
+    from drivers.printer.ticket import TicketContent, encode_ticket
+
+    content = TicketContent("示范镇医保服务站", "门诊慢特病认定", "C012", 3, 30, dt.datetime(2026, 1, 5, 9, 30), True, "3f2a9c1e")
+    buffer = io.BytesIO()
+    render_preview(encode_ticket(content)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
@@ -62,12 +79,19 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
     yield "review"
     w.done.update_view(DoneView(reference="3f2a9c1e-0000", saved=True, number="C012", people_ahead=3, wait_min=30, priority=True))
     w.show_screen(w.done)
+    w.done.show_preview(sample_ticket_png())
     settle()
     yield "done"
     w.done.update_view(DoneView(reference="3f2a9c1e-0000", saved=True, number="C012", people_ahead=3, wait_min=30,
                                 priority=True, print_error="打印机缺纸" if language() == "zh_CN" else "out of paper"))
     settle()
     yield "done-print-failed"
+    w.done.show_preview(None)
+    w.done.update_view(DoneView(reference="3f2a9c1e-0000", saved=True, instant=True, record={
+        "enrolled": True, "insurance_type": "城乡居民基本医疗保险", "region": "示范县",
+        "paid_until": "2026-12", "annual_contribution_yuan": "380"}))
+    settle()
+    yield "done-record"
     w.error.show_error("OUTBOX", "保存失败，请到窗口办理", "Could not save; please go to a counter")
     w.show_screen(w.error)
     settle()

@@ -151,5 +151,6 @@ QLineEdit, QSpinBox, QComboBox {{
 QLineEdit:focus {{ border: 3px solid {p.primary}; }}
 QLineEdit[invalid="true"] {{ border: 3px solid {p.danger}; }}
 QScrollArea {{ background: transparent; border: none; }}
+QScrollArea > QWidget > QWidget#ScrollContent {{ background: transparent; }}
 QScrollBar:vertical {{ width: {m.mm(8)}px; }}
 """

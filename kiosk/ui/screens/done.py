@@ -4,12 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtGui import QPixmap, QResizeEvent
+from PySide6.QtWidgets import (QBoxLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
+                               QVBoxLayout, QWidget)
 
 from kiosk.ui.i18n import tr
 from kiosk.ui.screens.base import Screen, button, card, label, repolish
 from kiosk.ui.theme import Metrics
+from kiosk.ui.widgets.reflow import ReflowGrid
 
 
 @dataclass
@@ -35,6 +37,37 @@ class DoneView:
     notice: str = ""  # an inline problem after the save (no number, undo refused): shown, not an error page
 
 
+class TicketPreview(QLabel):
+    """The printed ticket, scaled into whatever room is left; it never asks the window for more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("done_preview")
+        self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.ticket: QPixmap | None = None
+
+    def show_png(self, png: bytes | None) -> None:
+        self.ticket = None
+        if png:
+            self.ticket = QPixmap()
+            self.ticket.loadFromData(png)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self.ticket is None or self.ticket.isNull():
+            self.clear()
+            return
+        if self.width() < 10 or self.height() < 10:
+            return
+        size = self.ticket.size().scaled(self.size().boundedTo(self.ticket.size()), Qt.AspectRatioMode.KeepAspectRatio)
+        self.setPixmap(self.ticket.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit()
+
+
 class DoneScreen(Screen):
     name = "done"
     home_clicked = Signal()
@@ -46,10 +79,22 @@ class DoneScreen(Screen):
     def __init__(self, metrics: Metrics) -> None:
         super().__init__(metrics)
         self.view = DoneView()
-        outer = QHBoxLayout(self)
+        # Side by side on a landscape panel, the ticket preview below on a portrait one.
+        outer = self._outer = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         outer.setContentsMargins(metrics.mm(10), metrics.mm(5), metrics.mm(10), metrics.mm(5))
-        left = QVBoxLayout()
-        outer.addLayout(left, 3)
+        column = QVBoxLayout()
+        outer.addLayout(column, 3)
+        # What the resident reads scrolls if a small panel in 长辈版 cannot hold it all; the
+        # buttons below it are always in view.
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        content = QWidget()
+        content.setObjectName("ScrollContent")
+        left = QVBoxLayout(content)
+        left.setContentsMargins(0, 0, 0, 0)
+        self.scroll.setWidget(content)
+        column.addWidget(self.scroll, 1)
         self.result = label(role="ok")
         self.result.setObjectName("done_result")
         self.result.setProperty("role", "title")
@@ -87,14 +132,15 @@ class DoneScreen(Screen):
         left.addStretch(1)
         self.rating_prompt = label(role="hint")
         left.addWidget(self.rating_prompt)
-        ratings = QHBoxLayout()
+        self.ratings_box = QWidget()
+        ratings = ReflowGrid(self.ratings_box, spacing=metrics.gap_px)
         self.rating_buttons: dict[int, QPushButton] = {}
         for score in (5, 4, 3, 2, 1):
             widget = button(name=f"rate_{score}")
             widget.clicked.connect(lambda _=False, s=score: self.rated.emit(s))
-            ratings.addWidget(widget)
+            ratings.add(widget)
             self.rating_buttons[score] = widget
-        left.addLayout(ratings)
+        left.addWidget(self.ratings_box)
         buttons = QHBoxLayout()
         self.undo = button(name="done_undo")
         self.reprint = button(role="accent", name="done_reprint")
@@ -103,10 +149,8 @@ class DoneScreen(Screen):
         buttons.addStretch(1)
         buttons.addWidget(self.reprint)
         buttons.addWidget(self.home)
-        left.addLayout(buttons)
-        self.preview = QLabel()
-        self.preview.setObjectName("done_preview")
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
+        column.addLayout(buttons)
+        self.preview = TicketPreview()
         outer.addWidget(self.preview, 2)
         self.home.clicked.connect(self.home_clicked)
         self.reprint.clicked.connect(self.reprint_clicked)
@@ -118,16 +162,21 @@ class DoneScreen(Screen):
         self.retranslate()
 
     def show_preview(self, png: bytes | None) -> None:
-        if not png:
-            self.preview.clear()
-            return
-        pixmap = QPixmap()
-        pixmap.loadFromData(png)
-        height = max(200, self.height() - self.metrics.mm(10))
-        self.preview.setPixmap(pixmap.scaledToHeight(min(pixmap.height(), height), Qt.TransformationMode.SmoothTransformation))
+        self.preview.show_png(png)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        portrait = event.size().height() > event.size().width()
+        wanted = QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight
+        if self._outer.direction() != wanted:
+            self._outer.setDirection(wanted)
+
+    def apply_metrics(self, metrics: Metrics) -> None:
+        super().apply_metrics(metrics)
+        self.ratings_box.layout().setSpacing(metrics.gap_px)
 
     def reset(self) -> None:
-        self.preview.clear()
+        self.preview.show_png(None)
         self.update_view(DoneView())
 
     def retranslate(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QStackedWidget, QVBoxLayout
 
 from kiosk.services.forms import FieldSpec, FormSpec, validate_field
 from kiosk.ui.i18n import language, tr
@@ -89,6 +89,12 @@ class FormScreen(Screen):
         self.help.setText(spec.help.get(lang) if spec.help else "")
         self.help.setVisible(spec.help is not None)
         self.pages.setCurrentIndex(self.index)
+        # A stack is as tall as its tallest page; only the question on screen may ask for room
+        # (the keypad of a later step must not push the keyboard off a fixed-size window).
+        for number, editor in enumerate(self.editors):
+            policy = QSizePolicy.Policy.Preferred if number == self.index else QSizePolicy.Policy.Ignored
+            editor.setSizePolicy(policy, policy)
+        self.pages.updateGeometry()
         self.step_label.setText(tr("common.step", n=self.index + 1, total=len(self.steps)))
         self._show_keyboard(spec.type == "text" and not spec.readonly)
         if self.isVisible():

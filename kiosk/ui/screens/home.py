@@ -69,7 +69,7 @@ class HomeScreen(Screen):
         self._layout_tiles()
 
     def _layout_tiles(self) -> None:
-        columns = 3
+        columns = self._shown_columns = self._columns()
         for index, tile in enumerate(self.tiles):
             self.grid.addWidget(tile, index // columns, index % columns)
             tile.setMinimumHeight(self.metrics.mm(24 if self.metrics.elderly else 22))
@@ -82,6 +82,15 @@ class HomeScreen(Screen):
         for tile in self.tiles:
             self.grid.removeWidget(tile)
         self._layout_tiles()
+
+    def _columns(self) -> int:
+        """Three columns on a landscape panel, two on a portrait one (wider tiles, bigger words)."""
+        return 2 if self.height() > self.width() else 3
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if self._columns() != self._shown_columns:
+            self.apply_metrics(self.metrics)
 
     def set_elderly_age(self, age: int) -> None:
         self._elderly_age = age

@@ -1,9 +1,10 @@
 """Bottom strip: each device's state in words and a symbol (never colour alone), network, queue depth."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel
+from PySide6.QtWidgets import QFrame, QLabel
 
 from kiosk.ui.i18n import tr
+from kiosk.ui.widgets.reflow import ReflowGrid
 
 SYMBOLS = {"ok": "●", "degraded": "▲", "missing": "○", "error": "✖", "unknown": "…"}
 DEVICES = ("idcard", "sscard", "printer", "qrscan")
@@ -13,19 +14,20 @@ class StatusStrip(QFrame):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("StatusStrip")
-        layout = QHBoxLayout(self)
+        # One row on a wide panel, two or three on a narrow one; never cut off.
+        layout = ReflowGrid(self, spacing=12)
+        layout.setContentsMargins(12, 6, 12, 6)
         self.device_state = {name: "unknown" for name in DEVICES}
         self.device_labels = {name: QLabel() for name in DEVICES}
         for name, widget in self.device_labels.items():
             widget.setObjectName(f"status_{name}")
-            layout.addWidget(widget)
-        layout.addStretch(1)
+            layout.add(widget)
         self.network = QLabel()
         self.network.setObjectName("status_network")
         self.pending = QLabel()
         self.pending.setObjectName("status_pending")
-        layout.addWidget(self.network)
-        layout.addWidget(self.pending)
+        layout.add(self.network)
+        layout.add(self.pending)
         self.online: bool | None = None
         self.pending_count = 0
         self.retranslate()
