@@ -149,7 +149,7 @@ def test_cli_prints_masked_json_by_default_and_clear_with_unmasked(pcscd, vpcd_c
     assert done.returncode == 0, done.stderr
     card = json.loads(done.stdout)
     assert card["id_number"] == "110105********0024" and card["name"] == "张**"
-    assert card["birthplace"] == "110105" and card["expiry_date"] == "2033-06-01"
+    assert card["birthplace"] == "110105" and card["expiry_date"] == "2033-**-**" and card["birth_date"] == "1953-**-**"
     clear = json.loads(_cli("--reader", "Virtual PCD 00 00", "--unmasked", "--timeout", "10").stdout)
     assert clear["id_number"] == "110105195306150024" and clear["name"] == "张秀英"
     assert list(clear) == list(card)

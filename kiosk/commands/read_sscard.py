@@ -1,7 +1,8 @@
 """`kiosk read-sscard`: wait for one social-security card (PC/SC), read it, print JSON.
 
-Masked by default (ID number per config.privacy, name, card number, card id, birth month/day);
-`--unmasked` prints the card as read. Exit 1 with a message on stderr when pcscd is down, no
+Masked by default through kiosk.privacy (ID number, name, card number, card id; birth, issue and
+expiry dates show their year only — the same rules as `read-id`); `--unmasked` prints the card
+as read. Exit 1 with a message on stderr when pcscd is down, no
 reader matches, the card fails, or nothing is inserted before `--timeout`.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 import time
 
 from kiosk.config import Config
-from kiosk.privacy import mask_id_number, mask_name
+from kiosk.privacy import CARD_FIELD_KINDS, MaskPolicy, mask_fields
 
 
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -27,13 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
 
 
 def masked(card: dict[str, str], config: Config) -> dict[str, str]:
-    out = dict(card)
-    out["id_number"] = mask_id_number(card["id_number"], config.privacy.mask_head, config.privacy.mask_tail)
-    out["name"] = mask_name(card["name"])
-    out["card_number"] = mask_id_number(card["card_number"], 1, 2)
-    out["card_id"] = card["card_id"][:6] + "*" * (len(card["card_id"]) - 6)  # keeps the region code
-    out["birth_date"] = card["birth_date"][:4] + "-**-**"  # the year is enough for the elderly channel
-    return out
+    return mask_fields(card, MaskPolicy.from_config(config), kinds=CARD_FIELD_KINDS)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

@@ -1,8 +1,10 @@
 """Live device trace for the technician screen: the drivers' DEBUG wire logs (serial commands,
 APDU headers and status words, printer status) in a ring buffer, masked like every log.
 
-The drivers already log only codes and lengths; the masking filter is the second line of
-defence. Tracing is switched on only while a technician watches, so normal logs stay quiet.
+The drivers already log only codes and lengths; masking is the second line of defence, and the
+strict kind (`kiosk.privacy.scrub_strict`): besides ID- and phone-shaped numbers it hides full
+dates (a birth date beside a masked ID number rebuilds it) and Chinese names. Tracing is
+switched on only while a technician watches, so normal logs stay quiet.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import logging
 import threading
 from collections import deque
 
-from kiosk.privacy import MaskingLogFilter
+from kiosk.privacy import MaskingLogFilter, scrub_strict
 
 TRACED_LOGGERS = ("drivers.idcard", "drivers.sscard", "drivers.printer", "drivers.qrscan")
 
@@ -26,7 +28,7 @@ class DeviceTrace(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.lines.append(self.format(record))
+            self.lines.append(scrub_strict(self.format(record)))
         except Exception:  # a trace line must never break a device thread
             self.handleError(record)
 
