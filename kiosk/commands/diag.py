@@ -21,8 +21,10 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
 
 
 def run(args: argparse.Namespace, config: object) -> int:
-    from kiosk.services.diagnostics import overall_exit_code, report_json, run_checks, write_bundle
+    from kiosk.services.diagnostics import check_bundle_path, overall_exit_code, report_json, run_checks, write_bundle
 
+    if getattr(args, "bundle", None):
+        check_bundle_path(args.bundle)  # refused before anything runs (exit 2), no folder is made
     results = run_checks(config)
     if getattr(args, "json", False):
         print(json.dumps(report_json(results), ensure_ascii=False))

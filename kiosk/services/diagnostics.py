@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable
 from drivers.diagnostics import CheckResult, CheckStatus, Stopwatch
 from kiosk import __version__
 from kiosk.config import SIMULATED, Config
+from kiosk.errors import UsageError
 from kiosk.privacy import mask_name, scrub
 from kiosk.services.audit_log import AuditEntry, AuditLog
 from kiosk.services.submissions import open_outbox, outbox_path
@@ -413,7 +414,27 @@ def check_config(config: Config) -> list[CheckResult]:
                            ("qrscan", config.devices.qrscan.port), ("camera", config.devices.camera.source)) if v == SIMULATED]
     en = f"{config.source}" + (f"; simulated: {', '.join(sims)}" if sims else "")
     zh = f"配置文件 {config.source}" + (f"；模拟设备：{'、'.join(sims)}" if sims else "")
-    return [_ok("config", en, zh, 0.0, config_in_effect(config))]
+    return [_ok("config", en, zh, 0.0, config_in_effect(config)), *check_forms(config)]
+
+
+def check_forms(config: Config) -> list[CheckResult]:
+    """The services residents can choose: every form file loads, and at least one does."""
+    from kiosk.services.forms import load_forms
+
+    folder = config.resolve(config.kiosk.forms_dir)
+    with Stopwatch() as sw:
+        catalog = load_forms(folder) if folder.is_dir() else None
+    if catalog is None or not catalog.forms:
+        return [CheckResult("config.forms", CheckStatus.ERROR, f"no form loads from {folder}: residents see no service; "
+                            "set kiosk.forms_dir to the folder of form files (forms/*.toml)",
+                            f"{folder} 中没有可用的业务表单，居民看不到任何业务；请把 kiosk.forms_dir 设为表单文件夹",
+                            sw.ms, {"folder": str(folder), "errors": [str(e) for e in (catalog.errors if catalog else [])]})]
+    data = {"folder": str(folder), "services": [f.code for f in catalog.forms], "errors": [str(e) for e in catalog.errors]}
+    if catalog.errors:
+        broken = "; ".join(str(e) for e in catalog.errors)
+        return [CheckResult("config.forms", CheckStatus.DEGRADED, f"{len(catalog.forms)} services; hidden because broken: {broken}",
+                            f"{len(catalog.forms)} 项业务；以下表单有错已隐藏：{broken}", sw.ms, data)]
+    return [_ok("config.forms", f"{len(catalog.forms)} services from {folder}", f"{len(catalog.forms)} 项业务（{folder}）", sw.ms, data)]
 
 
 # -- running them ----------------------------------------------------------------------------
@@ -494,8 +515,10 @@ def report_json(results: list[CheckResult]) -> dict[str, Any]:
 # -- support bundle --------------------------------------------------------------------------
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
-# IDs, card numbers, permit/pass numbers: alphanumeric tokens with 6+ digits (UUID parts excepted)
-_NUMBERED_TOKEN = re.compile(r"(?<![-0-9A-Za-z_])(?=[A-Za-z]*\d(?:[A-Za-z]*\d){5})[0-9A-Za-z]{8,40}(?![-0-9A-Za-z_])")
+# IDs, card numbers, permit/pass numbers: alphanumeric tokens with 6+ digits (UUID parts and
+# sizes such as 1280x836 excepted)
+_NUMBERED_TOKEN = re.compile(r"(?<![-0-9A-Za-z_])(?!\d{2,5}x\d{2,5}(?![0-9A-Za-z]))"
+                             r"(?=[A-Za-z]*\d(?:[A-Za-z]*\d){5})[0-9A-Za-z]{8,40}(?![-0-9A-Za-z_])")
 _LABELLED = re.compile(
     r"(?i)(\"?(?:name|english_name|chinese_name|id_number|address|phone|mobile|birth_date|pass_number|card_number"
     r"|姓名|证件号码|身份证号|住址|地址|电话|手机)\"?\s*[:=：]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;}]+)")
@@ -506,7 +529,10 @@ def redact_text(text: str, known_values: Iterable[str] = (), free_text: bool = T
     labelled values (name=…, "id_number": …) and every run of Chinese characters (names,
     addresses); structured technical text (config, checks) keeps its Chinese."""
     for value in sorted({v for v in known_values if len(v) >= 2}, key=len, reverse=True):
-        text = text.replace(value, mask_name(value))
+        if _DATE_VALUE.fullmatch(value):  # a birth date, but never the date inside a timestamp
+            text = re.sub(rf"(?<![\d-]){re.escape(value)}(?![\d:T]| \d\d:)", mask_name(value), text)
+        else:
+            text = text.replace(value, mask_name(value))
     if free_text:
         text = _LABELLED.sub(lambda m: m.group(1) + '"***"', text)
     text = scrub(text)
@@ -528,16 +554,40 @@ def redact_json(value: Any, known_values: Iterable[str] = (), free_text: bool = 
     return value
 
 
-def _payload_strings(value: Any) -> Iterable[str]:
+_DATE_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Keys of a payload that hold the kiosk's own vocabulary, never something a resident typed.
+_TECHNICAL_KEYS = frozenset({"service", "form_version", "reference", "source", "kind", "score"})
+
+
+def _is_technical(text: str) -> bool:
+    """Codes and small numbers: service codes, option values, sources (`idcard`), submission ids,
+    amounts. Masking them would hide simulator names, codes and ids everywhere in the bundle."""
+    return bool(re.fullmatch(r"[a-z][a-z0-9_]*", text) or _UUID.fullmatch(text)
+                or (re.fullmatch(r"[\d.]+", text) and sum(c.isdigit() for c in text) < 6))
+
+
+def _looks_personal(part: str) -> bool:
+    return bool(re.search(r"[\u3400-\u9fff]", part)) or sum(c.isdigit() for c in part) >= 6
+
+
+def _payload_strings(value: Any, key: str = "") -> Iterable[str]:
+    """The personal strings of a payload, to mask wherever they leaked: what a resident gave,
+    not the kiosk's codes (see _TECHNICAL_KEYS, _is_technical). Parts of a value (words of an
+    address) count only when they look personal on their own (Chinese text, 6+ digits)."""
+    if key in _TECHNICAL_KEYS:
+        return
     if isinstance(value, str):
-        yield value
-        yield from (part for part in re.split(r"[\s,，]+", value) if len(part) >= 3)
+        text = value.strip()
+        if not _is_technical(text):
+            yield text
+        yield from (part for part in re.split(r"[\s,，]+", text) if len(part) >= 3 and _looks_personal(part))
     elif isinstance(value, dict):
-        for v in value.values():
-            yield from _payload_strings(v)
+        for k, v in value.items():
+            yield from _payload_strings(v, str(k))
     elif isinstance(value, (list, tuple)):
         for v in value:
-            yield from _payload_strings(v)
+            yield from _payload_strings(v, key)
 
 
 def outbox_snapshot(store: Any, limit: int = 200) -> tuple[dict[str, Any], set[str]]:
@@ -552,13 +602,24 @@ def outbox_snapshot(store: Any, limit: int = 200) -> tuple[dict[str, Any], set[s
     return {"status": status.to_json(), "recent": meta}, known
 
 
+def check_bundle_path(path: str | os.PathLike[str]) -> Path:
+    """Refuse (exit 2) a bundle path whose folder does not exist — no folders are made: a typo
+    must not leave a file of kiosk data somewhere unexpected — or that is itself a folder."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UsageError("BUNDLE_FOLDER", f"--bundle: 文件夹 {path.parent} 不存在", f"--bundle: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise UsageError("BUNDLE_FOLDER", f"--bundle: {path} 是文件夹", f"--bundle: {path} is a folder, expected a file name such as bundle.zip")
+    return path
+
+
 def write_bundle(config: Config, path: str | os.PathLike[str], results: list[CheckResult] | None = None,
                  outbox: Any = None, max_log_bytes: int = 20 * MiB) -> Path:
     """A zip for support: checks, config (secrets hidden), versions, devices, outbox stats, audit
     log and logs — all redacted. Returns the path written."""
     from kiosk.services.discovery import device_inventory
 
-    path = Path(path)
+    path = check_bundle_path(path)
     results = results if results is not None else run_checks(config)
     known: set[str] = set()
     outbox_info: dict[str, Any] = {"status": None, "note": "no outbox on this kiosk"}
@@ -599,7 +660,6 @@ def write_bundle(config: Config, path: str | os.PathLike[str], results: list[Che
         f"kiosk id {config.kiosk.id}; overall status {overall_status(results)}\n"
         "Personal data is masked (ID numbers, names, addresses, card numbers); the hub token and the "
         "technician PIN hash are removed; outbox payloads are not included.\n", known, False)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, text in files.items():
