@@ -291,7 +291,13 @@ class OutboxStore:
             raise OutboxUnavailable("OUTBOX_IO", f"无法创建数据目录 {self.db_path.parent}：{exc.strerror}",
                                     f"cannot create the data directory {self.db_path.parent}: {exc.strerror}", str(exc)) from None
         try:
-            self._conn = self._open_checked(self.db_path)
+            try:
+                self._conn = self._open_checked(self.db_path)
+            except sqlite3.Error as exc:
+                # opening needs room for -wal/-shm: on a full disk the reserve makes it, so sync can drain
+                if sqlite_code(exc) not in (SQLITE_FULL, SQLITE_IOERR) or not self._release_reserve():
+                    raise
+                self._conn = self._open_checked(self.db_path)
         except sqlite3.Error as exc:
             if not is_corrupt(exc):  # full, I/O, locked: the file is fine; say so and leave it alone
                 raise unavailable(exc, self.db_path) from None
@@ -462,7 +468,7 @@ class OutboxStore:
             except FileNotFoundError:
                 if rows:
                     self.key_error = OutboxKeyError(self.key_path, "file is missing", "文件缺失", rows)
-                    log.error("%s", self.key_error.message_en)
+                    log.info("%s", self.key_error.message_en)  # raised (one clear message) when used
                     return
                 if not create_key:
                     return  # nothing stored yet, nothing to protect; the kiosk creates it on first use
@@ -475,7 +481,7 @@ class OutboxStore:
             if rows:
                 self.key_error = OutboxKeyError(self.key_path, "does not match the stored submissions (was the key file replaced?)",
                                                 "与已保存的业务不匹配（密钥文件可能被替换）", rows)
-                log.error("%s", self.key_error.message_en)
+                log.info("%s", self.key_error.message_en)  # raised (one clear message) when used
                 return
         elif rows:  # written before key checks existed: any readable recent row vouches for the key
             sample = self._conn.execute("SELECT id, CAST(payload AS BLOB) FROM submissions WHERE typeof(payload)='blob' "
@@ -483,7 +489,7 @@ class OutboxStore:
             if sample and not any(self._decrypts(blob, sid) for sid, blob in sample):
                 self.key_error = OutboxKeyError(self.key_path, "does not decrypt any stored submission (was the key file replaced?)",
                                                 "无法解密已保存的业务（密钥文件可能被替换）", rows)
-                log.error("%s", self.key_error.message_en)
+                log.info("%s", self.key_error.message_en)  # raised (one clear message) when used
                 return
         self._pin_key(replace=rows == 0)
 
@@ -542,7 +548,7 @@ class OutboxStore:
             os.replace(tmp, self.reserve_path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            log.warning("outbox reserve %s cannot be made: %s", self.reserve_path, exc.strerror)
+            log.info("outbox reserve %s cannot be made: %s", self.reserve_path, exc.strerror)  # enqueue says so
             return False
         log.info("outbox reserve %s in place (%d bytes)", self.reserve_path, self.reserve_bytes)
         return True
@@ -554,7 +560,7 @@ class OutboxStore:
             return False
         self.reserve_releases += 1
         self._next_reserve_try = time.monotonic() + 10.0
-        log.warning("disk full: released the outbox reserve %s so sync can keep recording its progress", self.reserve_path)
+        log.info("disk full: released the outbox reserve %s so sync can keep recording its progress", self.reserve_path)
         return True
 
     def _maybe_restore_reserve(self) -> None:
