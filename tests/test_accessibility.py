@@ -79,6 +79,9 @@ def test_palettes_meet_contrast_on_paper() -> None:
                  (palette.on_danger, palette.danger), (palette.on_header, palette.header)]
         for fg, bg in pairs:
             assert contrast_ratio(rgb(fg), rgb(bg)) >= minimum, (fg, bg)
+        # WCAG 1.4.11: a button's outline is what shows where to touch; ≥ 3:1 against what surrounds it
+        for bg in (palette.surface, palette.window):
+            assert contrast_ratio(rgb(palette.border), rgb(bg)) >= 3.0, (palette.border, bg)
 
 
 def test_elderly_mode_sizes() -> None:

@@ -79,6 +79,8 @@ def test_record_query_shows_the_hub_record_and_prints_a_certificate(shell_factor
     wait_until(lambda: shell.controller.done_view.certificate == "printed", 20, "the certificate")
     assert done.record_labels["enrolled"][1].text() in ("正常参保", "未参保")
     assert done.record_labels["region"][1].text()
+    assert done.print_certificate.isVisible() and not done.print_certificate.isEnabled()  # printed: no second copy
+    shell.controller.on_print_certificate()  # even a tap that slipped through prints nothing more
     printed = sorted((shell.config.data_dir / "a4-printed").glob("*.pdf"))
     assert len(printed) == 1 and printed[0].read_bytes().startswith(b"%PDF")
     if shutil.which("pdftoppm"):

@@ -95,10 +95,23 @@ def test_ticket_print_failure_keeps_number_and_offers_reprint(kiosk) -> None:
     wait_until(lambda: shell.controller.done_view.print_error, 15, "the print failure")
     number = window.done.number.text()
     assert number.startswith("C") and window.done.reprint.isVisible()
-    assert "缺纸" in window.done.message.text()
+    assert "缺纸" in window.done.message.text() and "。。" not in window.done.message.text()
     assert window.status.device_state["printer"] == "error"  # the strip tells staff, from the same print
     sims.printer.paper = "ok"
     click(j.find("done_reprint"))
     wait_until(lambda: not shell.controller.done_view.printing and not shell.controller.done_view.print_error, 15, "the reprint")
+    wait_until(lambda: window.status.device_state["printer"] == "ok", 5, "the strip to clear the printer fault")
     assert [t for t in sims.printer.tickets if number in t.text]
     assert shell.runtime.queue.reprint_candidates() == []
+
+
+
+def test_status_poll_clears_the_printer_fault_when_paper_is_back(kiosk) -> None:
+    shell, _hub = kiosk
+    window, sims = shell.window, shell.runtime.sims
+    sims.printer.paper = "out"
+    shell.controller.refresh_printer_state()
+    wait_until(lambda: window.status.device_state["printer"] == "error", 10, "the paper-out state")
+    sims.printer.paper = "ok"
+    shell.controller._printer_poll.setInterval(50)  # the 20 s poll, sped up
+    wait_until(lambda: window.status.device_state["printer"] == "ok", 10, "the poll to clear the fault")

@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from kiosk.errors import UserFacingError
 from kiosk.services.forms import FormSpec, build_payload, id_number_is_valid, prefill
@@ -24,6 +24,7 @@ from kiosk.ui.main_window import MainWindow
 from kiosk.ui.screens.done import DoneView
 
 log = logging.getLogger(__name__)
+PRINTER_POLL_MS = 20_000
 
 DEVICE_STATE_EVENTS = {
     "ReaderConnected": "ok", "ReaderAttached": "ok", "ScannerConnected": "ok",
@@ -81,6 +82,11 @@ class KioskController(QObject):
             w.idle_overlay.continue_clicked.connect(idle_watcher.touch)
         self.show(w.home)
         self.refresh_printer_state()
+        # The strip shows the printer's last known state: from every print and from this poll
+        # (paper put back between residents clears "✖ 打印机 故障" without a print).
+        self._printer_poll = QTimer(self)
+        self._printer_poll.timeout.connect(self.refresh_printer_state)
+        self._printer_poll.start(PRINTER_POLL_MS)
 
     def refresh_printer_state(self) -> None:
         self.lanes.run("printer", self.backend.printer_state, lambda state: self.window.status.set_device("printer", state))
@@ -127,7 +133,8 @@ class KioskController(QObject):
             screen.reset()
         self.window.set_person_greeting("")
         self.window.idle_overlay.hide()
-        self.window.set_elderly(False)
+        self.window.reset_mode()  # the next visit starts in the site's default mode
+        self.refresh_printer_state()
         self.show(self.window.home)
 
     # -- technician mode (hidden gesture: five taps on the title within 3 s, then the PIN) -----
@@ -290,6 +297,8 @@ class KioskController(QObject):
         self.window.done.show_preview(result.preview_png)
         if result.printer_state != "unknown":
             self.window.status.set_device("printer", result.printer_state)
+        elif result.ok:
+            self.window.status.set_device("printer", "ok")  # a silent printer that just printed works
         self.journey_step.emit("printed" if result.ok else "print_failed")
 
     # -- record query and certificate (instant services) ---------------------------------------
@@ -315,14 +324,15 @@ class KioskController(QObject):
 
     def on_print_certificate(self) -> None:
         person, record = self.session.person, self.done_view.record
-        if person is None or record is None:
-            return
+        if person is None or record is None or self.done_view.certificate in ("printing", "printed"):
+            return  # one certificate per tap: a second tap while printing or after must not print twice
         self.done_view.certificate = "printing"
         self.window.done.update_view(self.done_view)
 
         def printed(_job: Any) -> None:
             self.done_view.certificate = "printed"
             self.window.done.update_view(self.done_view)
+            self.refresh_printer_state()
             self.journey_step.emit("certificate_printed")
 
         def failed(error: BaseException) -> None:

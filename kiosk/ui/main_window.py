@@ -86,6 +86,9 @@ class MainWindow(QMainWindow):
         self.done = DoneScreen(self.metrics)
         self.error = ErrorScreen(self.metrics)
         self.screens: list[Screen] = [self.home, self.identify, self.form, self.review, self.done, self.error]
+        self.default_elderly = False  # display.default_mode: the mode every visit starts in
+        for entry in (self.home.elderly_entry, self.identify.elderly_entry):
+            entry.toggled.connect(self._entry_toggled)
         for screen in self.screens:
             self.stack.addWidget(screen)
 
@@ -125,7 +128,21 @@ class MainWindow(QMainWindow):
             top.removeWidget(self.header_buttons)
             bottom.addWidget(self.header_buttons)
 
+    def _entry_toggled(self, elderly: bool) -> None:
+        self.set_elderly(elderly)
+        self.elderly_toggled.emit(elderly)
+
+    def set_default_mode(self, elderly: bool) -> None:
+        self.default_elderly = elderly
+        self.set_elderly(elderly)
+
+    def reset_mode(self) -> None:
+        """A new visit starts in the site's default mode (the last resident's choice is theirs)."""
+        self.set_elderly(self.default_elderly)
+
     def set_elderly(self, elderly: bool) -> None:
+        for entry in (self.home.elderly_entry, self.identify.elderly_entry):
+            entry.show_mode(elderly)
         if self.metrics.elderly == elderly:
             return
         self.metrics = Metrics(dpi=self.metrics.dpi, elderly=elderly)

@@ -51,15 +51,17 @@ def panel_dpi(pixels: tuple[int, int], physical_mm: tuple[float, float] | None, 
     return fallback_dpi
 
 
-def screen_dpi(diagonal_in: float, fallback_dpi: float) -> float:
-    """`panel_dpi` for the primary screen of the running application."""
+def screen_dpi(panel_pixels: tuple[int, int], diagonal_in: float, fallback_dpi: float) -> float:
+    """`panel_dpi` on the running application's primary screen: its reported physical size is
+    used on a real display; offscreen (tests, the scripted demo) only the configured values."""
     screen = QGuiApplication.primaryScreen()
-    if screen is None:
-        return fallback_dpi
-    size = screen.geometry().size() * screen.devicePixelRatio()
-    physical = screen.physicalSize()
-    reported = None if QGuiApplication.platformName() in VIRTUAL_PLATFORMS else (physical.width(), physical.height())
-    return panel_dpi((size.width(), size.height()), reported, diagonal_in, fallback_dpi)
+    if screen is not None and QGuiApplication.platformName() not in VIRTUAL_PLATFORMS:
+        size = screen.geometry().size() * screen.devicePixelRatio()
+        physical = screen.physicalSize()
+        dpi = panel_dpi((size.width(), size.height()), (physical.width(), physical.height()), 0, 0)
+        if dpi:
+            return dpi
+    return panel_dpi(panel_pixels, None, diagonal_in, fallback_dpi)
 
 
 def apply_kiosk_style(window: QWidget, metrics: Metrics, theme: str, font_family: str) -> None:

@@ -16,7 +16,7 @@ from kiosk.services.voice import EspeakSpeaker, NullSpeaker, VoicePlayer
 from kiosk.ui.controller import KioskController
 from kiosk.ui.i18n import set_language
 from kiosk.ui.main_window import MainWindow
-from kiosk.ui.panel import show_on_panel
+from kiosk.ui.panel import screen_dpi, show_on_panel
 from drivers.qrscan.serial_scanner import VoucherScanned
 from kiosk.ui.widgets.idle import IdleWatcher
 from kiosk.ui.widgets.wedge_filter import KeyboardWedgeFilter
@@ -73,10 +73,14 @@ class KioskShell:
         self.lanes = TaskLanes()
         backend = self.runtime.start(on_sync_status=lambda status: self.channel.event.emit("sync", status))
         set_language(config.kiosk.language)
+        display = config.display
+        self.panel_size = (display.width, display.height)
         self.window = MainWindow(
-            self.runtime.forms.forms, config.display.dpi, config.display.font_family, config.display.theme,
+            self.runtime.forms.forms, screen_dpi(self.panel_size, display.panel_diagonal_in, display.dpi),
+            display.font_family, display.theme,
             config.kiosk.service_point, (config.privacy.mask_head, config.privacy.mask_tail),
         )
+        self.window.set_default_mode(display.default_mode == "elderly")
         self.voice = make_voice(config)
         self.idle = IdleWatcher(config.kiosk.idle_timeout_s, config.kiosk.idle_warning_s)
         self.app.installEventFilter(self.idle)
@@ -99,7 +103,7 @@ class KioskShell:
         return self.app.exec()
 
     def show(self) -> None:
-        show_on_panel(self.window, self.config.kiosk.fullscreen)
+        show_on_panel(self.window, self.config.kiosk.fullscreen, self.panel_size)
 
     def close(self) -> None:
         if self.controller.technician_screen is not None:

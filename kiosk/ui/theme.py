@@ -31,7 +31,7 @@ class Palette:
 STANDARD = Palette(
     window="#EEF3F8", surface="#FFFFFF", text="#1B1F24", muted_text="#4A5560",
     primary="#0A4F9C", on_primary="#FFFFFF", accent="#1E6B34", on_accent="#FFFFFF",
-    danger="#A4161A", on_danger="#FFFFFF", border="#9AA8B6", header="#0A4F9C", on_header="#FFFFFF",
+    danger="#A4161A", on_danger="#FFFFFF", border="#6F7D8B", header="#0A4F9C", on_header="#FFFFFF",
 )
 # 长辈版: the same light look with every pair at ≥ 7:1 (WCAG AAA), as DESIGN.md asks of the
 # elderly theme; darker muted text, accent and header.
@@ -132,7 +132,7 @@ QPushButton {{
   min-height: {m.target_px}px; min-width: {m.target_px}px; padding: 0 {m.mm(4)}px;
   background: {p.surface}; color: {p.text}; border: 2px solid {p.border}; border-radius: {radius}px;
 }}
-QPushButton:pressed {{ background: {p.border}; }}
+QPushButton:pressed {{ background: {p.window}; border-color: {p.primary}; }}
 QPushButton:disabled {{ color: {p.muted_text}; border-style: dashed; }}
 QPushButton[role="primary"] {{ background: {p.primary}; color: {p.on_primary}; border-color: {p.primary}; font-weight: bold; }}
 QPushButton[role="accent"] {{ background: {p.accent}; color: {p.on_accent}; border-color: {p.accent}; font-weight: bold; }}
@@ -142,6 +142,11 @@ QPushButton[role="primary"]:disabled, QPushButton[role="accent"]:disabled, QPush
 }}
 QPushButton[role="header"] {{ background: transparent; color: {p.on_header}; border: 2px solid {p.on_header}; }}
 QPushButton[role="header"]:checked {{ background: {p.on_header}; color: {p.header}; }}
+QPushButton[role="elderly"] {{
+  min-height: {round(m.target_px * 1.2)}px; font-size: {m.title_px}px; font-weight: bold;
+  background: {p.accent}; color: {p.on_accent}; border: 3px solid {p.accent};
+}}
+QPushButton[role="elderly"]:checked {{ background: {p.surface}; color: {p.accent}; border: 3px solid {p.accent}; }}
 QPushButton[role="tile"] {{ background: {p.surface}; text-align: left; padding: {m.mm(3)}px; }}
 QPushButton[role="option"]:checked {{ background: {p.primary}; color: {p.on_primary}; border-color: {p.primary}; font-weight: bold; }}
 QLineEdit, QSpinBox, QComboBox {{

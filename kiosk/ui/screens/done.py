@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QBoxLayout, QFrame, QGridLayout, QHBoxLayout, QLa
                                QVBoxLayout, QWidget)
 
 from kiosk.ui.i18n import tr
-from kiosk.ui.screens.base import Screen, button, card, label, repolish
+from kiosk.ui.screens.base import Screen, button, card, clause, label, repolish
 from kiosk.ui.theme import Metrics
 from kiosk.ui.widgets.reflow import ReflowGrid
 
@@ -199,7 +199,7 @@ class DoneScreen(Screen):
             self.message.setText("⚠ " + v.notice)
             self.message.setProperty("role", "error")
         elif v.print_error:
-            self.message.setText("⚠ " + tr("done.print_failed", reason=v.print_error))
+            self.message.setText("⚠ " + tr("done.print_failed", reason=clause(v.print_error)))
             self.message.setProperty("role", "error")
         elif v.printing:
             self.message.setText(tr("done.printing"))
@@ -252,6 +252,7 @@ class DoneScreen(Screen):
         elif v.record_error:
             self.record_heading.setText("⚠ " + v.record_error)
         self.print_certificate.setVisible(bool(record) and v.certificate != "printing")
+        self.print_certificate.setEnabled(v.certificate != "printed")  # one certificate per visit
         self.print_certificate.setText(tr("record.print"))
 
     def spoken_prompt(self) -> str:

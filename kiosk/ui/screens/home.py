@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSi
 
 from kiosk.services.forms import FormSpec
 from kiosk.ui.i18n import language, tr
-from kiosk.ui.screens.base import Screen, label
+from kiosk.ui.screens.base import ElderlyEntry, Screen, label
 from kiosk.ui.theme import Metrics
 
 
@@ -56,8 +56,14 @@ class HomeScreen(Screen):
         outer.setContentsMargins(metrics.mm(8), metrics.mm(5), metrics.mm(8), metrics.mm(5))
         self.heading = label(role="title")
         self.hint = label(role="hint")
-        outer.addWidget(self.heading)
-        outer.addWidget(self.hint)
+        self.elderly_entry = ElderlyEntry("home_elderly")
+        top = QHBoxLayout()
+        texts = QVBoxLayout()
+        texts.addWidget(self.heading)
+        texts.addWidget(self.hint)
+        top.addLayout(texts, 1)
+        top.addWidget(self.elderly_entry, 0, Qt.AlignmentFlag.AlignTop)
+        outer.addLayout(top)
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         outer.addWidget(self.grid_host, 1)
@@ -98,6 +104,7 @@ class HomeScreen(Screen):
     def retranslate(self) -> None:
         self.heading.setText(tr("home.heading"))
         self.hint.setText(tr("home.swipe_hint"))
+        self.elderly_entry.retranslate()
         self.green.setText("✚ " + tr("home.green_channel").replace("65", str(getattr(self, "_elderly_age", 65))))
         for tile in self.tiles:
             tile.retranslate()

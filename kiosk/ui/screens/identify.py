@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout
 
 from kiosk.services.identity import Person
 from kiosk.ui.i18n import tr
-from kiosk.ui.screens.base import Screen, button, card, label, repolish
+from kiosk.ui.screens.base import ElderlyEntry, Screen, button, card, clause, label, repolish
 from kiosk.ui.theme import Metrics
 
 
@@ -26,7 +26,11 @@ class IdentifyScreen(Screen):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(metrics.mm(10), metrics.mm(6), metrics.mm(10), metrics.mm(6))
         self.heading = label(role="title")
-        outer.addWidget(self.heading)
+        self.elderly_entry = ElderlyEntry("identify_elderly")
+        top = QHBoxLayout()
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.elderly_entry, 0, Qt.AlignmentFlag.AlignTop)
+        outer.addLayout(top)
         ways = QHBoxLayout()
         self.way_labels = []
         for icon in ("证", "卡", "码"):
@@ -70,6 +74,7 @@ class IdentifyScreen(Screen):
         self.reset()
 
     def show_state(self, key: str, role: str = "hint", **values: str) -> None:
+        values = {name: clause(value) for name, value in values.items()}
         self._state_key, self._state_role, self._state_values = key, role, values
         self.state.setProperty("role", role)
         repolish(self.state)
@@ -97,6 +102,7 @@ class IdentifyScreen(Screen):
 
     def retranslate(self) -> None:
         self.heading.setText(tr("identify.heading"))
+        self.elderly_entry.retranslate()
         for text, key in zip(self.way_labels, ("identify.idcard", "identify.sscard", "identify.voucher")):
             text.setText(tr(key))
         self.name_caption.setText(tr("identify.name"))
