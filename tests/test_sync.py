@@ -203,3 +203,58 @@ def test_self_tests_for_diag(store, hub):
     check = store.self_test()
     assert check.status is CheckStatus.DEGRADED and "quarantined" in check.detail
     assert "王伟" not in json.dumps(check.to_json(), ensure_ascii=False)
+
+
+# -- identity errors pause the whole sync; only per-item verdicts quarantine (issue 13) --------
+@pytest.mark.parametrize("status", [401, 403])
+def test_auth_failure_pauses_sync_and_leaves_items_pending(store, status):
+    from kiosk.services.diagnostics import check_outbox
+
+    ids = fill(store, 5)
+    calls = []
+
+    def refuse(request):
+        calls.append(request)
+        return httpx.Response(status, json={"error": "unauthorized" if status == 401 else "forbidden"})
+
+    report = Syncer(store, mock_client(refuse), batch_size=2).drain()
+    assert report.config_error and report.error and f"HTTP {status}" in report.config_error
+    assert len(calls) == 1  # paused at the first refusal, not hammered batch after batch
+    assert store.status().pending == 5 and store.status().quarantined == 0
+    assert "token" in store.sync_paused() or "enrolled" in store.sync_paused()
+    (check,) = check_outbox(None, store)  # diag (another process) sees the pause and says what to fix
+    assert check.status.value == "error" and "hub.token" in check.detail
+    ok = Syncer(store, mock_client(lambda r: httpx.Response(
+        200, json={"results": [{"id": i["id"], "result": "accepted"} for i in json.loads(r.content)["items"]]})), batch_size=10)
+    assert ok.drain().acked == 5 and store.sync_paused() is None
+    assert {e.id for e in store.list("acked")} == set(ids)
+
+
+def test_kiosk_mismatch_pauses_sync_instead_of_quarantining_everything(store, hub):
+    from hub_fixtures import OTHER_TOKEN
+
+    ids = fill(store, 4)  # written as KIOSK, sent with another kiosk's token
+    report = Syncer(store, HubClient(hub.url, OTHER_TOKEN, 5), batch_size=10).drain()
+    assert report.config_error and "kiosk_mismatch" in report.config_error and "kiosk.id" in report.config_error
+    assert report.quarantined == 0 and store.status().quarantined == 0
+    assert store.status().pending == 4 and hub.store.stats()["total"] == 0
+    report = Syncer(store, HubClient(hub.url, TOKEN, 5), batch_size=10).drain()  # configuration fixed
+    assert report.acked == 4 and store.sync_paused() is None
+    assert set(hub.store.ids()) == set(ids)
+
+
+def test_worker_reports_a_config_error_and_waits_the_cap(store, hub):
+    fill(store, 2)
+    statuses: list[SyncStatus] = []
+    seen = threading.Event()
+    worker = SyncWorker(Syncer(store, HubClient(hub.url, "not-a-token", 5)), base_s=0.01, cap_s=60,
+                        on_status=lambda s: (statuses.append(s), seen.set()), heartbeat_s=0.1)
+    worker.start()
+    try:
+        assert seen.wait(5)
+        status = statuses[-1]
+        assert status.config_error and "HTTP 401" in status.config_error and status.pending == 2
+        assert worker.next_delay() == 60  # paused, not a tight retry loop
+    finally:
+        worker.stop()
+    assert store.status().quarantined == 0
