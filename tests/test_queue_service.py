@@ -140,7 +140,7 @@ def test_print_state(queue):
 def test_database_is_wal_full_and_versioned(tmp_path, queue):
     db = sqlite3.connect(tmp_path / "queue.sqlite3")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 1
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 2
     db.execute("UPDATE schema_version SET version = 99")
     db.commit()
     db.close()
@@ -164,3 +164,79 @@ def test_two_processes_never_share_a_number(tmp_path):
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
     numbers = [r[0] for r in sqlite3.connect(db).execute("SELECT number FROM tickets ORDER BY seq")]
     assert sorted(numbers) == [f"A{i:03d}" for i in range(1, 121)]
+
+
+# -- schema v2: the hall's fields (issue 17) -------------------------------------------------
+def test_a_v1_database_upgrades_in_place_and_keeps_its_tickets(tmp_path, clock):
+    db_path = tmp_path / "queue.sqlite3"
+    db = sqlite3.connect(db_path)
+    v1 = """CREATE TABLE schema_version (version INTEGER NOT NULL);
+    CREATE TABLE tickets (seq INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id TEXT NOT NULL UNIQUE, day TEXT NOT NULL,
+      band TEXT NOT NULL, serial INTEGER NOT NULL, number TEXT NOT NULL, service_code TEXT NOT NULL,
+      service_name TEXT NOT NULL, priority_reason TEXT, issued_at TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'waiting',
+      print_state TEXT NOT NULL DEFAULT 'pending', print_error TEXT, counter INTEGER, called_at TEXT, call_seq INTEGER,
+      UNIQUE (day, band, serial));
+    INSERT INTO schema_version VALUES (1);
+    INSERT INTO tickets (ticket_id, day, band, serial, number, service_code, service_name, issued_at)
+      VALUES ('t-old', '2024-05-01', 'A', 1, 'A001', 'enrol', '参保登记', '2024-05-01T08:00:00');"""
+    db.executescript(v1)
+    db.close()
+    q = QueueService(db_path, QueueSection(), 65, clock=clock)
+    try:
+        assert sqlite3.connect(db_path).execute("SELECT version FROM schema_version").fetchone()[0] == 2
+        assert q.issue("enrol", "参保登记", "A", None).number == "A002"  # the old ticket still counts
+        called = q.call_next(1)
+        assert called.ticket_id == "t-old" and called.first_called_at == clock.now
+    finally:
+        q.close()
+
+
+def test_one_ticket_per_submission(queue):
+    first = queue.issue("enrol", "参保登记", "A", None, submission_id="sub-1")
+    again = queue.issue("enrol", "参保登记", "A", None, submission_id="sub-1")
+    other = queue.issue("enrol", "参保登记", "A", None, submission_id="sub-2")
+    assert again.ticket_id == first.ticket_id and again.number == "A001"
+    assert other.number == "A002"
+    assert queue.by_submission("sub-1").ticket_id == first.ticket_id
+
+
+def test_finish_records_outcome_note_and_times(queue, clock):
+    t = queue.issue("enrol", "参保登记", "A", None)
+    clock.now += timedelta(minutes=7)
+    queue.call_next(2)
+    clock.now += timedelta(minutes=4)
+    queue.recall(2)  # a recall is not a new first call
+    clock.now += timedelta(minutes=1)
+    done = queue.finish(t.ticket_id, "returned", "缺少：户口簿")
+    assert (done.state, done.outcome, done.note) == ("done", "returned", "缺少：户口簿")
+    assert (done.waiting_s, done.handling_s) == (7 * 60, 5 * 60)
+    assert queue.finish(t.ticket_id, "done") is None  # only a called ticket finishes
+    with pytest.raises(ValueError):
+        queue.finish(t.ticket_id, "vanished")
+
+
+def test_transfer_keeps_the_place_and_routes_to_a_band_or_counter(queue):
+    first = queue.issue("enrol", "参保登记", "A", None)
+    queue.issue("enrol", "参保登记", "A", None)
+    queue.issue("claim", "待遇报销", "B", None)
+    assert queue.call_next(1).ticket_id == first.ticket_id
+    moved = queue.finish(first.ticket_id, "transferred", "转报销窗口", to_band="B")
+    assert (moved.state, moved.queue_band, moved.number) == ("waiting", "B", "A001")
+    assert queue.waiting_by_band() == {"A": 1, "B": 2, "C": 0, "D": 0}
+    assert queue.call_next(3, bands=("B",)).ticket_id == first.ticket_id  # ahead of the later B ticket
+    queue.finish(first.ticket_id, "transferred", to_counter=5)
+    assert all(t.ticket_id != first.ticket_id for t in [queue.call_next(4, bands=("B",))])
+    assert queue.call_next(5).ticket_id == first.ticket_id
+    with pytest.raises(ValueError):
+        queue.finish(first.ticket_id, "transferred")  # to where?
+
+
+def test_call_next_finishes_the_previous_with_outcome_done(queue, clock):
+    a = queue.issue("enrol", "参保登记", "A", None)
+    queue.issue("enrol", "参保登记", "A", None)
+    queue.call_next(1)
+    clock.now += timedelta(minutes=3)
+    queue.call_next(1)
+    finished = queue.get(a.ticket_id)
+    assert (finished.state, finished.outcome, finished.handling_s) == ("done", "done", 180)
+    assert [t.number for t in queue.recent_calls()] == ["A002", "A001"]

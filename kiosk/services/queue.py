@@ -9,6 +9,12 @@ Calling order: priority and normal tickets alternate by `priority_ratio` [p, n] 
 calls, then n normal calls, cycling; an empty class yields its slot to the other; FIFO within a
 class. `people_ahead` replays that rule over today's waiting tickets of the same band.
 A failed print keeps the ticket and its number (print_state "failed", listed for reprint).
+
+Schema v2 (the hall, issue 17): a ticket may carry the submission it was issued for (one ticket
+per submission: issuing again returns the first), how it ended (`outcome` done | returned |
+transferred | skipped, a note), when it was first called and finished (waiting and handling
+times), and a route: a transfer puts a called ticket back in line in another band and/or for one
+counter, keeping its place (its issue order), under the number the resident holds.
 """
 from __future__ import annotations
 
@@ -23,7 +29,8 @@ from typing import Callable
 
 from kiosk.config import QueueSection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+OUTCOMES = ("done", "returned", "transferred")
 PRIORITY_REASONS = ("elderly", "disabled", "appointment")
 PRIORITY_LABELS_ZH = {"elderly": "长者优先", "disabled": "残疾人优先", "appointment": "预约优先"}
 
@@ -56,6 +63,17 @@ CREATE TABLE IF NOT EXISTS call_cycle (
 );
 """
 
+# v1 → v2: ALTER TABLE only adds nullable columns, so a v1 file upgrades in place on open.
+_V2_COLUMNS = (
+    ("submission_id", "TEXT"),     # the submission this ticket was issued for (the hall links them)
+    ("outcome", "TEXT"),           # done | returned | transferred | skipped
+    ("note", "TEXT"),              # the clerk's note (returned: the missing materials)
+    ("first_called_at", "TEXT"),   # waiting time = first_called_at - issued_at
+    ("finished_at", "TEXT"),       # handling time = finished_at - first_called_at
+    ("route_band", "TEXT"),        # transferred to another band (NULL: its own)
+    ("route_counter", "INTEGER"),  # transferred to one counter (NULL: any)
+)
+
 
 @dataclass(frozen=True)
 class Ticket:
@@ -69,10 +87,35 @@ class Ticket:
     state: str = "waiting"
     print_state: str = "pending"
     counter: int | None = None
+    submission_id: str | None = None
+    outcome: str | None = None
+    note: str | None = None
+    called_at: datetime | None = None
+    first_called_at: datetime | None = None
+    finished_at: datetime | None = None
+    route_band: str | None = None
+    route_counter: int | None = None
 
     @property
     def priority(self) -> bool:
         return self.priority_reason is not None
+
+    @property
+    def queue_band(self) -> str:
+        """The band it waits in now (its own unless transferred)."""
+        return self.route_band or self.band
+
+    @property
+    def waiting_s(self) -> int | None:
+        if self.first_called_at is None:
+            return None
+        return max(0, int((self.first_called_at - self.issued_at).total_seconds()))
+
+    @property
+    def handling_s(self) -> int | None:
+        if self.first_called_at is None or self.finished_at is None:
+            return None
+        return max(0, int((self.finished_at - self.first_called_at).total_seconds()))
 
     def to_json(self) -> dict:
         return {
@@ -123,10 +166,21 @@ class QueueService:
                 if statement.strip():
                     self._db.execute(statement)
             row = self._db.execute("SELECT version FROM schema_version").fetchone()
+            if row is not None and row["version"] > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.db_path}: queue schema v{row['version']} is newer than this software (v{SCHEMA_VERSION})")
+            self._migrate_v2()
             if row is None:
                 self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif row["version"] > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.db_path}: queue schema v{row['version']} is newer than this software (v{SCHEMA_VERSION})")
+            elif row["version"] < SCHEMA_VERSION:
+                self._db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+
+    def _migrate_v2(self) -> None:
+        have = {r["name"] for r in self._db.execute("PRAGMA table_info(tickets)")}
+        for name, kind in _V2_COLUMNS:
+            if name not in have:
+                self._db.execute(f"ALTER TABLE tickets ADD COLUMN {name} {kind}")
+        self._db.execute("CREATE UNIQUE INDEX IF NOT EXISTS tickets_submission ON tickets (submission_id)"
+                         " WHERE submission_id IS NOT NULL")
 
     def close(self) -> None:
         with self._lock:
@@ -148,7 +202,10 @@ class QueueService:
             return "appointment"
         return None
 
-    def issue(self, service_code: str, service_name: str, band: str, priority_reason: str | None) -> Ticket:
+    def issue(self, service_code: str, service_name: str, band: str, priority_reason: str | None,
+              submission_id: str | None = None) -> Ticket:
+        """A new number; with `submission_id`, the ticket already issued for it if there is one
+        (a kiosk retrying after a lost reply must not put the resident in line twice)."""
         if band not in self.config.band_names:
             raise ValueError(f"unknown queue band {band!r}; configured: {', '.join(sorted(self.config.band_names))}")
         if priority_reason is not None and priority_reason not in PRIORITY_REASONS:
@@ -157,18 +214,27 @@ class QueueService:
         day = now.date().isoformat()
         ticket_id = str(uuid.uuid4())
         with self._transaction():
+            if submission_id is not None:
+                row = self._db.execute("SELECT * FROM tickets WHERE submission_id = ?", (submission_id,)).fetchone()
+                if row is not None:
+                    return _ticket(row)
             (last,) = self._db.execute("SELECT COALESCE(MAX(serial), 0) FROM tickets WHERE day = ? AND band = ?",
                                        (day, band)).fetchone()
             serial = last + 1
             number = f"{band}{serial:03d}"
             self._db.execute(
                 "INSERT INTO tickets (ticket_id, day, band, serial, number, service_code, service_name,"
-                " priority_reason, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " priority_reason, issued_at, submission_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (ticket_id, day, band, serial, number, service_code, service_name, priority_reason,
-                 now.isoformat(timespec="seconds")),
+                 now.isoformat(timespec="seconds"), submission_id),
             )
         return Ticket(ticket_id, number, band, service_code, service_name, priority_reason,
-                      now.replace(microsecond=0))
+                      now.replace(microsecond=0), submission_id=submission_id)
+
+    def by_submission(self, submission_id: str) -> Ticket | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM tickets WHERE submission_id = ?", (submission_id,)).fetchone()
+        return _ticket(row) if row else None
 
     def get(self, ticket_id: str) -> Ticket | None:
         with self._lock:
@@ -179,7 +245,7 @@ class QueueService:
         """Waiting tickets of the same band that the calling rule puts before this one."""
         with self._lock:
             day = self._today()
-            band_waiting = [t for t in self._waiting_rows(day) if t.band == ticket.band]
+            band_waiting = [t for t in self._waiting_rows(day) if t.queue_band == ticket.queue_band]
             slot = self._slot(day)
         order = calling_order(band_waiting, self.ratio, slot)
         for index, t in enumerate(order):
@@ -220,14 +286,43 @@ class QueueService:
             slot = self._slot(day)
         return calling_order(rows, self.ratio, slot)
 
+    def waiting_by_band(self) -> dict[str, int]:
+        """Today's waiting tickets per band they wait in (every configured band, zero included)."""
+        counts = {band: 0 for band in self.config.band_names}
+        with self._lock:
+            for t in self._waiting_rows(self._today()):
+                counts[t.queue_band] = counts.get(t.queue_band, 0) + 1
+        return counts
+
+    def recent_calls(self, limit: int = 10) -> list[Ticket]:
+        """Today's calls, most recent first, whatever became of them since."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM tickets WHERE day = ? AND call_seq IS NOT NULL"
+                                    " ORDER BY call_seq DESC LIMIT ?", (self._today(), limit)).fetchall()
+        return [_ticket(r) for r in rows]
+
+    def today(self, limit: int = 500) -> list[Ticket]:
+        """Today's tickets in issue order (the hall's overview)."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM tickets WHERE day = ? ORDER BY seq LIMIT ?",
+                                    (self._today(), limit)).fetchall()
+        return [_ticket(r) for r in rows]
+
     # -- counter side ----------------------------------------------------------------------
-    def call_next(self, counter: int, service_code: str | None = None) -> Ticket | None:
-        """Finish the counter's current ticket (done) and call the next one by the rule."""
+    def call_next(self, counter: int, service_code: str | None = None,
+                  bands: tuple[str, ...] | None = None) -> Ticket | None:
+        """Finish the counter's current ticket (done) and call the next one by the rule. Tickets
+        transferred to another counter are not called here; `bands` limits to those bands."""
         with self._transaction():
             day = self._today()
-            self._db.execute("UPDATE tickets SET state = 'done' WHERE day = ? AND state = 'called' AND counter = ?",
-                             (day, counter))
-            waiting = [t for t in self._waiting_rows(day) if service_code is None or t.service_code == service_code]
+            now = self.clock().isoformat(timespec="seconds")
+            self._db.execute("UPDATE tickets SET state = 'done', outcome = COALESCE(outcome, 'done'),"
+                             " finished_at = COALESCE(finished_at, ?) WHERE day = ? AND state = 'called' AND counter = ?",
+                             (now, day, counter))
+            waiting = [t for t in self._waiting_rows(day)
+                       if (service_code is None or t.service_code == service_code)
+                       and (bands is None or t.queue_band in bands)
+                       and t.route_counter in (None, counter)]
             if not waiting:
                 return None
             slot = self._slot(day)
@@ -235,9 +330,40 @@ class QueueService:
             (calls,) = self._db.execute("SELECT COALESCE(MAX(calls), 0) FROM call_cycle WHERE day = ?", (day,)).fetchone()
             self._db.execute("INSERT INTO call_cycle (day, slot, calls) VALUES (?, ?, ?) ON CONFLICT(day) DO UPDATE"
                              " SET slot = excluded.slot, calls = excluded.calls", (day, (slot + 1) % sum(self.ratio), calls + 1))
-            self._db.execute("UPDATE tickets SET state = 'called', counter = ?, called_at = ?, call_seq = ? WHERE ticket_id = ?",
-                             (counter, self.clock().isoformat(timespec="seconds"), calls + 1, chosen.ticket_id))
+            self._db.execute("UPDATE tickets SET state = 'called', counter = ?, called_at = ?, call_seq = ?,"
+                             " first_called_at = COALESCE(first_called_at, ?), outcome = NULL, finished_at = NULL"
+                             " WHERE ticket_id = ?", (counter, now, calls + 1, now, chosen.ticket_id))
             return self._get_locked(chosen.ticket_id)
+
+    def current(self, counter: int) -> Ticket | None:
+        """The ticket now called to this counter (same as `recall`, without meaning an announcement)."""
+        return self.recall(counter)
+
+    def finish(self, ticket_id: str, outcome: str, note: str = "", to_band: str | None = None,
+               to_counter: int | None = None) -> Ticket | None:
+        """End a called ticket: `done`, `returned` (退回补正; the note says what is missing) or
+        `transferred` (back in line for `to_band` and/or `to_counter`, keeping its issue order).
+        None when the ticket is not called now (already finished, skipped or never called)."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+        if outcome == "transferred":
+            if to_band is None and to_counter is None:
+                raise ValueError("a transfer needs a band or a counter to go to")
+            if to_band is not None and to_band not in self.config.band_names:
+                raise ValueError(f"unknown queue band {to_band!r}; configured: {', '.join(sorted(self.config.band_names))}")
+        now = self.clock().isoformat(timespec="seconds")
+        with self._transaction():
+            row = self._db.execute("SELECT * FROM tickets WHERE ticket_id = ? AND state = 'called'", (ticket_id,)).fetchone()
+            if row is None:
+                return None
+            if outcome == "transferred":
+                self._db.execute("UPDATE tickets SET state = 'waiting', counter = NULL, outcome = 'transferred', note = ?,"
+                                 " route_band = ?, route_counter = ? WHERE ticket_id = ?",
+                                 (note or None, to_band if to_band is not None else row["route_band"], to_counter, ticket_id))
+            else:
+                self._db.execute("UPDATE tickets SET state = 'done', outcome = ?, note = ?, finished_at = ? WHERE ticket_id = ?",
+                                 (outcome, note or None, now, ticket_id))
+            return self._get_locked(ticket_id)
 
     def recall(self, counter: int) -> Ticket | None:
         """The counter's current ticket, to announce again."""
@@ -291,7 +417,8 @@ class QueueService:
                                    " ORDER BY call_seq DESC LIMIT 1", (self._today(), counter)).fetchone()
             if row is None:
                 return None
-            self._db.execute("UPDATE tickets SET state = ? WHERE ticket_id = ?", (state, row["ticket_id"]))
+            self._db.execute("UPDATE tickets SET state = ?, outcome = ?, finished_at = ? WHERE ticket_id = ?",
+                             (state, state, self.clock().isoformat(timespec="seconds"), row["ticket_id"]))
             return self._get_locked(row["ticket_id"])
 
     def _set_print_state(self, ticket_id: str, print_state: str, error: str | None) -> None:
@@ -327,10 +454,16 @@ class _Immediate:
             self._lock.release()
 
 
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
 def _ticket(row: sqlite3.Row) -> Ticket:
     return Ticket(
         ticket_id=row["ticket_id"], number=row["number"], band=row["band"], service_code=row["service_code"],
         service_name=row["service_name"], priority_reason=row["priority_reason"],
         issued_at=datetime.fromisoformat(row["issued_at"]), state=row["state"], print_state=row["print_state"],
-        counter=row["counter"],
+        counter=row["counter"], submission_id=row["submission_id"], outcome=row["outcome"], note=row["note"],
+        called_at=_time(row["called_at"]), first_called_at=_time(row["first_called_at"]),
+        finished_at=_time(row["finished_at"]), route_band=row["route_band"], route_counter=row["route_counter"],
     )
