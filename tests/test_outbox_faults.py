@@ -352,3 +352,34 @@ def test_garbage_instead_of_a_database_is_set_aside_and_said(config, monkeypatch
     status = json.loads(capsys.readouterr().out)
     assert status["recovered_from"] and status["rows_salvaged"] == 0
     assert status["recoveries"][0]["salvage_error"]  # said, not silently zero
+
+
+# -- the resident screen: nothing promised that was not stored ---------------------------------
+def test_resident_is_sent_to_the_counter_when_the_kiosk_cannot_store(kiosk_shell, monkeypatch):
+    from drivers.idcard.simulator import load_profile
+    from kiosk.services.sync import SyncStatus
+    from kiosk.ui.journey import Journey, click, wait_until
+
+    shell, _hub = kiosk_shell()
+    store = shell.runtime.outbox
+    monkeypatch.setattr(store, "_ensure_reserve", lambda: False)  # the disk cannot hold the sync reserve
+    j = Journey(shell.window, log=lambda _: None)
+    shell.runtime.sims.idcard.insert(load_profile(PROJECT / "assets/cards/idcard/young_parent.json"))
+    j.on_screen("identify")
+    j.wait_for_person()
+    click(j.find("identify_continue"))
+    j.on_screen("home")
+    j.choose_service("record_query")
+    j.on_screen("form")
+    j.fill_form({"purpose": "query"})
+    click(j.find("review_submit"))
+    j.on_screen("error")
+    text = shell.window.error.message.text()
+    assert "窗口" in text and "未保存" in text
+    assert not shell.controller.done_view.saved and "提交成功" not in shell.window.done.result.text()
+    assert store.status().pending == 0
+    # a paused sync shows 配置错误 on the status strip
+    shell.controller.on_device_event("sync", SyncStatus(True, 3, 10.0, "HTTP 401", None, 0, config_error="HTTP 401"))
+    assert "配置错误" in shell.window.status.network.text()
+    shell.controller.on_device_event("sync", SyncStatus(True, 0, None, None, time.time()))
+    wait_until(lambda: "配置错误" not in shell.window.status.network.text(), 2, "the strip to recover")

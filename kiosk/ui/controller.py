@@ -19,13 +19,15 @@ from kiosk.services.session import ResidentSession
 from kiosk.services.technician import TapSequenceDetector
 from kiosk.devices.tasks import TaskLanes
 from kiosk.devices.threads import DeviceChannel
-from kiosk.ui.i18n import language, tr
+from kiosk.ui.i18n import STRINGS, language, tr
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.screens.done import DoneView
 
 log = logging.getLogger(__name__)
 PRINTER_POLL_MS = 20_000
 
+# The outbox could not store a submission: nothing was promised, the resident is sent to a counter.
+STORE_FAILURES = frozenset({"OUTBOX_FULL", "OUTBOX_BUSY", "OUTBOX_IO", "OUTBOX_KEY", "OUTBOX_CORRUPT"})
 DEVICE_STATE_EVENTS = {
     "ReaderConnected": "ok", "ReaderAttached": "ok", "ScannerConnected": "ok",
     "ReaderDisconnected": "missing", "ReaderDetached": "missing", "ScannerDisconnected": "missing",
@@ -169,6 +171,8 @@ class KioskController(QObject):
         kind = type(event).__name__
         if kind == "SyncStatus":
             self.window.status.set_sync(event.online, event.pending)
+            if getattr(event, "config_error", None):  # sync paused: the hub refuses this kiosk (token, identity, key)
+                self.window.status.network.setText("⚠ " + tr("status.config_error"))
             return
         if kind in DEVICE_STATE_EVENTS:
             self.window.status.set_device(device, DEVICE_STATE_EVENTS[kind])
@@ -377,7 +381,13 @@ class KioskController(QObject):
         self.window.done.update_view(self.done_view)
 
     def on_failure(self, error: BaseException) -> None:
-        if isinstance(error, UserFacingError):
+        if isinstance(error, UserFacingError) and error.code in STORE_FAILURES:
+            # not stored (disk full, database locked, key missing): the resident goes to the counter;
+            # the technician's detail (paths, what to fix) is in the log and in `kiosk diag`
+            log.error("submission not stored: %s", error.message_en)
+            self.window.error.show_error(error.code, STRINGS["error.cannot_store"][0], STRINGS["error.cannot_store"][1])
+            self.speak(tr("error.cannot_store"))
+        elif isinstance(error, UserFacingError):
             self.window.error.show_error(error.code, error.message_zh, error.message_en)
             self.speak(error.message(language()))
         else:

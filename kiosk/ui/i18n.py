@@ -95,6 +95,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rating.thanks": ("感谢您的评价", "Thank you for your rating"),
     "error.heading": ("抱歉，出了点问题", "Sorry, something went wrong"),
     "error.generic": ("系统繁忙，请稍后再试或到窗口办理", "The system is busy; please try again or go to a counter"),
+    "error.cannot_store": ("本机暂时无法受理业务，您的申请未保存。请到人工窗口办理",
+                           "This kiosk cannot take submissions right now and your application was not saved. "
+                           "Please go to a counter"),
     "error.code": ("错误代码 {code}", "Error code {code}"),
     "idle.title": ("您还在吗？", "Are you still there?"),
     "idle.message": ("{n} 秒后将退出并清除您的信息", "Signing out and clearing your data in {n} s"),
@@ -111,6 +114,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "status.online": ("在线", "Online"),
     "status.offline": ("离线", "Offline"),
     "status.pending": ("待上传 {n}", "{n} pending"),
+    "status.config_error": ("配置错误", "Configuration error"),
 }
 
 _language = "zh_CN"
