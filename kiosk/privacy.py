@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -273,25 +274,34 @@ def scrub_strict(text: str) -> str:
 
 
 def id_candidates(masked_id: str, birth_year: int | None = None, limit: int = 100_000) -> int:
-    """How many valid 18-character ID numbers fit a masked one (and a known birth year):
-    what an attacker holding the masked output must still guess between. Counts up to `limit`."""
+    """How many valid 18-character ID numbers fit a masked one (and a birth year shown next to
+    it): what an attacker holding the masked output must still guess between. Stops at `limit`."""
     from drivers.idcard.idnumber import check_char
 
-    if len(masked_id) != 18:
+    m = (masked_id or "").upper()
+    if len(m) != 18:
         return limit
-    hidden = [i for i, ch in enumerate(masked_id) if ch == "*"]
-    if not hidden:
-        return 1
-    if any(i < 6 or i > 13 for i in hidden):
-        return limit  # more than the birth date is hidden: ten times the date-only count or more
+    free = [i for i in range(17) if m[i] == "*" and not 6 <= i < 14]
+    if "*" in m[6:14]:
+        day, end = (dt.date(birth_year, 1, 1), dt.date(birth_year, 12, 31)) if birth_year else (dt.date(1900, 1, 1), dt.date.today())
+        days = []
+        while day <= end:
+            ymd = day.strftime("%Y%m%d")
+            if all(c in ("*", d) for c, d in zip(m[6:14], ymd)):
+                days.append(ymd)
+            day += dt.timedelta(days=1)
+    else:
+        days = [m[6:14]]
     count = 0
-    day = dt.date(birth_year, 1, 1) if birth_year else dt.date(1900, 1, 1)
-    end = dt.date(birth_year, 12, 31) if birth_year else dt.date.today()
-    while day <= end and count < limit:
-        candidate = masked_id[:6] + day.strftime("%Y%m%d") + masked_id[14:]
-        if all(masked_id[i] in ("*", candidate[i]) for i in range(6, 14)) and check_char(candidate[:17]) == candidate[17]:
-            count += 1
-        day += dt.timedelta(days=1)
+    for ymd in days:
+        for digits in itertools.product("0123456789", repeat=len(free)):
+            chars = list(m[:6] + ymd + m[14:17])
+            for i, d in zip(free, digits):
+                chars[i] = d
+            if m[17] == "*" or check_char("".join(chars)) == m[17]:
+                count += 1
+                if count >= limit:
+                    return count
     return count
 
 

@@ -30,7 +30,17 @@ def test_cli_reads_images_and_reports_an_unreadable_file(tmp_path):
     assert first["fields"]["total"] == receipt.fields["total"]
     assert set(first["fields"]) == set(receipt.fields)
     assert all(isinstance(v, bool) or v is None for v in first["checks"].values())
+    # masked by default (no --unmasked): the payer's name, the hospital and the line items' names
+    assert receipt.fields["payer"] not in proc.stdout and receipt.fields["hospital"] not in proc.stdout
+    assert first["fields"]["payer"] is None or "*" in first["fields"]["payer"]
+    assert first["items"] and all(set(i["name"]) <= {"*"} for i in first["items"])
     assert second["file"] == str(broken) and "unreadable" in second["error"]
+
+
+def test_unmasked_switch_is_offered():
+    proc = subprocess.run([sys.executable, "-m", "kiosk", "ocr", "--help"], capture_output=True, text=True,
+                          cwd=PROJECT_ROOT, timeout=60)
+    assert proc.returncode == 0 and "--unmasked" in proc.stdout
 
 
 def test_cli_unknown_engine_is_rejected(tmp_path):
