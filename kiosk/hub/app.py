@@ -53,7 +53,7 @@ class ItemIn(BaseModel):
     kiosk_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     service: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
     kind: Literal["submission", "rating"] = "submission"
-    created_at: Annotated[str, StringConstraints(max_length=40)]
+    created_at: Annotated[str, StringConstraints(max_length=40), Field(json_schema_extra={"format": "date-time"})]
     payload: dict[str, Any]
 
     @field_validator("created_at")
@@ -87,7 +87,7 @@ class EvidenceIn(BaseModel):
 
 class RecordQueryIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
-    id_number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    id_number: Annotated[str, StringConstraints(pattern=r"^\d{17}[\dX]$")]  # and the GB 11643 check digit
     evidence: EvidenceIn | None = None
 
 

@@ -81,10 +81,11 @@ def check_tls_files(cert: str, key: str) -> str | None:
     """Load the pair once up front, so a bad path or a mismatched key is one clear line."""
     import ssl
 
+    for label, path in (("--tls-cert", cert), ("--tls-key", key)):
+        if not Path(path).is_file():
+            return f"{label} {path}: no such file"
     try:
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
-    except FileNotFoundError as exc:
-        return f"TLS file not found: {exc.filename}"
     except (ssl.SSLError, OSError) as exc:
         return f"cannot use TLS certificate {cert} with key {key}: {getattr(exc, 'reason', None) or exc}"
     return None

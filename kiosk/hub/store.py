@@ -361,6 +361,8 @@ class SqliteHubStore(HubStore):
             os.close(fd)
             for suffix in ("", "-wal", "-shm", "-journal"):
                 _restrict(Path(f"{self.path}{suffix}"))
+        except (FileExistsError, NotADirectoryError):
+            raise HubStoreError(f"cannot create hub database {self.path}: a part of {self.path.parent} is not a folder") from None
         except OSError as exc:
             raise HubStoreError(f"cannot create hub database {self.path}: {exc.strerror or exc}") from None
         if not self.path.is_file():
