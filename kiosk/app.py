@@ -128,7 +128,8 @@ class KioskBackend:
     def person_record(self, person: Person) -> dict:
         """The resident's insurance record from the hub (参保信息查询); offline → a clear message."""
         try:
-            return self.hub_client.person_record(person.id_number)
+            card_number = person.extra.get("card_number") if person.source == "sscard" else None
+            return self.hub_client.person_record(person.id_number, {"sscard_number": card_number} if card_number else None)
         except Exception as exc:
             log.warning("record query failed: %s", type(exc).__name__)
             raise UserFacingError("RECORD_OFFLINE", "网络暂时中断，无法查询参保信息，请稍后再试或到窗口查询",

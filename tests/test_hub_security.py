@@ -442,3 +442,13 @@ def test_openapi_describes_every_route_and_a_bounded_fuzz_finds_no_5xx(tmp_path)
 
             fuzz()
         assert cases >= 100 and time.monotonic() - started < 60
+
+
+def test_kiosk_client_sends_card_evidence(tmp_path):
+    with start_hub_in_thread(str(tmp_path / "hub.sqlite3"), TOKENS, require_evidence=True) as h:
+        client = HubClient(h.url, TOKEN, 5)
+        assert client.person_record("110105195306150024", {"sscard_number": "A01234567"})["region"] == "北京市"
+        with pytest.raises(HubError, match="403"):
+            client.person_record("110105195306150024", {"sscard_number": "A99999999"})
+        client.close()
+        assert [a["outcome"] for a in h.store.lookups(KIOSK)] == ["ok", "mismatch"]

@@ -217,7 +217,9 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
                auth_failures_per_minute: int = 10, lookups_per_minute: int = 30,
                require_evidence: bool = False) -> FastAPI:
     """`tokens` maps token → kiosk id (from a file or config); tokens in the store's
-    `kiosk_tokens` table are accepted too."""
+    `kiosk_tokens` table are accepted too. `require_evidence`: refuse record lookups that carry
+    no card-read evidence (off until every kiosk sends it: ID-card reads do not yet carry the
+    issuing authority; lookups without evidence are still audited as `no_evidence`)."""
     app = FastAPI(title="医保自助 Kiosk hub", version="1", docs_url=None, redoc_url=None)
     known = {token_hash(t): k for t, k in tokens.items()}
     app.state.store = store

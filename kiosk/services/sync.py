@@ -154,8 +154,11 @@ class HubClient:
             raise HubError("voucher reply has no id_number")
         return body
 
-    def person_record(self, id_number: str) -> dict[str, Any]:
-        response = self._request("POST", "/v1/persons/record", json={"id_number": id_number})
+    def person_record(self, id_number: str, evidence: dict[str, str] | None = None) -> dict[str, Any]:
+        """`evidence`: what the card read showed (sscard_number, or id_issuer + id_valid_from +
+        id_valid_until) so the hub can tell a resident at the kiosk from a typed-in number."""
+        body: dict[str, Any] = {"id_number": id_number, **({"evidence": evidence} if evidence else {})}
+        response = self._request("POST", "/v1/persons/record", json=body)
         self._check(response)
         body = self._json(response)
         if not isinstance(body, dict):
