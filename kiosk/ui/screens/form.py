@@ -46,6 +46,7 @@ class FormScreen(Screen):
         body.addWidget(self.help)
         body.addWidget(self.pages, 1)
         body.addWidget(self.error)
+        self.error.hide()  # takes room only when there is something to say
         outer.setStretch(1, 1)
         buttons = QHBoxLayout()
         self.previous = button(name="form_previous")
@@ -68,7 +69,7 @@ class FormScreen(Screen):
             value = (answers or {}).get(spec.name, prefilled.get(spec.name))
             if value is not None:
                 editor.set_value(value)
-            editor.changed.connect(self.error.clear)
+            editor.changed.connect(lambda: self.set_error(""))
             self.editors.append(editor)
             self.pages.addWidget(editor)
         self.index = 0
@@ -101,22 +102,33 @@ class FormScreen(Screen):
             self.step_prompt.emit(spec.label.get(lang))
         self.previous.setText("‹ " + (tr("common.previous") if self.index else tr("common.back")))
         self.next.setText(tr("common.next") + " ›")
-        self.error.clear()
+        self.set_error("")
 
     def _show_keyboard(self, wanted: bool) -> None:
         if wanted and self.keyboard is None:
-            self.keyboard = TouchKeyboard(self.metrics.mm(90 if self.metrics.elderly else 75))
+            self.keyboard = TouchKeyboard(self.metrics)
             self.layout().addWidget(self.keyboard)
         if self.keyboard is not None:
+            if self.keyboard.metrics != self.metrics:
+                self.keyboard.set_metrics(self.metrics)  # follows 长辈版 whenever it is shown
             self.keyboard.set_language(language())
             self.keyboard.setVisible(wanted)
         if wanted:
             self.editors[self.index].setFocus()
 
+    def apply_metrics(self, metrics: Metrics) -> None:
+        super().apply_metrics(metrics)
+        if self.keyboard is not None:
+            self.keyboard.set_metrics(metrics)
+
     def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().showEvent(event)
         if self.keyboard is not None and self.keyboard.isVisible() and self.editors:
             self.editors[self.index].setFocus()  # the keyboard types into the focused field
+
+    def set_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
 
     def go_next(self) -> None:
         if not self.steps:
@@ -125,7 +137,7 @@ class FormScreen(Screen):
         spec, editor = self.steps[self.index], self.editors[self.index]
         message = validate_field(spec, editor.value())
         if message is not None:
-            self.error.setText("⚠ " + message.get(language()))  # icon and words, not colour alone
+            self.set_error("⚠ " + message.get(language()))  # icon and words, not colour alone
             self.step_prompt.emit(message.get(language()))
             return
         if self.index + 1 < len(self.steps):
@@ -149,7 +161,7 @@ class FormScreen(Screen):
         self.editors, self.steps, self.prefilled, self.form = [], [], {}, None
         self.title.clear()
         self.question.clear()
-        self.error.clear()
+        self.set_error("")
 
     def retranslate(self) -> None:
         if self.form:

@@ -157,6 +157,7 @@ class TextEditor(FieldEditor):
     def __init__(self, spec: FieldSpec, metrics: Metrics) -> None:
         super().__init__(spec, metrics)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         self.line = QLineEdit()
         self.line.setObjectName(f"input_{spec.name}")
         self.line.setMaxLength(spec.max_length)

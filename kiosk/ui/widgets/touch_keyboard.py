@@ -1,6 +1,11 @@
 """The on-screen keyboard with Chinese (pinyin) input: Qt Virtual Keyboard's InputPanel in a
 QQuickWidget, placed under the form screen for the few free-text questions.
 
+Sized from the panel's millimetres: the panel is made just wide enough that a letter key is
+15 mm tall (20 mm in 长辈版), and the pinyin candidate bar above it (the keyboard's own word
+candidate list) has candidates as tall as a touch target in the title font. The widget's height
+is whatever that keyboard needs, so it never overflows or squeezes the form.
+
 Needs QT_IM_MODULE=qtvirtualkeyboard before the QApplication exists (kiosk.ui.shell sets it).
 Where the plugin or QML module is missing the widget says so in the log and stays empty; the
 field still accepts a hardware keyboard.
@@ -10,12 +15,13 @@ from __future__ import annotations
 import logging
 import time
 
-from PySide6.QtCore import QLoggingCategory, QMetaObject, Q_ARG, Qt, QUrl
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Q_ARG, Q_RETURN_ARG, QLoggingCategory, QMetaObject, QPoint, QRect, Qt, QUrl
+from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtQuickWidgets import QQuickWidget
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QSizePolicy
 
 from kiosk.config import PROJECT_ROOT
+from kiosk.ui.theme import Metrics
 
 log = logging.getLogger(__name__)
 QML = PROJECT_ROOT / "assets" / "qml" / "touch_keyboard.qml"
@@ -23,34 +29,95 @@ QML = PROJECT_ROOT / "assets" / "qml" / "touch_keyboard.qml"
 # message handler (pytest-qt installs one) would then need the GIL, which the GUI thread holds
 # while it waits inside setSource(): a deadlock. Filtered here, the message is never emitted.
 QUIET_LOADER_RULES = "qt.qml.propertyCache.append=false\nqt.multimedia.symbolsresolver=false"
+# Qt Virtual Keyboard's default style: a letter key is this fraction of the panel's width tall.
+KEY_HEIGHT_PER_WIDTH = 0.0765
 
 
 class TouchKeyboard(QQuickWidget):
-    def __init__(self, height_px: int) -> None:
+    def __init__(self, metrics: Metrics) -> None:
         super().__init__()
         self.setObjectName("touch_keyboard")
         self.setResizeMode(QQuickWidget.ResizeMode.SizeRootObjectToView)
         self.setClearColor(QColor(0, 0, 0, 0))
         self.setAttribute(Qt.WidgetAttribute.WA_AlwaysStackOnTop)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a touch on a key must leave the focus in the field
+        # Never asks for more width than the form has: the panel narrows to the room it gets.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         QLoggingCategory.setFilterRules(QUIET_LOADER_RULES)
         self.setSource(QUrl.fromLocalFile(str(QML)))
         self.available = self.status() == QQuickWidget.Status.Ready
         if not self.available:
             log.warning("touch keyboard unavailable: %s", "; ".join(e.toString() for e in self.errors()))
-        self.setFixedHeight(height_px)
+        self.metrics = metrics
+        self.set_metrics(metrics)
+
+    def set_metrics(self, metrics: Metrics) -> None:
+        """长辈版 switched (or first shown): bigger keys and candidates, at once."""
+        self.metrics = metrics
+        root = self.rootObject()
+        if root is not None:
+            root.setProperty("panelWidth", metrics.target_px / KEY_HEIGHT_PER_WIDTH + 2)
+            root.setProperty("candidateHeight", metrics.target_px)
+            root.setProperty("candidatePx", metrics.title_px)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        root = self.rootObject()
+        width = self.width() if self.width() > 0 else 10_000
+        panel = min(width, self.metrics.target_px / KEY_HEIGHT_PER_WIDTH + 2)
+        if root is not None:
+            root.setProperty("width", width)  # so the panel lays out at its real width now
+            QApplication.processEvents()
+            keyboard = float(root.property("keyboardHeight") or 0) or panel * 0.3125
+        else:
+            keyboard = 0
+        self.setFixedHeight(round(keyboard) + self.metrics.target_px + 4)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            self._fit_height()
 
     def set_language(self, language: str) -> None:
         root = self.rootObject()
         if root is not None:
             root.setProperty("language", language)
 
-    # -- driving the keys (tests and the scripted demo) -----------------------------------------
+    # -- measuring and driving the keys (tests and the scripted demo) ----------------------------
+    def key_height_px(self) -> float:
+        return float(self._ask("keyHeight") or 0)
+
+    def candidates(self) -> list[str]:
+        return [str(self._ask("candidate", i)) for i in range(int(self._ask("candidateCount") or 0))]
+
+    def candidate_rect(self, index: int) -> QRect | None:
+        """Where candidate `index` is drawn on this widget (scrolled into view), or None."""
+        return self._rect(self._ask("candidateRect", index))
+
+    def space_rect(self) -> QRect | None:
+        return self._rect(self._ask("spaceRect"))
+
+    @staticmethod
+    def _rect(value: object) -> QRect | None:
+        values = value.toVariant() if hasattr(value, "toVariant") else value
+        if not values:
+            return None
+        x, y, w, h = (round(float(v)) for v in values)
+        return QRect(QPoint(x, y), QRect(0, 0, w, h).size())
+
     def type_keys(self, text: str) -> None:
         """Press the letter keys for `text` (pinyin letters in Chinese mode)."""
         self._call("typeText", text)
 
     def pick_candidate(self, index: int = 0) -> None:
         self._call("pickCandidate", index)
+
+    def _ask(self, method: str, *arguments: object) -> object:
+        root = self.rootObject()
+        if root is None:
+            raise RuntimeError("touch keyboard is not loaded")
+        args = [Q_ARG("QVariant", a) for a in arguments]
+        return QMetaObject.invokeMethod(root, method, Q_RETURN_ARG("QVariant"), *args)
 
     def _call(self, method: str, argument: object) -> None:
         root = self.rootObject()
