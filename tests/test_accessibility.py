@@ -148,3 +148,19 @@ def test_portrait_home_uses_two_columns(window) -> None:
     next(iter(tour(w, w.catalog)))
     tiles = w.home.tiles
     assert tiles[2].y() > tiles[0].y() and tiles[1].y() == tiles[0].y()
+
+
+def test_panel_dpi_from_reported_size_then_diagonal_then_config() -> None:
+    from kiosk.ui.panel import panel_dpi
+    from kiosk.ui.panel_size import parse_size
+
+    # 21.5" 1920×1080 panel reporting 476×268 mm: ~102 DPI, so 20 mm targets are 20 mm
+    assert 101 <= panel_dpi((1920, 1080), (476, 268), 0, 96) <= 103
+    assert panel_dpi((1920, 1080), (160, 90), 0, 96) == 96  # an EDID that lies is ignored
+    assert panel_dpi((1920, 1080), None, 21.5, 96) == round((1920**2 + 1080**2) ** 0.5 / 21.5, 1)
+    assert panel_dpi((1920, 1080), None, 0, 96) == 96
+    assert Metrics(102.5).mm(20) > Metrics(96).mm(20)
+    assert parse_size("1080x1920") == (1080, 1920) and parse_size("1280×1024") == (1280, 1024)
+    for bad in ("1080", "axb", "10x10", "1080x1920x3"):
+        with pytest.raises(ValueError, match="WIDTHxHEIGHT|480x480"):
+            parse_size(bad)

@@ -115,3 +115,31 @@ def test_status_poll_clears_the_printer_fault_when_paper_is_back(kiosk) -> None:
     sims.printer.paper = "ok"
     shell.controller._printer_poll.setInterval(50)  # the 20 s poll, sped up
     wait_until(lambda: window.status.device_state["printer"] == "ok", 10, "the poll to clear the fault")
+
+
+def test_default_mode_elderly_starts_every_visit_in_large_text(kiosk_shell) -> None:
+    shell, _hub = kiosk_shell(display={"default_mode": "elderly"})
+    window = shell.window
+    assert window.metrics.elderly and window.home.elderly_entry.isChecked()
+    click(window.home.elderly_entry)  # this resident prefers standard size
+    assert not window.metrics.elderly
+    shell.controller.sign_out()
+    assert window.metrics.elderly  # the next visit starts in the site's default again
+
+
+def test_elderly_entry_on_home_holds_for_the_whole_visit(kiosk) -> None:
+    shell, _hub = kiosk
+    window = shell.window
+    j = Journey(window, log=lambda _: None)
+    j.on_screen("home")
+    assert not window.metrics.elderly
+    click(j.find("home_elderly"))  # the big entry, before any card
+    assert window.metrics.elderly and window.header_buttons.isVisible()
+    j.choose_service("transfer")
+    j.on_screen("identify")
+    assert window.identify.elderly_entry.isChecked()
+    shell.insert_card("assets/cards/idcard/young_parent.json")  # a young resident keeps their choice
+    j.wait_for_person()
+    click(j.find("identify_continue"))
+    j.on_screen("form")
+    assert window.metrics.elderly

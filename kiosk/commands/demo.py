@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from kiosk.config import Config
+from kiosk.ui.panel_size import size_argument
 from kiosk.errors import UsageError
 
 
@@ -23,6 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     parser = subparsers.add_parser("demo", parents=[common], help="everything simulated plus a local hub")
     parser.add_argument("--out", metavar="DIR", help="folder for data and screenshots (default ./demo-out)")
     parser.add_argument("--script", action="store_true", help="play the scripted journey even with a display")
+    parser.add_argument("--size", metavar="WxH", type=size_argument,
+                        help="window and screenshot size, e.g. 1080x1920 (default: display.width x display.height)")
     parser.set_defaults(handler=run)
 
 
@@ -87,6 +90,9 @@ def _make_writable_folder(folder: Path, what: str) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     out = Path(args.out or "demo-out").resolve()
     config = demo_config(config, out)
+    if getattr(args, "size", None):  # every step rendered at exactly this size
+        width, height = args.size
+        config = dataclasses.replace(config, display=dataclasses.replace(config.display, width=width, height=height))
     _make_writable_folder(out, "--out")
     _make_writable_folder(config.data_dir, "data folder")
     headless = args.script or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

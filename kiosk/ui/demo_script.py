@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiosk.ui.journey import Journey, JourneyError, click, wait_until
+from kiosk.ui.panel import fix_to_panel
 from kiosk.ui.shell import KioskShell
 
 ELDERLY_PROFILE = "assets/cards/idcard/resident.json"
@@ -27,7 +28,9 @@ def _wait_synced(shell: KioskShell, timeout_s: float = 20.0) -> None:
 
 def play_demo(shell: KioskShell, shots: Path, sscard=None) -> bool:
     window = shell.window
-    window.resize(1280, 800)
+    # Exactly the panel (display.width × display.height, or `kiosk demo --size`): every
+    # screenshot is that size, and a screen that does not fit shows as such.
+    fix_to_panel(window, (shell.config.display.width, shell.config.display.height))
     window.show()
     j = Journey(window, shots)
     try:

@@ -15,22 +15,12 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 
+from kiosk.ui.panel_size import parse_size  # noqa: F401 (re-exported for the window side)
 from kiosk.ui.theme import MM_PER_INCH, Metrics, palette_for, stylesheet
 
 DESK_SIZE = (1280, 800)  # a desk window (clerk station) when not full screen and no size is given
 # Platforms whose "physical size" is made up, not read from the panel's EDID.
 VIRTUAL_PLATFORMS = ("offscreen", "minimal", "vnc", "wayland-egl-virtual")
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """"1080x1920" → (1080, 1920); ValueError with a readable message otherwise."""
-    parts = text.lower().replace("×", "x").split("x")
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise ValueError(f"expected WIDTHxHEIGHT such as 1920x1080, got {text!r}")
-    width, height = (int(p) for p in parts)
-    if not (480 <= width <= 8192 and 480 <= height <= 8192):
-        raise ValueError(f"expected a size between 480x480 and 8192x8192, got {text!r}")
-    return width, height
 
 
 def panel_dpi(pixels: tuple[int, int], physical_mm: tuple[float, float] | None, diagonal_in: float,
@@ -43,8 +33,9 @@ def panel_dpi(pixels: tuple[int, int], physical_mm: tuple[float, float] | None, 
         width_mm, height_mm = physical_mm
         if width_mm > 50 and height_mm > 50:
             dpi_x, dpi_y = width_px * MM_PER_INCH / width_mm, height_px * MM_PER_INCH / height_mm
-            # Square pixels and a sane density, or the EDID is lying (some panels report 160×90).
-            if 60 <= dpi_x <= 600 and abs(dpi_x - dpi_y) / dpi_x < 0.1:
+            # Square pixels and a kiosk panel's density (10"–55"), or the EDID is lying: some
+            # panels report 160×90 mm, an aspect ratio rather than a size.
+            if 60 <= dpi_x <= 250 and abs(dpi_x - dpi_y) / dpi_x < 0.1:
                 return round((dpi_x + dpi_y) / 2, 1)
     if diagonal_in > 0:
         return round(math.hypot(width_px, height_px) / diagonal_in, 1)

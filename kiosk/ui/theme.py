@@ -122,6 +122,7 @@ QLabel[role="badge"] {{
 QLabel[role="hint"] {{ color: {p.muted_text}; }}
 QLabel[role="error"] {{ color: {p.danger}; font-weight: bold; }}
 QLabel[role="ok"] {{ color: {p.accent}; font-weight: bold; }}
+QFrame#Card QStackedWidget {{ background: transparent; }}
 QFrame#Card {{ background: {p.surface}; border: 2px solid {p.border}; border-radius: {radius}px; }}
 QFrame#Header {{ background: {p.header}; }}
 QFrame#Header QLabel {{ color: {p.on_header}; }}

@@ -56,6 +56,7 @@ class OptionsEditor(FieldEditor):
             self.buttons[option.value] = widget
             grid.addWidget(widget, index // columns, index % columns)
             widget.toggled.connect(lambda checked, v=option.value: self._toggled(v, checked))
+        grid.setRowStretch(grid.rowCount(), 1)  # options stay together at the top on a tall panel
         self.retranslate()
 
     def _toggled(self, value: str, checked: bool) -> None:
