@@ -25,7 +25,7 @@ from kiosk.errors import UserFacingError, exit_code_of
 # (module under kiosk.commands, summary). Order is the order `kiosk --help` shows.
 COMMAND_MODULES = (
     "run", "demo", "diag", "read_id", "read_sscard", "ocr", "ticket", "queue",
-    "submit", "outbox", "sync", "hub",
+    "submit", "outbox", "sync", "hub", "hall",
 )
 CONFIG_HELP = "config file (default: the project's config.toml)"
 

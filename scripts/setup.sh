@@ -18,6 +18,8 @@ DEB_PACKAGES=(
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
   # offline Mandarin voice prompts; PDF → PNG for certificate tests; PostgreSQL for hub tests
   espeak-ng poppler-utils postgresql
+  # hall browser tests (Selenium drives Debian's own browser; none is ever downloaded)
+  chromium chromium-driver
   # build tools for any wheel that compiles
   make gcc python3-dev python3-venv
 )

@@ -129,7 +129,11 @@ class Ticket:
 
 def announcement_text(ticket: Ticket, counter: int) -> str:
     """What the lobby speaker says and the display shows."""
-    return f"请 {ticket.number} 号到 {counter} 号窗口办理"
+    return call_announcement(ticket.number, counter)
+
+
+def call_announcement(number: str, counter: int) -> str:
+    return f"请 {number} 号到 {counter} 号窗口办理"
 
 
 def calling_order(waiting: list[Ticket], ratio: tuple[int, int], slot: int) -> list[Ticket]:
