@@ -99,23 +99,45 @@ class ReceiptReader:
         prepared = prepare(image)
         result.image = prepared.image
         result.boxes = self.engine.recognize(prepared.image)
-        lines = group_lines(result.boxes)
-        template = choose_template(lines, self.templates)
-        extraction = extract(lines, template)
-        result.template = template.name
-        result.fields = {name: extraction.fields[name].value if name in extraction.fields else None for name in FIELD_NAMES}
-        result.confidence = {name: fv.confidence for name, fv in extraction.fields.items()}
-        result.items = extraction.items
-        result.checks = run_checks(result.fields, result.items, self.claimed, self.today)
-        review = fields_to_review(result.checks)
-        for name, fv in extraction.fields.items():
-            if fv.value is not None and fv.confidence < LOW_CONFIDENCE:
-                review.add(name)
-        review.update(n for n in REQUIRED_FIELDS if result.fields.get(n) is None)
-        if any(i["confidence"] < LOW_CONFIDENCE for i in result.items) or not result.items:
-            review.add("items")
-        order = {n: i for i, n in enumerate((*FIELD_NAMES, "items"))}
-        result.needs_review = sorted(review, key=order.__getitem__)
+        reading = interpret(result.boxes, self.templates, self.claimed, self.today)
+        reading.apply_to(result)
+
+
+@dataclass
+class Reading:
+    """What one engine pass over one image says: fields, items and the checks that judge them."""
+
+    template: str
+    fields: dict[str, str | None]
+    confidence: dict[str, float]
+    items: list[dict]
+    checks: dict[str, bool | None]
+    needs_review: list[str]
+
+    def apply_to(self, result: ReceiptResult) -> None:
+        result.template, result.fields, result.confidence = self.template, self.fields, self.confidence
+        result.items, result.checks, result.needs_review = self.items, self.checks, self.needs_review
+
+
+def interpret(boxes: list[TextBox], templates: list[Template], claimed: ClaimedReceipts | None = None,
+              today: _dt.date | None = None) -> Reading:
+    """Text boxes → lines → template → fields → checks → what a clerk must review. Pure apart
+    from the claimed-receipts lookup; the benchmark runs it on the raw engine's boxes too."""
+    lines = group_lines(boxes)
+    template = choose_template(lines, templates)
+    extraction = extract(lines, template)
+    fields = {name: extraction.fields[name].value if name in extraction.fields else None for name in FIELD_NAMES}
+    checks = run_checks(fields, extraction.items, claimed, today)
+    review = fields_to_review(checks)
+    for name, fv in extraction.fields.items():
+        if fv.value is not None and fv.confidence < LOW_CONFIDENCE:
+            review.add(name)
+    review.update(n for n in REQUIRED_FIELDS if fields.get(n) is None)
+    if any(i["confidence"] < LOW_CONFIDENCE for i in extraction.items) or not extraction.items:
+        review.add("items")
+    order = {n: i for i, n in enumerate((*FIELD_NAMES, "items"))}
+    return Reading(template.name, fields, {name: fv.confidence for name, fv in extraction.fields.items()},
+                   extraction.items, checks, sorted(review, key=order.__getitem__))
 
 
 def load_image(path: str | os.PathLike[str]) -> np.ndarray | None:
