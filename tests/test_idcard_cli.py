@@ -139,12 +139,12 @@ def test_reader_unplugged_while_waiting_says_disconnected(sim, tmp_path):
 def test_slow_reader_says_it_answered_too_slowly(sim, tmp_path, when):
     sim.remove()
     if when == "from the start":
-        sim.faults.slow_reply_s = 1.5  # after the 1 s reply timeout, within the grace period
+        sim.faults.slow_reply_s = 1.3  # after the 1 s reply timeout, within the 1 s grace period
         result = kiosk(tmp_path, "--port", sim.start_pty(), "--json", "--timeout", "20")
         out, err, code = result.stdout, result.stderr, result.returncode
     else:
         proc = _cli_polling(sim, "--json", "--timeout", "30", tmp_path=tmp_path)
-        sim.faults.slow_reply_s = 1.5
+        sim.faults.slow_reply_s = 1.3
         out, err = proc.communicate(timeout=40)
         code = proc.returncode
     assert code == 1 and out == ""

@@ -381,9 +381,9 @@ def test_garbage_card_data_is_a_read_failure_not_a_read(sim):
 
 
 def test_slow_reader_is_reported_as_slow_not_silent(sim):
-    with Running(fast_reader(sim.start_pty())) as run:
+    with Running(fast_reader(sim.start_pty(), late_grace_s=1.0)) as run:
         run.events.wait_for(CardRead)
-        sim.faults.slow_reply_s = 0.45  # reply timeout 0.3 s, grace 0.3 s: late, not lost
+        sim.faults.slow_reply_s = 0.5  # after the 0.3 s reply timeout, well within the grace period
         gone = run.events.wait_for(ReaderDisconnected)
         assert gone.cause == "slow" and "too slowly" in gone.reason
         sim.faults.slow_reply_s = 0.0
