@@ -100,6 +100,8 @@ class KioskShell:
         """Show the window and run until it closes or the process is told to stop."""
         self._signal_timer = quit_on_signals(self.app)
         self.show()
+        from kiosk.devices.watchdog import start_watchdog  # systemd: READY=1 once shown, WATCHDOG=1 from this loop
+        self._watchdog = start_watchdog(self.app)
         return self.app.exec()
 
     def show(self) -> None:
