@@ -21,7 +21,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     with open_outbox(config) as store:
         if store.key_error:  # rows this key cannot read: sending nothing beats quarantining everything
             raise store.key_error
-        client = HubClient(config.hub.url, config.hub.token, config.hub.timeout_s)
+        client = HubClient.from_config(config.hub)
         syncer = Syncer(store, client, config.outbox.batch_size)
         try:
             if args.once:

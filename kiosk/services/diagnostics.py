@@ -344,7 +344,7 @@ def check_hub(config: Config, client: Any = None) -> list[CheckResult]:
     from kiosk.services.sync import HubClient
 
     own = client is None
-    client = client or HubClient(config.hub.url, config.hub.token, min(config.hub.timeout_s, HUB_CHECK_TIMEOUT_S))
+    client = client or HubClient.from_config(config.hub, min(config.hub.timeout_s, HUB_CHECK_TIMEOUT_S))
     try:
         r = client.self_test()
     finally:
