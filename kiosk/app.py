@@ -18,7 +18,7 @@ from kiosk.config import SIMULATED, Config
 from kiosk.errors import UserFacingError
 from kiosk.services import submissions
 from kiosk.services.forms import FormCatalog, FormSpec, load_forms
-from kiosk.services.identity import Person, person_from_voucher
+from kiosk.services.identity import Person, person_from_voucher, record_evidence
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,7 @@ class KioskBackend:
     def person_record(self, person: Person) -> dict:
         """The resident's insurance record from the hub (参保信息查询); offline → a clear message."""
         try:
-            card_number = person.extra.get("card_number") if person.source == "sscard" else None
-            return self.hub_client.person_record(person.id_number, {"sscard_number": card_number} if card_number else None)
+            return self.hub_client.person_record(person.id_number, record_evidence(person))
         except Exception as exc:
             log.warning("record query failed: %s", type(exc).__name__)
             raise UserFacingError("RECORD_OFFLINE", "网络暂时中断，无法查询参保信息，请稍后再试或到窗口查询",

@@ -69,7 +69,7 @@ def test_every_service_is_filled_and_submitted_through_the_ui(shell_factory, for
 
 
 def test_record_query_shows_the_hub_record_and_prints_a_certificate(shell_factory) -> None:
-    shell, _hub = shell_factory()
+    shell, hub = shell_factory()
     j = identify(shell)
     j.choose_service("record_query")
     j.on_screen("form")
@@ -79,6 +79,8 @@ def test_record_query_shows_the_hub_record_and_prints_a_certificate(shell_factor
     wait_until(lambda: shell.controller.done_view.certificate == "printed", 20, "the certificate")
     assert done.record_labels["enrolled"][1].text() in ("正常参保", "未参保")
     assert done.record_labels["region"][1].text()
+    # the ID card's issuer and validity dates went along as evidence and matched the register
+    assert [a["outcome"] for a in hub.store.lookups()] == ["ok"]
     assert done.print_certificate.isVisible() and not done.print_certificate.isEnabled()  # printed: no second copy
     shell.controller.on_print_certificate()  # even a tap that slipped through prints nothing more
     printed = sorted((shell.config.data_dir / "a4-printed").glob("*.pdf"))

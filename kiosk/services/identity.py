@@ -75,7 +75,29 @@ def person_from_idcard(text: Any) -> Person:
         address=getattr(text, "address", ""),
         card_valid_until=until if until == "长期" else _date(until),
         card_type=getattr(text, "card_type", "resident"),
+        extra=_idcard_evidence(text),
     )
+
+
+def _idcard_evidence(text: Any) -> dict[str, str]:
+    """What only a card in the reader shows (issuing authority and validity dates): the hub asks
+    for it before answering a record lookup, so an ID number alone is not enough."""
+    def as_text(value: Any) -> str:
+        return value.isoformat() if isinstance(value, dt.date) else str(value or "").strip()
+
+    evidence = {"id_issuer": as_text(getattr(text, "issuer", "")),
+                "id_valid_from": as_text(getattr(text, "valid_from", None)),
+                "id_valid_until": as_text(getattr(text, "valid_until", None))}
+    return evidence if all(evidence.values()) else {}
+
+
+def record_evidence(person: Person) -> dict[str, str] | None:
+    """The card-read evidence a record lookup carries (see `HubClient.person_record`)."""
+    if person.source == "sscard" and person.extra.get("card_number"):
+        return {"sscard_number": person.extra["card_number"]}
+    if person.source == "idcard" and person.extra.get("id_issuer"):
+        return {k: person.extra[k] for k in ("id_issuer", "id_valid_from", "id_valid_until")}
+    return None
 
 
 def person_from_sscard(data: Any) -> Person:
