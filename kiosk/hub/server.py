@@ -56,9 +56,16 @@ class HubHandle:
 
 
 def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket handed to uvicorn (hub and hall). Its accepted connections must have
+    TCP_NODELAY: uvicorn writes a response's headers and body in two sends, and with Nagle on the
+    body waits for the client's delayed ACK — ~40 ms per kept-alive request (issue 20). asyncio
+    sets TCP_NODELAY only on sockets whose `proto` is IPPROTO_TCP, and an accepted socket copies
+    the listener's `proto`: `socket.socket(family, SOCK_STREAM)` says 0, so say IPPROTO_TCP. The
+    option on the listener itself is inherited by accepted sockets on Linux (a second guard)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(128)
     sock.set_inheritable(True)
