@@ -127,8 +127,9 @@ def run_kiosk(tmp: Path, args: tuple[str, ...], env: dict[str, str] | None = Non
 
 
 def _params() -> list:
-    return [pytest.param(row, id=row.name, marks=[pytest.mark.xfail(strict=False, reason=OTHER_OWNER)] if row.other_owner else [])
-            for row in ROWS]
+    # Rows owned by another module were to be xfail(strict=False, reason=OTHER_OWNER) until their
+    # owners fixed them; all pass now, so every row is a plain requirement.
+    return [pytest.param(row, id=row.name) for row in ROWS]
 
 
 @pytest.mark.parametrize("row", _params())
@@ -195,7 +196,7 @@ def _required_args(parser: argparse.ArgumentParser) -> list[str]:
             if action.nargs not in ("?", "*", argparse.SUPPRESS) and not isinstance(action, argparse._SubParsersAction):
                 argv.append(value)
         elif action.required:
-            argv += [action.option_strings[0], value]
+            argv += [action.option_strings[0]] + ([] if action.nargs == 0 else [value])
     return argv
 
 
