@@ -313,8 +313,10 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
         async def stream() -> Any:
             seen = -1
             yield "retry: 1000\n\n"  # the browser reconnects after a second if the hall restarts
-            while not await request.is_disconnected():
+            while not service.live.closed and not await request.is_disconnected():
                 version = await service.live.wait(seen, sse_heartbeat_s)
+                if service.live.closed:
+                    break
                 if version == seen:
                     yield ": keep-alive\n\n"
                     continue

@@ -10,6 +10,7 @@ class LiveFeed:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.version = 0
+        self.closed = False  # the server is stopping: live streams end instead of being cancelled
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
     def notify(self) -> None:
@@ -21,6 +22,10 @@ class LiveFeed:
                 loop.call_soon_threadsafe(event.set)
             except RuntimeError:  # that loop has closed (server shutting down)
                 pass
+
+    def close(self) -> None:
+        self.closed = True
+        self.notify()
 
     async def wait(self, seen: int, timeout_s: float) -> int:
         """The version once it differs from `seen`, or the same one after `timeout_s`."""

@@ -23,7 +23,7 @@ from kiosk.hall.auth import SessionRules
 from kiosk.hall.report import HallReporter
 from kiosk.hall.service import HallService, HallSettings
 from kiosk.hall.store import HallStore, restrict
-from kiosk.hub.server import _bind, _server
+from kiosk.hub.server import _bind
 from kiosk.services.forms import load_forms
 from kiosk.services.outbox import OutboxStore
 from kiosk.services.queue import QueueService
@@ -114,6 +114,26 @@ def open_hall(db_path: str | Path, config: Config, key_file: str | Path | None =
     return parts
 
 
+class _HallServer(uvicorn.Server):
+    """Ends the live streams first on SIGINT/SIGTERM or stop(): an open SSE stream would
+    otherwise hold the shutdown until uvicorn cancels it mid-write."""
+
+    def __init__(self, config: uvicorn.Config, service: HallService) -> None:
+        super().__init__(config)
+        self.service = service
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self.service.live.close()
+        super().handle_exit(sig, frame)
+
+
+def _server(app: Any, service: HallService, log_level: str, tls_cert: str | None = None,
+            tls_key: str | None = None) -> _HallServer:
+    config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False, timeout_keep_alive=5,
+                            ssl_certfile=tls_cert, ssl_keyfile=tls_key, timeout_graceful_shutdown=3)
+    return _HallServer(config, service)
+
+
 @dataclass
 class HallHandle:
     url: str
@@ -126,6 +146,7 @@ class HallHandle:
         return self.parts.service
 
     def stop(self, timeout: float = 10.0) -> None:
+        self.parts.service.live.close()
         self._server.should_exit = True
         self._thread.join(timeout)
         self.parts.close()
@@ -143,8 +164,7 @@ def start_hall_in_thread(parts: HallParts, tokens: dict[str, str], host: str = "
     sock = _bind(host, port)
     actual = sock.getsockname()[1]
     app = create_app(parts.service, tokens, rules, extra_health=parts.health, **app_options)
-    server = _server(app, log_level)
-    server.config.timeout_graceful_shutdown = 1  # open SSE streams must not hold a stop for long
+    server = _server(app, parts.service, log_level)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"hall:{actual}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -167,8 +187,8 @@ def serve(parts: HallParts, tokens: dict[str, str], host: str = "127.0.0.1", por
         if on_ready:
             on_ready(f"{'https' if tls_cert else 'http'}://{url_host}:{sock.getsockname()[1]}")
         rules = SessionRules(secure_cookie=bool(tls_cert))
-        server = _server(create_app(parts.service, tokens, rules, extra_health=parts.health), "info", tls_cert, tls_key)
-        server.config.timeout_graceful_shutdown = 2
+        server = _server(create_app(parts.service, tokens, rules, extra_health=parts.health), parts.service, "info",
+                         tls_cert, tls_key)
         server.run(sockets=[sock])
     finally:
         parts.close()
