@@ -1,5 +1,5 @@
 # The two commands of the README's Quick start. Both set everything up first (idempotent).
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench clean install
 
 setup:
 	@scripts/setup.sh
@@ -12,6 +12,11 @@ test: setup
 
 bench: setup
 	QT_QPA_PLATFORM=offscreen .venv/bin/python bench/run_all.py
+
+# The appliance (as root; README "Deploying"): make install ROLES="kiosk hall" [PREFIX=/tmp/stage]
+ROLES ?= kiosk
+install:
+	scripts/install.sh $(if $(PREFIX),--prefix $(PREFIX)) $(ROLES)
 
 clean:
 	rm -rf .venv build *.egg-info
