@@ -151,3 +151,18 @@ def test_add_user_and_serve_refuse_bad_input_in_one_line(tmp_path) -> None:
         r = _kiosk(*args, stdin=stdin, env_dir=tmp_path)
         assert r.returncode == 2, (args, r.stderr)
         assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_audit_is_for_managers_and_login_wants_json(hall) -> None:
+    from kiosk.hall.auth import hash_password
+
+    hall.service.store.put_staff("boss", "manager", hash_password("manager pass 1"))
+    issue(hall.url)
+    clerk = clerk_client(hall.url)
+    clerk.post("/api/counters/1/call")
+    assert clerk.get("/api/audit").status_code == 403
+    rows = clerk_client(hall.url, "boss", "manager pass 1").get("/api/audit").json()["audit"]
+    assert [(r["user"], r["action"], r["counter"]) for r in rows] == [(CLERK, "view_application", 1)]
+    text_plain = httpx.post(f"{hall.url}/api/login", content=f'{{"user": "{CLERK}", "password": "{PASSWORD}"}}',
+                            headers={"Content-Type": "text/plain"})
+    assert text_plain.status_code == 415 and "set-cookie" not in text_plain.headers

@@ -1,5 +1,6 @@
-"""Any interleaving of issue / call / recall / skip / done / restart / next day keeps numbers
-unique and gap-free per band per day, calls FIFO within a class, and alternates by the ratio."""
+"""Any interleaving of issue / call / recall / skip / done / finish (done, returned, transferred
+back in line) / restart / next day keeps numbers unique and gap-free per band per day, calls FIFO
+within a class (a transferred ticket keeps its place), and alternates by the ratio."""
 import shutil
 import tempfile
 from datetime import datetime, timedelta
@@ -27,6 +28,8 @@ class QueueMachine(RuleBasedStateMachine):
         self.waiting: list = []  # model: today's waiting tickets in issue order
         self.slot = 0
         self.at_counter: dict[int, str] = {}
+        self.tickets: dict[str, object] = {}  # id → ticket as issued
+        self.order: dict[str, int] = {}  # id → issue position (the place a transfer keeps)
 
     def _open(self) -> QueueService:
         config = QueueSection(priority_ratio=list(RATIO))
@@ -46,6 +49,8 @@ class QueueMachine(RuleBasedStateMachine):
         self.all_numbers.add(key)
         self.issued.setdefault((day, band), []).append(int(ticket.number[1:]))
         self.waiting.append(ticket)
+        self.tickets[ticket.ticket_id] = ticket
+        self.order[ticket.ticket_id] = len(self.order)
 
     @rule(counter=st.integers(1, 3), band=st.one_of(st.none(), st.sampled_from(BANDS)))
     def call(self, counter, band):
@@ -76,6 +81,22 @@ class QueueMachine(RuleBasedStateMachine):
         if action != "recall":
             self.at_counter.pop(counter, None)
 
+    @rule(counter=st.integers(1, 3), outcome=st.sampled_from(["done", "returned", "transferred"]),
+          band=st.sampled_from(BANDS))
+    def finish_with_outcome(self, counter, outcome, band):
+        ticket_id = self.at_counter.pop(counter, None)
+        if ticket_id is None:
+            return
+        self.now += timedelta(seconds=30)
+        ended = self.queue.finish(ticket_id, outcome, "note", to_band=band if outcome == "transferred" else None)
+        assert ended is not None and ended.outcome == outcome
+        if outcome == "transferred":
+            assert (ended.state, ended.queue_band, ended.counter) == ("waiting", band, None)
+            self.waiting = sorted(self.waiting + [self.tickets[ticket_id]], key=lambda t: self.order[t.ticket_id])
+        else:
+            assert ended.state == "done" and ended.handling_s is not None and ended.handling_s >= 30
+        assert self.queue.finish(ticket_id, "done") is None  # only a called ticket ends
+
     @rule()
     def restart(self):
         self.queue.close()
@@ -94,6 +115,7 @@ class QueueMachine(RuleBasedStateMachine):
     @invariant()
     def waiting_matches_model(self):
         assert {t.ticket_id for t in self.queue.waiting()} == {t.ticket_id for t in self.waiting}
+        assert sum(self.queue.waiting_by_band().values()) == len(self.waiting)
 
 
 QueueMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)

@@ -11,6 +11,7 @@ Clerk (session cookie from /api/login or /login; POSTs need the session's CSRF t
 `X-CSRF-Token` header, or a `csrf` form field for the pages' forms):
 POST /api/login         {"user", "password"} → {"user", "role", "csrf"} + cookie
 POST /api/logout
+GET  /api/audit         → {"audit": [{"at","user","action","submission_id","ticket_id","counter","address"}]} (managers)
 GET  /api/counters/{n}  → {"ticket": …|null} (the ticket now at counter n, with its application)
 POST /api/counters/{n}/call   {"service"?, "bands"?} → {"ticket": {…, "number", "submission_id",
                          "application": {...}|null}} or {"ticket": null} when nobody waits
@@ -249,6 +250,9 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
     # -- API: clerks -----------------------------------------------------------------------------
     @app.post("/api/login")
     async def api_login(request: Request) -> Any:
+        # JSON only: a cross-site form can post text/plain that parses as JSON (login CSRF)
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            raise HallError(415, "json_required", "请以 JSON 提交")
         body = await read_json(request, 4096)
         name, password = body.get("user"), body.get("password")
         if not isinstance(name, str) or not isinstance(password, str):
@@ -265,6 +269,17 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
         response = JSONResponse({"ok": True})
         response.delete_cookie(auth.SESSION_COOKIE, path="/")
         return response
+
+    @app.get("/api/audit")
+    async def api_audit(request: Request, limit: int = 200) -> Any:
+        """Managers only: who was shown which application, when, from where."""
+        session = await clerk(request, check_csrf=False)
+        if session.role != "manager":
+            raise HallError(403, "manager_only", "仅管理员可查看")
+        rows = await run_in_threadpool(store.audit_rows, max(1, min(limit, 1000)))
+        return {"audit": [{"at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(r.at)), "user": r.name, "action": r.action,
+                           "submission_id": r.submission_id, "ticket_id": r.ticket_id, "counter": r.counter,
+                           "address": r.address} for r in rows]}
 
     @app.get("/api/counters/{n}")
     async def api_counter(n: int, request: Request) -> Any:

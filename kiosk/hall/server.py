@@ -65,6 +65,8 @@ class Housekeeping(threading.Thread):
             try:
                 purged = self.service.purge()
                 self.service.store.purge_sessions(self.session_max_s)
+                if self.service.reporter is not None:  # what the hub confirmed long ago
+                    self.service.reporter.outbox.purge_acked(self.service.settings.retention_s / 86400.0)
                 if purged:
                     log.info("hall: purged %d application(s) past their retention", purged)
             except Exception as exc:
