@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
-from kiosk.ocr.amount_words import AmountWordsError, parse_words
+from kiosk.ocr.amount_words import AmountWordsError, parse_words, to_words
 
 # check name → fields to review when it fails
 CHECK_FIELDS: dict[str, tuple[str, ...]] = {
@@ -133,6 +133,77 @@ def run_checks(fields: dict[str, str | None], items: list[dict], claimed: Claime
     else:
         checks["not_duplicate"] = not claimed.is_claimed(code, number)
     return checks
+
+
+PAYMENTS = ("fund_paid", "personal_account_paid", "personal_cash_paid")
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+def _same_digits(read: str | None, forced: str) -> bool:
+    """'204135.00' read for 2041.35: the point was lost and the parser added '.00'."""
+    if read is None:
+        return False
+    digits = lambda v: re.sub(r"\D", "", v).lstrip("0")  # noqa: E731
+    return digits(forced) in {digits(read), digits(read[:-3]) if read.endswith(".00") else None}
+
+
+def _one_digit_off(a: str | None, b: str) -> bool:
+    """Same shape, exactly one digit different: a single-glyph misread ('874.80' for '874.87')."""
+    return a is not None and len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1
+
+
+def reconcile(fields: dict[str, str | None], items: list[dict]) -> tuple[dict[str, str | None], set[str]]:
+    """Repair amounts that the receipt's own arithmetic pins down, on a blurred reading where the
+    engine dropped a glyph or a decimal point. Returns (fields, names to review).
+
+    Only ever moves a value to the one the other, agreeing fields force, and only when what was
+    read is consistent with it: the 大写 read is that total's 大写 with glyphs missing; a payment
+    read is the forced amount with the same digits (a lost '.') — kept without review — or one
+    digit off — kept, but the clerk is asked to look. Anything else is left alone for the checks."""
+    out, review = dict(fields), set()
+    total = _dec(out.get("total"))
+    item_sum = sum((Decimal(i["amount"]) for i in items), Decimal("0.00")) if items else None
+    parts = {k: _dec(out.get(k)) for k in PAYMENTS}
+    pay_sum = sum(parts.values(), Decimal("0.00")) if all(v is not None for v in parts.values()) else None
+    try:
+        words_value = parse_words(out["total_in_words"]) if out.get("total_in_words") else None
+    except AmountWordsError:
+        words_value = None
+    # 小写 misread but 大写 agrees with the items or the payments: the total is the 大写's.
+    if words_value is not None and words_value != total and words_value in (item_sum, pay_sum):
+        out["total"], total = f"{words_value:.2f}", words_value
+        review.add("total")
+    corroborated = total is not None and total in (item_sum, pay_sum, words_value)
+    if not corroborated:
+        return out, review
+    words = out.get("total_in_words")
+    if words and words_value != total and _is_subsequence(words, to_words(total)):
+        out["total_in_words"] = to_words(total)  # every glyph read is in place; the missing ones are forced
+    if pay_sum != total and (total in (item_sum, words_value)):
+        fits = []
+        for name in PAYMENTS:
+            others = [parts[k] for k in PAYMENTS if k != name]
+            if any(v is None for v in others):
+                continue
+            forced = f"{total - sum(others):.2f}"
+            if Decimal(forced) < 0:
+                continue
+            if out.get(name) == forced:
+                continue
+            if _same_digits(out.get(name), forced):
+                fits.append((name, forced, False))
+            elif _one_digit_off(out.get(name), forced):
+                fits.append((name, forced, True))
+        if len(fits) == 1:
+            name, forced, unsure = fits[0]
+            out[name] = forced
+            if unsure:
+                review.add(name)
+    return out, review
 
 
 def fields_to_review(checks: dict[str, bool | None]) -> set[str]:

@@ -187,11 +187,39 @@ def extract(lines: list[TextLine], template: Template) -> Extraction:
             if not raw.strip(" :;,") and li + 1 < len(spans):
                 raw, conf = _value_below(span, start, end, spans[li + 1], labels)
             spec = next(f for f in template.fields if f.name == name)
+            if spec.kind == "text":
+                raw = cut_misread_label(raw, labels)
             result.fields[name] = FieldValue(parse_value(spec.kind, raw), conf, raw.strip())
     for spec in template.fields:
         result.fields.setdefault(spec.name, FieldValue(None, 0.0, ""))
     result.items = _extract_items(spans, template)
     return result
+
+
+_CJK_TAIL = re.compile(r"[\u4e00-\u9fff()]+$")
+
+
+def cut_misread_label(raw: str, labels: list[tuple[str, str | None]]) -> str:
+    """A name or a hospital never holds a colon: when one follows, the engine ran the value into
+    the next label and misread that label (blurred '校验码:' as '模轴码:'), so it was not found.
+    Cut off the label-sized tail before the colon that looks most like a known label (at least
+    one character in place); if none does, the value is left as read."""
+    head = re.split(r"[:;]", raw, maxsplit=1)
+    if len(head) < 2:
+        return raw
+    before = head[0].rstrip()
+    tail = _CJK_TAIL.search(before)
+    if not tail:
+        return raw
+    best, best_share = 0, 0.0
+    for label, _ in labels:
+        n = len(label)
+        if n < 2 or n >= len(tail.group()):
+            continue
+        share = sum(a == b for a, b in zip(before[-n:], label)) / n
+        if share > best_share or (share == best_share and share and n < best):  # tie: cut less
+            best, best_share = n, share
+    return before[:-best] if best_share else raw
 
 
 def _value_below(span: _Span, start: int, end: int, below: _Span, labels) -> tuple[str, float]:

@@ -2,6 +2,10 @@
 
 `ReceiptReader.read()` is synchronous and never raises for a bad image: the error is in the
 result. Run it on a worker thread in the UI; the engine is loaded once and kept warm.
+
+Never worse than the raw engine (issue 23): the prepared image is read first; if that reading
+fails its own checks (大写 = 小写, item sum, payment split, code formats, required fields), the
+untouched image is read too and the better-judged reading is kept. A clean receipt is read once.
 """
 from __future__ import annotations
 
@@ -16,11 +20,11 @@ import cv2
 import numpy as np
 
 from kiosk.errors import UserFacingError
-from kiosk.ocr.checks import ClaimedReceipts, fields_to_review, run_checks
+from kiosk.ocr.checks import ClaimedReceipts, fields_to_review, reconcile, run_checks
 from kiosk.ocr.engines import OcrEngine, make_engine
 from kiosk.ocr.extract import FIELD_NAMES, Template, choose_template, extract, load_templates
 from kiosk.ocr.lines import TextBox, group_lines
-from kiosk.ocr.preprocess import prepare
+from kiosk.ocr.preprocess import BLURRY_BELOW, Quality, measure_quality, prepare, suppress_stamp
 
 log = logging.getLogger("kiosk.ocr")
 LOW_CONFIDENCE = 0.80
@@ -40,6 +44,24 @@ class ReceiptResult:
     template: str = ""
     confidence: dict[str, float] = field(default_factory=dict)
     image: np.ndarray | None = field(default=None, repr=False)  # the preprocessed image OCR saw
+    quality: Quality | None = None  # measured before OCR
+    image_problem: str | None = None  # "blurry" | "dark" | "low_contrast" when that is why review is needed
+    readings: int = 0  # engine passes (2 when the prepared image's reading failed its checks)
+
+    def image_problem_message(self, language: str = "zh") -> str | None:
+        """Why the clerk should retake the picture, with the measured value; None if the image is fine."""
+        if self.image_problem is None or self.quality is None:
+            return None
+        q = self.quality
+        zh, en = {
+            "blurry": (f"图像模糊，请重新拍摄（清晰度 {q.sharpness:.0f}，需 ≥ {BLURRY_BELOW:.0f}）",
+                       f"Image blurred, please retake it (sharpness {q.sharpness:.0f}, needs ≥ {BLURRY_BELOW:.0f})"),
+            "dark": (f"图像太暗，请在明亮处重新拍摄（亮度 {q.brightness:.0f}/255）",
+                     f"Image too dark, please retake it in better light (brightness {q.brightness:.0f}/255)"),
+            "low_contrast": (f"图像对比度太低，请重新拍摄（对比度 {q.contrast:.0f}）",
+                             f"Image contrast too low, please retake it (contrast {q.contrast:.0f})"),
+        }[self.image_problem]
+        return zh if language.startswith("zh") else en
 
     @property
     def ok(self) -> bool:
@@ -55,6 +77,10 @@ class ReceiptResult:
             "checks": dict(self.checks),
             "needs_review": list(self.needs_review),
             "elapsed_ms": round(self.elapsed_ms, 1),
+            "quality": self.quality.to_json() if self.quality else None,
+            "image_problem": None if self.image_problem is None else {
+                "code": self.image_problem, "zh": self.image_problem_message("zh"),
+                "en": self.image_problem_message("en")},
         }
 
 
@@ -96,11 +122,21 @@ class ReceiptReader:
     def _read_into(self, result: ReceiptResult, image: np.ndarray) -> None:
         if image.ndim not in (2, 3) or min(image.shape[:2]) < 32:
             raise UserFacingError("OCR_IMAGE", "图片太小或格式不对", "image too small or not a picture")
-        prepared = prepare(image)
-        result.image = prepared.image
-        result.boxes = self.engine.recognize(prepared.image)
-        reading = interpret(result.boxes, self.templates, self.claimed, self.today)
+        result.quality = measure_quality(suppress_stamp(image))
+        prepared = prepare(image, quality=result.quality)
+        boxes = self.engine.recognize(prepared.image)
+        reading = interpret(boxes, self.templates, self.claimed, self.today)
+        result.image, result.boxes, result.readings = prepared.image, boxes, 1
+        if reading.needs_review:
+            # The preparation may have hurt (issue 23): the checks judge the untouched image's reading.
+            raw_boxes = self.engine.recognize(image)
+            raw = interpret(raw_boxes, self.templates, self.claimed, self.today)
+            result.readings = 2
+            if raw.score > reading.score:
+                reading, result.image, result.boxes = raw, image, raw_boxes
         reading.apply_to(result)
+        if result.needs_review:
+            result.image_problem = result.quality.problem
 
 
 @dataclass
@@ -113,6 +149,15 @@ class Reading:
     items: list[dict]
     checks: dict[str, bool | None]
     needs_review: list[str]
+
+    @property
+    def score(self) -> int:
+        """How well the reading holds up on its own: passed checks and found fields count for it,
+        failed checks (twice) and fields to review against it. The higher, the more trusted."""
+        passed = sum(v is True for v in self.checks.values())
+        failed = sum(v is False for v in self.checks.values())
+        found = sum(v is not None for v in self.fields.values()) + bool(self.items)
+        return passed - 2 * failed + found - len(self.needs_review)
 
     def apply_to(self, result: ReceiptResult) -> None:
         result.template, result.fields, result.confidence = self.template, self.fields, self.confidence
@@ -127,8 +172,9 @@ def interpret(boxes: list[TextBox], templates: list[Template], claimed: ClaimedR
     template = choose_template(lines, templates)
     extraction = extract(lines, template)
     fields = {name: extraction.fields[name].value if name in extraction.fields else None for name in FIELD_NAMES}
+    fields, unsure = reconcile(fields, extraction.items)
     checks = run_checks(fields, extraction.items, claimed, today)
-    review = fields_to_review(checks)
+    review = fields_to_review(checks) | unsure
     for name, fv in extraction.fields.items():
         if fv.value is not None and fv.confidence < LOW_CONFIDENCE:
             review.add(name)

@@ -6,6 +6,9 @@
    (largest bright quadrilateral, perspective-corrected).
 3. `deskew`: large rotations (a crooked scan) straightened by the projection-profile angle;
    small tilts are left to the OCR engine.
+4. `measure_quality` decides how hard to flatten: a fixed level stretch turns a sharp page's
+   stamp remains white, but it also erases the soft grey strokes of a blurred one (issue 23),
+   so only sharp images get it.
 """
 from __future__ import annotations
 
@@ -20,6 +23,57 @@ class Prepared:
     image: np.ndarray  # grayscale, what the engine sees (boxes are in its coordinates)
     page_found: bool
     skew_degrees: float
+    quality: "Quality | None" = None
+
+
+# Sharpness (see `measure_quality`) on the synthetic receipts' 28 px type: ~150 sharp, ~100 a
+# 3 px box blur, ~75 a 9 px motion blur, ~37 a 7 px box blur, ~29 a 9 px one.
+SHARP_AT = 90.0  # at or above: the hard level stretch is safe (phone photos of the generator: 105–130)
+BLURRY_BELOW = 45.0  # below: the clerk is told the image is blurred (if the reading needs review)
+DARK_BELOW = 60.0  # paper darker than this (0–255) is a dim shot
+LOW_CONTRAST_BELOW = 40.0
+
+
+@dataclass(frozen=True)
+class Quality:
+    """How readable the image is, measured before OCR.
+
+    sharpness: 99.5th percentile of |Laplacian| of the light-flattened page, its contrast
+    stretched to 0–255 (so dim or pale shots are not called blurred); edges of print give the
+    top values, so a blur that softens them lowers it. contrast: 1st–99th percentile spread of
+    the flattened page. brightness: the paper's median grey before flattening."""
+
+    sharpness: float
+    contrast: float
+    brightness: float
+
+    @property
+    def problem(self) -> str | None:
+        """"blurry" | "dark" | "low_contrast" | None — the worst thing about the image."""
+        if self.sharpness < BLURRY_BELOW:
+            return "blurry"
+        if self.brightness < DARK_BELOW:
+            return "dark"
+        if self.contrast < LOW_CONTRAST_BELOW:
+            return "low_contrast"
+        return None
+
+    def to_json(self) -> dict:
+        return {"sharpness": round(self.sharpness, 1), "contrast": round(self.contrast, 1),
+                "brightness": round(self.brightness, 1)}
+
+
+def measure_quality(gray: np.ndarray, max_side: int = 1500) -> Quality:
+    scale = max_side / max(gray.shape[:2])
+    if scale < 1:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    brightness = float(np.percentile(gray, 75))  # mostly paper: print covers well under a quarter
+    flat = flatten_background(gray, 0, 255)
+    flat = cv2.GaussianBlur(flat, (3, 3), 0).astype(np.float32)  # pixel noise is not sharpness
+    lo, hi = np.percentile(flat, (1, 99))
+    contrast = float(hi - lo)
+    lap = cv2.Laplacian(flat * np.float32(255.0 / max(contrast, 1.0)), cv2.CV_32F)
+    return Quality(float(np.percentile(np.abs(lap), 99.5)), contrast, brightness)
 
 
 def suppress_stamp(image: np.ndarray) -> np.ndarray:
@@ -45,8 +99,11 @@ def order_corners(pts: np.ndarray) -> np.ndarray:
     return np.float32([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]])
 
 
-def find_page(gray: np.ndarray, min_area: float = 0.25, min_contrast: float = 40.0) -> np.ndarray | None:
-    """Corners of the sheet if the image shows a bright sheet on a darker surround, else None."""
+def find_page(gray: np.ndarray, min_area: float = 0.25, min_contrast: float = 40.0,
+              min_edge: float = 4.0) -> np.ndarray | None:
+    """Corners of the sheet if the image shows a bright sheet on a darker surround, else None.
+    The sheet's outline must be a sharp step (`min_edge` grey levels per pixel): light falling
+    off across a page also splits it into bright and dark, but along a gentle ramp."""
     h, w = gray.shape[:2]
     scale = 800.0 / max(h, w)
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
@@ -74,7 +131,24 @@ def find_page(gray: np.ndarray, min_area: float = 0.25, min_contrast: float = 40
     cv2.fillPoly(inside, [np.int32(np.asarray(quad).reshape(4, 2))], 255)
     if blur[inside > 0].mean() - blur[inside == 0].mean() < min_contrast:
         return None  # not a sheet on a desk (e.g. a frame printed on the page)
+    if _edge_strength(blur, np.asarray(quad, dtype=np.float32).reshape(4, 2)) < min_edge:
+        return None  # a shadow or a lamp's fall-off, not the sheet's edge
     return order_corners(np.asarray(quad, dtype=np.float32).reshape(4, 2) / scale)
+
+
+def _edge_strength(blur: np.ndarray, quad: np.ndarray, border: int = 4) -> float:
+    """Median gradient (grey levels per pixel) along the quad's sides, off the image border."""
+    gx = cv2.Sobel(blur, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(blur, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    grad = cv2.dilate(cv2.magnitude(gx, gy), np.ones((5, 5), np.uint8))  # the step may sit a few px off
+    h, w = blur.shape[:2]
+    samples = []
+    for a, b in zip(quad, np.roll(quad, -1, axis=0)):
+        for t in np.linspace(0.05, 0.95, 40):
+            x, y = a + t * (b - a)
+            if border <= x < w - border and border <= y < h - border:
+                samples.append(grad[int(y), int(x)])
+    return float(np.median(samples)) if samples else 0.0
 
 
 def warp_page(image: np.ndarray, corners: np.ndarray) -> np.ndarray:
@@ -136,16 +210,18 @@ def crop_to_ink(gray: np.ndarray, margin: int = 30) -> np.ndarray:
     return gray[max(0, y0 - margin):min(h, y1 + margin), max(0, x0 - margin):min(w, x1 + margin)]
 
 
-def prepare(image: np.ndarray, max_side: int = 1800) -> Prepared:
+def prepare(image: np.ndarray, max_side: int = 1800, quality: Quality | None = None) -> Prepared:
     gray = suppress_stamp(image)
+    quality = quality or measure_quality(gray)
     corners = find_page(gray)
     if corners is not None:
         gray = warp_page(gray, corners)
     gray, angle = deskew(gray)
     if angle:
         gray = crop_to_ink(gray)
-    gray = flatten_background(gray)
+    # Sharp: stretch hard (stamp remains → white). Blurred: flatten the light only, keep every grey.
+    gray = flatten_background(gray) if quality.sharpness >= SHARP_AT else flatten_background(gray, 0, 255)
     scale = max_side / max(gray.shape[:2])
     if scale < 1:
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return Prepared(gray, corners is not None, angle)
+    return Prepared(gray, corners is not None, angle, quality)
