@@ -198,7 +198,7 @@ fi
 if has_role hub; then
   keep_file 0640 "$ETC/hub.env" "$USER_NAME" <<'EOF'
 # Flags for `kiosk hub serve` (scripts/deploy/systemd/yibao-hub.service). Behind Caddy it stays on
-# 127.0.0.1; PostgreSQL: --db postgresql:///yibao (or [hub] db in config.toml).
+# 127.0.0.1. PostgreSQL: [hub] db = "postgresql:///yibao" in config.toml (so `kiosk hub add-token` uses it too).
 HUB_FLAGS=--host 127.0.0.1 --port 8765
 EOF
   UNIT_NAMES+=(yibao-hub.service)
