@@ -31,6 +31,18 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     add.add_argument("--token", help="default: a new random token")
     add.add_argument("--db")
     add.add_argument("--key-file", metavar="FILE")
+    user = actions.add_parser("add-user", help="create or update a console staff account (password from stdin)")
+    user.add_argument("name")
+    user.add_argument("--role", required=True, choices=("admin", "bureau", "station"))
+    user.add_argument("--station", metavar="ID", help="the service point a station user sees (required for --role station)")
+    user.add_argument("--password-stdin", action="store_true", required=True, help="read the password from stdin (never argv)")
+    user.add_argument("--db")
+    user.add_argument("--key-file", metavar="FILE")
+    kiosk = actions.add_parser("add-kiosk", help="map a kiosk (or hall) id to its service point (station)")
+    kiosk.add_argument("kiosk_id")
+    kiosk.add_argument("--station", metavar="ID", required=True)
+    kiosk.add_argument("--db")
+    kiosk.add_argument("--key-file", metavar="FILE")
     rotate = actions.add_parser("rotate-key", help="append a new current payload key (older keys stay)")
     rotate.add_argument("--key-file", metavar="FILE")
     parser.set_defaults(handler=run)
@@ -65,6 +77,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return 0
 
     db_url = _db_url(args, config)
+    if args.action in ("add-user", "add-kiosk"):
+        return _console_account(args, db_url, key_file)
     if args.action == "add-token":
         if not args.kiosk_id.strip() or any(c.isspace() or not c.isprintable() for c in args.kiosk_id):
             return _fail("kiosk id must be printable text without spaces", 2)
@@ -86,6 +100,54 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(json.dumps({"kiosk_id": args.kiosk_id, "token": token}))
         return 0
     return _serve(args, config, db_url, key_file)
+
+
+def _printable_id(value: str) -> bool:
+    return bool(value.strip()) and len(value) <= 64 and not any(c.isspace() or not c.isprintable() for c in value)
+
+
+def _console_account(args: argparse.Namespace, db_url: str, key_file: Path) -> int:
+    """add-user (argon2id hash; the password only ever from stdin) and add-kiosk (kiosk → station)."""
+    from kiosk.hall.auth import hash_password
+    from kiosk.hub.console.store import ConsoleStore
+    from kiosk.hub.keys import HubKeyError
+    from kiosk.hub.store import HubStoreError, open_hub_store, safe_db_url
+
+    station = args.station
+    if station is not None and not _printable_id(station):
+        return _fail("--station must be printable text without spaces (at most 64 characters)", 2)
+    password_hash = None
+    if args.action == "add-user":
+        if not _printable_id(args.name):
+            return _fail("user name must be printable text without spaces (at most 64 characters)", 2)
+        if (args.role == "station") != (station is not None):
+            return _fail("--station ID is required for --role station, and only for it", 2)
+        password = sys.stdin.readline().rstrip("\r\n")
+        try:
+            password_hash = hash_password(password)
+        except ValueError as exc:
+            return _fail(str(exc), 2)
+    elif not _printable_id(args.kiosk_id):
+        return _fail("kiosk id must be printable text without spaces", 2)
+    try:
+        store = open_hub_store(db_url, key_file)
+    except HubKeyError as exc:
+        return _fail(str(exc), 2)
+    except HubStoreError as exc:
+        return _fail(str(exc), 1)
+    try:
+        console = ConsoleStore(store)
+        if args.action == "add-user":
+            new = console.put_staff(args.name, args.role, station, password_hash or "")
+            print(json.dumps({"user": args.name, "role": args.role, "station": station, "created": new}, ensure_ascii=False))
+        else:
+            console.set_station(args.kiosk_id, station)
+            print(json.dumps({"kiosk_id": args.kiosk_id, "station": station}, ensure_ascii=False))
+    except Exception as exc:  # e.g. a read-only database
+        return _fail(f"cannot write to {safe_db_url(db_url)}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", 1)
+    finally:
+        store.close()
+    return 0
 
 
 def _serve(args: argparse.Namespace, config: Config, db_url: str, key_file: Path) -> int:

@@ -215,11 +215,12 @@ def _client_address(request: Request) -> str:
 
 def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_000_000,
                auth_failures_per_minute: int = 10, lookups_per_minute: int = 30,
-               require_evidence: bool = False) -> FastAPI:
+               require_evidence: bool = False, console: Any = None) -> FastAPI:
     """`tokens` maps token → kiosk id (from a file or config); tokens in the store's
     `kiosk_tokens` table are accepted too. `require_evidence`: refuse record lookups that carry
     no card-read evidence (off until every kiosk sends it: ID-card reads do not yet carry the
-    issuing authority; lookups without evidence are still audited as `no_evidence`)."""
+    issuing authority; lookups without evidence are still audited as `no_evidence`).
+    `console`: `kiosk.hub.console.routes.ConsoleOptions` for the bureau's console (defaults when None)."""
     app = FastAPI(title="医保自助 Kiosk hub", version="1", docs_url=None, redoc_url=None)
     known = {token_hash(t): k for t, k in tokens.items()}
     app.state.store = store
@@ -380,11 +381,15 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
             log.error("hub: cannot write the lookup audit: %s", type(exc).__name__)
             raise ApiError(503, "storage_unavailable") from None
 
+    from kiosk.hub.console.routes import HeartbeatIn, mount_console  # the bureau's console (issue 18)
+
+    mount_console(app, store, authenticate, read_json, validate, auth_failures, console)
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (BatchIn, VoucherIn, RecordQueryIn):  # bodies parsed by hand still get described
+            for model in (BatchIn, VoucherIn, RecordQueryIn, HeartbeatIn):  # bodies parsed by hand still get described
                 body = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(body.pop("$defs", {}))
                 components[model.__name__] = body

@@ -22,11 +22,14 @@ import sqlite3
 import stat
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+from kiosk.hub.console.facts import item_facts
+from kiosk.hub.console.schema import console_schema
 from kiosk.hub.keys import HubKeyError, HubKeyring
 
 
@@ -102,6 +105,7 @@ class HubStore:
             f"CREATE TABLE IF NOT EXISTS hub_health (id INTEGER PRIMARY KEY, checked_at {self._real} NOT NULL)",
             f"""CREATE TABLE IF NOT EXISTS record_lookups (seq {self._serial}, kiosk_id TEXT NOT NULL,
                 at {self._real} NOT NULL, id_masked TEXT NOT NULL, outcome TEXT NOT NULL)""",
+            *console_schema(self._real, self._serial, self._blob),
         ]
 
     def _open(self) -> None:
@@ -128,8 +132,56 @@ class HubStore:
             self.keyring = self._load_keyring(cur)
             if legacy:
                 self._migrate_legacy(cur)
+            self._backfill_facts(cur)
         if legacy:
             self._after_migration()
+
+    def _backfill_facts(self, cur: Any) -> None:
+        """Once per database: the clear figures facts of rows stored before the console existed
+        (the only time the figures open payloads; afterwards facts are written with each item)."""
+        cur.execute("SELECT value FROM hub_meta WHERE name = 'facts_backfilled'")
+        if cur.fetchone() is not None:
+            self._end_read()
+            return
+        try:
+            cur.execute("SELECT s.kiosk_id, s.id, s.service, s.kind, s.created_at, s.key_id, s.sealed FROM submissions s "
+                        "LEFT JOIN submission_facts f ON f.kiosk_id = s.kiosk_id AND f.id = s.id WHERE f.id IS NULL")
+            for kiosk_id, sid, service, kind, created_at, key_id, sealed in cur.fetchall():
+                payload = self.keyring.open(key_id, bytes(sealed), f"{kiosk_id}/{sid}")
+                try:
+                    self._insert_facts(cur, HubItem(sid, kiosk_id, service, kind, created_at, payload))
+                except ValueError:  # an unreadable created_at from an old client: left out of the figures
+                    continue
+            cur.execute("INSERT INTO hub_meta (name, value) VALUES ('facts_backfilled', '1')")
+            self._conn.commit()
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _insert_facts(self, cur: Any, item: HubItem) -> None:
+        f = item_facts(item.kind, item.service, item.created_at, item.payload)
+        cur.execute(self._q("INSERT INTO submission_facts (kiosk_id, id, category, service, day, at, source, score, band, "
+                            "event, outcome, waiting_s, handling_s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                            "ON CONFLICT (kiosk_id, id) DO NOTHING"),
+                    (item.kiosk_id, item.id, f.category, f.service, f.day, f.at, f.source, f.score, f.band, f.event,
+                     f.outcome, f.waiting_s, f.handling_s))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A cursor under the store's lock: committed when the block ends, rolled back on error.
+        For the console's own queries (kiosk/hub/console/store.py)."""
+        with self._lock:
+            cur = self._conn.cursor()
+            try:
+                yield cur
+                self._conn.commit()
+            except BaseException:
+                self._rollback()
+                raise
+
+    def sql(self, statement: str) -> str:
+        """`?` placeholders in this engine's style."""
+        return self._q(statement)
 
     def _load_keyring(self, cur: Any) -> HubKeyring:
         """A key is created only for a database that holds no sealed row yet: a missing key for
@@ -184,6 +236,7 @@ class HubStore:
                     cur.execute(self._q(f"INSERT INTO submissions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) "
                                         "ON CONFLICT (kiosk_id, id) DO NOTHING"), row)
                     if cur.rowcount == 1:
+                        self._insert_facts(cur, item)  # same transaction: figures never miss a stored item
                         outcomes.append(ItemOutcome(item.id, "accepted"))
                         continue
                     cur.execute(self._q("SELECT content_hash, key_id FROM submissions WHERE kiosk_id = ? AND id = ?"),
