@@ -1,0 +1,74 @@
+"""Sync batches are bounded by bytes as well as by count (issue 20): a batch of large payloads is
+posted in several requests, each under the byte bound, and nothing is lost or sent twice."""
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from hub_fixtures import KIOSK, TOKEN, TOKENS, cipher, hub, store  # noqa: F401
+from kiosk.services.sync import HubClient, Syncer, split_by_bytes, wire_size
+
+
+def fill(store, n, size):
+    return [store.enqueue(store.new_submission_id(), "enrol", KIOSK, {"n": i, "note": "王" * size}).id for i in range(n)]
+
+
+def counting_client(bodies: list[bytes], fail_on: int | None = None) -> HubClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        if fail_on is not None and len(bodies) == fail_on:
+            return httpx.Response(503, json={"error": "storage_unavailable"})
+        items = json.loads(request.content)["items"]
+        return httpx.Response(200, json={"results": [{"id": i["id"], "result": "accepted"} for i in items]})
+    return HubClient("http://hub.test", TOKEN, 2, transport=httpx.MockTransport(handler))
+
+
+def test_wire_size_is_an_upper_bound_of_the_utf8_body():
+    item = {"id": "x", "payload": {"name": "张三", "note": "é" * 50}}
+    assert wire_size(item) >= len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def test_large_payloads_are_split_into_requests_under_the_byte_bound(store):
+    ids = fill(store, 30, 1000)  # ~3 KB each on the wire (escaped), ~90 KB in all
+    bodies: list[bytes] = []
+    report = Syncer(store, counting_client(bodies), batch_size=30, max_batch_bytes=20_000).drain()
+    assert (report.sent, report.acked, report.error) == (30, 30, None)
+    assert len(bodies) > 3 and all(len(b) <= 20_000 for b in bodies)
+    sent = [i["id"] for b in bodies for i in json.loads(b)["items"]]
+    assert sorted(sent) == sorted(ids) and len(set(sent)) == 30  # each exactly once, in claim order
+    assert store.status().acked == 30
+
+
+def test_an_item_bigger_than_the_bound_goes_alone(store):
+    fill(store, 1, 5000)
+    fill(store, 2, 10)
+    bodies: list[bytes] = []
+    report = Syncer(store, counting_client(bodies), batch_size=10, max_batch_bytes=4_000).drain()
+    assert report.acked == 3
+    assert [len(json.loads(b)["items"]) for b in bodies] == [1, 2]
+
+
+def test_a_failed_request_leaves_the_rest_of_the_claim_pending(store):
+    fill(store, 12, 1000)
+    bodies: list[bytes] = []
+    report = Syncer(store, counting_client(bodies, fail_on=2), batch_size=12, max_batch_bytes=15_000).sync_once()
+    first = len(json.loads(bodies[0])["items"])
+    assert len(bodies) == 2  # stopped at the failure: no more requests to a hub in trouble
+    assert report.acked == first and report.error
+    status = store.status()
+    assert (status.acked, status.pending, status.sending) == (first, 12 - first, 0)
+
+
+def test_split_keeps_order_and_drops_nothing():
+    class E:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def to_wire(self) -> dict:
+            return {"id": str(self.n), "payload": "x" * (self.n * 37 % 300)}
+
+    entries = [E(n) for n in range(200)]
+    chunks = split_by_bytes(entries, 2_000)
+    assert [e.n for c in chunks for e in c] == list(range(200))
+    assert all(sum(wire_size(e.to_wire()) for e in c) <= 2_000 for c in chunks)
