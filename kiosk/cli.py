@@ -28,6 +28,9 @@ COMMAND_MODULES = (
     "submit", "outbox", "sync", "hub", "hall",
 )
 CONFIG_HELP = "config file (default: the project's config.toml)"
+# Services that run until stopped keep logging to stderr (journald reads it); a one-shot command's
+# stderr is its one line, and its log records go to the log file only.
+LONG_RUNNING = ("kiosk run", "kiosk demo", "kiosk hub serve", "kiosk hall serve")
 
 log = logging.getLogger("kiosk.cli")
 
@@ -82,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
 
         config = load_config(args.config)
         setup_logging(config, verbose=getattr(args, "verbose", False))
+        if not getattr(args, "verbose", False) and prog not in LONG_RUNNING and not (prog == "kiosk sync" and not args.once):
+            _quiet_stderr_logging()
         return int(args.handler(args, config) or 0)
     except UserFacingError as exc:
         _say(prog, exc.message("en"))
@@ -96,6 +101,16 @@ def main(argv: list[str] | None = None) -> int:
         where = _log_traceback(prog)
         _say(prog, f"internal error ({type(exc).__name__}); details in {where}")
         return 1
+
+
+def _quiet_stderr_logging() -> None:
+    """Only when a log file takes the records: a warning (or a logged traceback) must not add
+    lines to a one-shot command's stderr, but must not vanish either."""
+    root = logging.getLogger()
+    if any(isinstance(h, logging.FileHandler) for h in root.handlers):
+        for handler in root.handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                handler.setLevel(logging.CRITICAL + 1)
 
 
 def describe_os_error(exc: OSError) -> str:

@@ -86,6 +86,8 @@ ROWS = [
         after=lambda tmp: (_no_ticket_issued(tmp), _not_created("t.bin")(tmp))),
     Row("ticket for a code that is not a service", ("ticket", "--service", "NOPE", "--out", "{tmp}/t.bin"), 2,
         after=_no_ticket_issued),
+    Row("ticket on a printer that is not there (the driver's warning goes to the log only)",
+        ("ticket", "--service", "enrol", "--printer", "{tmp}/no-such-printer"), 1),
     Row("queue counter too large", ("queue", "call", "--counter", "99999999999999999999"), 2),
     Row("demo --out cannot be created", ("demo", "--out", "{tmp}/a-file/demo"), 2, setup=_file("a-file")),
     Row("submit unknown service", ("submit", "--service", "nope", "--data", "{}"), 2,
