@@ -92,6 +92,7 @@ def open_hall(db_path: str | Path, config: Config, key_file: str | Path | None =
     key_path, outbox_path = default_paths(db_path, key_file)
     store = HallStore(db_path, key_path, clock=clock)  # first: creates the 0600 file and the key
     queue = QueueService(db_path, config.queue, config.kiosk.elderly_age)
+    store.share_lock(queue.lock)
     outbox = OutboxStore(outbox_path, None, key_path=key_path, create_key=False)
     restrict(db_path)
     restrict(outbox_path)

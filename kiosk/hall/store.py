@@ -174,6 +174,10 @@ class HallStore:
                                  (cipher.encrypt({"key_check": 1}, KEY_CHECK_AD),))
         return cipher
 
+    def share_lock(self, lock: threading.RLock) -> None:
+        """Use the queue's lock (same file): one writer at a time without busy-wait sleeps."""
+        self._lock = lock
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -186,6 +186,12 @@ class QueueService:
         self._db.execute("CREATE UNIQUE INDEX IF NOT EXISTS tickets_submission ON tickets (submission_id)"
                          " WHERE submission_id IS NOT NULL")
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Held around every statement: another store on the same file (the hall's) takes it
+        too, so writers in one process queue on it instead of in SQLite's sleeping busy handler."""
+        return self._lock
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
