@@ -123,6 +123,29 @@ class HubSection:
     timeout_s: float = 10.0
     db: str = ""  # hub serve default database; empty = <data_dir>/hub.sqlite3
     tokens_file: str = ""
+    key_file: str = ""  # hub serve: payload key ring; empty = <data_dir>/keys/hub.key (never in the database)
+    ca_file: str = ""  # kiosk side: CA bundle that signed the hub's certificate (private CA); empty = system CAs
+
+
+@dataclass(frozen=True)
+class UpstreamSection:
+    """The provincial 医保信息平台 the hub asks (kiosk/hub/upstream). Empty url = not connected:
+    the hub answers record and e-voucher queries with 503 upstream_not_configured."""
+    url: str = ""  # the transaction endpoint (every infno is POSTed here)
+    ec_url: str = ""  # the 电子凭证 decode (ec.query) endpoint
+    fixmedins_code: str = ""  # 定点医药机构编号, 12 characters
+    fixmedins_name: str = ""
+    mdtrtarea_admvs: str = ""  # 就医地医保区划, 6 digits
+    insuplc_admdvs: str = ""  # 参保地 sent before 1101 has told it (usually empty)
+    recer_sys_code: str = "YBKIOSK"
+    infver: str = "V1.0"
+    opter: str = "KIOSK-HUB"  # 经办人/终端编号 (opter_type is 2 = 自助终端)
+    opter_name: str = "医保自助终端"
+    signing: str = "none"  # none | hmac-sha256
+    keys_file: str = ""  # 0600 TOML file: access_key, secret_key (never in config.toml)
+    msgid_state_file: str = ""  # empty = <data_dir>/upstream/msgid.state
+    timeout_s: float = 4.0
+    retries: int = 1  # extra attempts for queries only
 
 
 @dataclass(frozen=True)
@@ -130,8 +153,6 @@ class OutboxSection:
     key_file: str = ""  # empty = <data_dir>/keys/outbox.key (never inside config.toml)
     batch_size: int = 50
     backoff_base_s: float = 1.0
-    key_file: str = ""  # hub serve: payload key ring; empty = <data_dir>/keys/hub.key (never in the database)
-    ca_file: str = ""  # kiosk side: CA bundle that signed the hub's certificate (private CA); empty = system CAs
     backoff_cap_s: float = 300.0
 
 
@@ -167,6 +188,7 @@ class Config:
     privacy: PrivacySection = field(default_factory=PrivacySection)
     devices: DevicesSection = field(default_factory=DevicesSection)
     hub: HubSection = field(default_factory=HubSection)
+    upstream: UpstreamSection = field(default_factory=UpstreamSection)
     outbox: OutboxSection = field(default_factory=OutboxSection)
     queue: QueueSection = field(default_factory=QueueSection)
     ocr: OcrSection = field(default_factory=OcrSection)
@@ -341,6 +363,8 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "devices.printer.width_chars": (16, 80, True),
     "devices.qrscan.baud": (50, 4_000_000, True),
     "hub.timeout_s": (0, 3_600, False),
+    "upstream.timeout_s": (0, 60, False),
+    "upstream.retries": (0, 5, True),
     "outbox.batch_size": (1, 1_000, True),  # the hub takes at most 1000 items per request
     "outbox.backoff_base_s": (0, 3_600, False),
     "outbox.backoff_cap_s": (0, 86_400, False),

@@ -7,9 +7,12 @@ GET  /v1/submissions/{id}   → the stored metadata (own kiosk's submissions onl
 GET  /v1/stats              → {"total": N, "kiosks": {own_kiosk_id: {"total": n, "by_service": {...}}}}
 GET  /v1/health             → {"status": "ok"|"degraded", "store": ..., "time": ...} (no token);
                               503 when the store cannot read or cannot commit a write
-POST /v1/vouchers/resolve   {"code": "..."} → demo person, 404 when unknown (see kiosk.hub.demo)
-POST /v1/persons/record     {id_number, evidence} → demo insurance record for 参保信息查询, only
-                            with card-read evidence that matches the upstream record; audited
+POST /v1/vouchers/resolve   {"code": "..."} → the holder, through the platform's 电子凭证 service and
+                            1101 (kiosk.hub.upstream); 404 unknown_voucher when it refuses the code
+POST /v1/persons/record     {id_number, evidence, diseases?} → the insurance record for 参保信息查询
+                            from the platform's 1101 (+ 5301 filed diseases when asked), only with
+                            card-read evidence that checks out; audited. Platform failures answer
+                            502/503/504 with {"error", "detail": {"message_zh", "message_en"}}
 GET  /openapi.json          FastAPI's own description of all of the above
 
 Hostile input is answered, never crashes the hub: bad token 401 (nothing read or stored; 429 with
@@ -37,6 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kiosk.hub import demo
 from kiosk.hub.ratelimit import SlidingWindowLimiter
 from kiosk.hub.store import HubItem, HubStore, token_hash
+from kiosk.hub.upstream.errors import UpstreamError
 from kiosk.privacy import mask_id_number
 from kiosk.services.crypto import canonical_json
 
@@ -89,6 +93,7 @@ class RecordQueryIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
     id_number: Annotated[str, StringConstraints(pattern=r"^\d{17}[\dX]$")]  # and the GB 11643 check digit
     evidence: EvidenceIn | None = None
+    diseases: bool = False  # also the filed 门诊慢特病 (5301)
 
 
 # -- responses (for /openapi.json and the clients built from it) ------------------------------
@@ -142,6 +147,26 @@ class PersonOut(BaseModel):
     demo: bool
 
 
+class InsuranceOut(BaseModel):
+    insutype: str
+    insutype_name: str
+    psn_type: str
+    psn_type_name: str
+    status: str
+    status_name: str
+    since: str | None
+    paused_since: str | None
+    region: str
+    region_code: str
+
+
+class FiledDiseaseOut(BaseModel):
+    code: str
+    name: str
+    begin: str | None
+    end: str | None
+
+
 class RecordOut(BaseModel):
     id_number: str
     enrolled: bool
@@ -151,8 +176,11 @@ class RecordOut(BaseModel):
     region: str
     region_code: str
     paid_until: str
-    annual_contribution_yuan: int
+    annual_contribution_yuan: int | None = None  # not in the platform's 1101: absent unless known
     demo: bool
+    insurances: list[InsuranceOut] = []
+    filed_diseases: list[FiledDiseaseOut] | None = None
+    filed_diseases_error: str | None = None
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -215,12 +243,14 @@ def _client_address(request: Request) -> str:
 
 def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_000_000,
                auth_failures_per_minute: int = 10, lookups_per_minute: int = 30,
-               require_evidence: bool = False, console: Any = None) -> FastAPI:
+               require_evidence: bool = False, console: Any = None, platform: Any = None) -> FastAPI:
     """`tokens` maps token → kiosk id (from a file or config); tokens in the store's
     `kiosk_tokens` table are accepted too. `require_evidence`: refuse record lookups that carry
     no card-read evidence (off until every kiosk sends it: ID-card reads do not yet carry the
     issuing authority; lookups without evidence are still audited as `no_evidence`).
-    `console`: `kiosk.hub.console.routes.ConsoleOptions` for the bureau's console (defaults when None)."""
+    `console`: `kiosk.hub.console.routes.ConsoleOptions` for the bureau's console (defaults when None).
+    `platform`: the `kiosk.hub.upstream.service.PlatformService` answering record and voucher
+    queries (None: they answer 503 upstream_not_configured)."""
     app = FastAPI(title="医保自助 Kiosk hub", version="1", docs_url=None, redoc_url=None)
     known = {token_hash(t): k for t, k in tokens.items()}
     app.state.store = store
@@ -343,17 +373,17 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.post("/v1/vouchers/resolve", response_model=PersonOut, dependencies=bearer, openapi_extra=_body(VoucherIn),
-              responses=_errors(400, 401, 404, 413, 422, 429))
+              responses=_errors(400, 401, 404, 413, 422, 429, 502, 503, 504))
     async def resolve_voucher(request: Request) -> Any:
         await authenticate(request)
         voucher: VoucherIn = validate(VoucherIn, await read_json(request, 4096))
-        person = demo.resolve_voucher(voucher.code)
-        if person is None:
-            raise ApiError(404, "unknown_voucher")
-        return person
+        try:
+            return await run_in_threadpool(_platform().resolve_voucher, voucher.code)
+        except UpstreamError as exc:
+            raise _upstream_error(exc) from None
 
     @app.post("/v1/persons/record", response_model=RecordOut, dependencies=bearer, openapi_extra=_body(RecordQueryIn),
-              responses=_errors(400, 401, 403, 413, 422, 429, 503))
+              responses=_errors(400, 401, 403, 404, 413, 422, 429, 502, 503, 504), response_model_exclude_none=True)
     async def person_record(request: Request) -> Any:
         kiosk_id = await authenticate(request)
         raw = await read_json(request, 4096)
@@ -367,11 +397,24 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
             raise ApiError(429, "too_many_lookups", {"retry_after_s": wait}, {"Retry-After": str(wait)})
         lookups.record(kiosk_id)
         evidence = query.evidence.model_dump(exclude_none=True) if query.evidence else {}
-        verdict = demo.check_evidence(query.id_number, evidence)
-        await _audit(kiosk_id, masked, verdict)
-        if verdict == "mismatch" or (verdict == "no_evidence" and require_evidence):
-            raise ApiError(403, "evidence_mismatch" if verdict == "mismatch" else "evidence_required")
-        return demo.insurance_record(query.id_number)
+        try:  # a social-security card is checked by the platform itself, so the verdict comes back with it
+            found = await run_in_threadpool(_platform().lookup, query.id_number, evidence, require_evidence, query.diseases)
+        except UpstreamError as exc:
+            await _audit(kiosk_id, masked, exc.code)
+            raise _upstream_error(exc) from None
+        await _audit(kiosk_id, masked, found.verdict)
+        if found.record is None:
+            raise ApiError(403, "evidence_mismatch" if found.verdict == "mismatch" else "evidence_required")
+        return found.record
+
+    def _platform() -> Any:
+        if platform is None:
+            raise UpstreamError("upstream_not_configured")
+        return platform
+
+    def _upstream_error(exc: UpstreamError) -> ApiError:
+        log.warning("hub: platform: %s", exc)  # the code and the clerk's reason; no personal data
+        return ApiError(exc.problem.status, exc.code, exc.body()["detail"])
 
     async def _audit(kiosk_id: str, masked: str, outcome: str) -> None:
         """No audit row, no answer: a lookup that cannot be recorded is not made."""

@@ -1,35 +1,25 @@
-"""Demo resolvers the hub answers with until it is connected to the real insurance systems.
+"""The simulated residents' card facts: what the platform simulator's population and the hub's
+ID-card evidence check hold about each card (kiosk/hub/upstream/population.py, service.py).
 
-医保电子凭证 QR stub: a code of the form ``YBPZ-DEMO-<18-character ID number>`` (the ID number
-must pass the GB 11643 check) resolves to a demo person; anything else is unknown (HTTP 404).
-Example: ``YBPZ-DEMO-11010519491231002X``.
-
-The insurance record (参保信息查询) is deterministic from the ID number so tests and the demo
-screen show the same thing every time.
+The record and e-voucher answers themselves now come from the platform (`kiosk hub
+platform-sim` in the demo and the tests). The national platform has no transaction for an ID
+card's issuing authority or validity dates, so in the demo and the tests the hub checks ID-card
+evidence against this register; a real deployment has no such register (ID-card evidence then
+counts as none) until an identity verification service is connected.
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
 
-VOUCHER_PATTERN = re.compile(r"^YBPZ-DEMO-(\d{17}[\dX])$")
+from kiosk.hub.upstream.codes import PROVINCES
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-_GIVEN = ("伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞")
-_PROVINCES = {
-    "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区", "21": "辽宁省", "22": "吉林省",
-    "23": "黑龙江省", "31": "上海市", "32": "江苏省", "33": "浙江省", "34": "安徽省", "35": "福建省", "36": "江西省",
-    "37": "山东省", "41": "河南省", "42": "湖北省", "43": "湖南省", "44": "广东省", "45": "广西壮族自治区", "46": "海南省",
-    "50": "重庆市", "51": "四川省", "52": "贵州省", "53": "云南省", "54": "西藏自治区", "61": "陕西省", "62": "甘肃省",
-    "63": "青海省", "64": "宁夏回族自治区", "65": "新疆维吾尔自治区", "81": "香港特别行政区", "82": "澳门特别行政区",
-    "83": "台湾地区",
-}
+_PROVINCES = PROVINCES
 
 
 def id_number_valid(id_number: str) -> bool:
@@ -42,52 +32,7 @@ def _seed(id_number: str) -> bytes:
     return hashlib.sha256(("demo:" + id_number).encode()).digest()
 
 
-def _birth(id_number: str) -> str | None:
-    try:
-        return dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14])).isoformat()
-    except ValueError:
-        return None
-
-
-def resolve_voucher(code: str) -> dict[str, Any] | None:
-    match = VOUCHER_PATTERN.match((code or "").strip().upper())
-    if not match or not id_number_valid(match.group(1)):
-        return None
-    id_number = match.group(1)
-    seed = _seed(id_number)
-    return {
-        "name": _SURNAMES[seed[0] % len(_SURNAMES)] + _GIVEN[seed[1] % len(_GIVEN)],
-        "id_number": id_number,
-        "sex": "男" if int(id_number[16]) % 2 else "女",
-        "birth_date": _birth(id_number),
-        "voucher_status": "已激活",
-        "demo": True,
-    }
-
-
-def insurance_record(id_number: str, today: dt.date | None = None) -> dict[str, Any]:
-    """Enrolment status, scheme (城乡居民 / 职工), region and paid-until for 参保信息查询."""
-    today = today or dt.date.today()
-    seed = _seed(id_number)
-    employee = seed[2] % 3 == 0
-    status = ("参保缴费", "参保缴费", "参保缴费", "参保缴费", "暂停缴费", "终止参保")[seed[3] % 6]
-    paid_year = today.year if status == "参保缴费" else today.year - 1 - seed[4] % 3
-    region = _PROVINCES.get(id_number[:2], "未知地区")
-    return {
-        "id_number": id_number,
-        "enrolled": status != "终止参保",
-        "status": status,
-        "insurance_type": "职工" if employee else "城乡居民",
-        "scheme": "职工基本医疗保险" if employee else "城乡居民基本医疗保险",
-        "region": region,
-        "region_code": id_number[:6],
-        "paid_until": f"{paid_year}-12-31",
-        "annual_contribution_yuan": (seed[5] % 40 + 40) * 10 if employee else 380,
-        "demo": True,
-    }
-
-
-# -- the demo upstream's card register (what the real platform would know about each card) ------
+# -- the card register ----------------------------------------------------------------------------
 _CARDS_DIR = Path(__file__).resolve().parents[2] / "assets" / "cards"
 
 

@@ -41,12 +41,18 @@ class HubHandle:
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     _close_store: bool = field(default=True, repr=False)
+    platform_sim: Any = None  # the PlatformSimHandle this hub started for itself (tests, demo), if any
+    platform: Any = None  # the PlatformService answering record and voucher queries
 
     def stop(self, timeout: float = 10.0) -> None:
         self._server.should_exit = True
         self._thread.join(timeout)
         if self._close_store:
             self.store.close()
+        if self.platform_sim is not None:  # ours alone: the service talking to it goes with it
+            self.platform_sim.stop()
+            if self.platform is not None:
+                self.platform.close()
 
     def __enter__(self) -> "HubHandle":
         return self
@@ -106,13 +112,21 @@ def _server(app: object, log_level: str, tls_cert: str | None = None, tls_key: s
 
 def start_hub_in_thread(db_url: str | HubStore, tokens: dict[str, str], host: str = "127.0.0.1", port: int = 0,
                         max_body_bytes: int = 1_000_000, log_level: str = "warning", key_file: str | Path | None = None,
-                        tls_cert: str | None = None, tls_key: str | None = None, **app_options: Any) -> HubHandle:
+                        tls_cert: str | None = None, tls_key: str | None = None, platform: Any = "sim",
+                        **app_options: Any) -> HubHandle:
     """Start on a background thread and return once it accepts connections. port=0 picks a free port.
-    `key_file`: the hub key ring (default: `keys/hub.key` beside a SQLite database)."""
+    `key_file`: the hub key ring (default: `keys/hub.key` beside a SQLite database).
+    `platform`: a `PlatformService`, None (no platform: 503), or "sim" — tests and the demo — which
+    starts a platform simulator on 127.0.0.1 for this hub alone and talks to it over HTTP."""
     store = db_url if isinstance(db_url, HubStore) else open_hub_store(str(db_url), key_file)
+    platform_sim = None
+    if platform == "sim":
+        from kiosk.hub.upstream.setup import platform_for_simulator
+
+        platform, platform_sim = platform_for_simulator(store_dir(db_url, key_file))
     sock = _bind(host, port)
     actual_port = sock.getsockname()[1]
-    server = _server(create_app(store, tokens, max_body_bytes, **app_options), log_level, tls_cert, tls_key)
+    server = _server(create_app(store, tokens, max_body_bytes, platform=platform, **app_options), log_level, tls_cert, tls_key)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"hub:{actual_port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -123,19 +137,34 @@ def start_hub_in_thread(db_url: str | HubStore, tokens: dict[str, str], host: st
         time.sleep(0.01)
     url_host = f"[{host}]" if ":" in host else host
     scheme = "https" if tls_cert else "http"
-    return HubHandle(f"{scheme}://{url_host}:{actual_port}", store, server, thread, _close_store=not isinstance(db_url, HubStore))
+    return HubHandle(f"{scheme}://{url_host}:{actual_port}", store, server, thread,
+                     _close_store=not isinstance(db_url, HubStore), platform_sim=platform_sim, platform=platform)
+
+
+def store_dir(db_url: str | HubStore, key_file: str | Path | None = None) -> Path:
+    """A folder beside the hub's data for its own small state files (the platform msgid sequence)."""
+    if key_file:
+        return Path(key_file).resolve().parent
+    text = getattr(db_url, "path", None) or str(db_url)
+    text = str(text).removeprefix("sqlite:///")
+    if "://" in text or not text or text == ":memory:":
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix="kiosk-hub-"))
+    return Path(text).resolve().parent
 
 
 def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, tokens: dict[str, str] | None = None,
           on_ready: Callable[[str], None] | None = None, key_file: str | Path | None = None,
-          tls_cert: str | None = None, tls_key: str | None = None, store: HubStore | None = None) -> None:
-    """Foreground until SIGINT/SIGTERM (uvicorn handles the signals)."""
+          tls_cert: str | None = None, tls_key: str | None = None, store: HubStore | None = None,
+          platform: Any = None) -> None:
+    """Foreground until SIGINT/SIGTERM (uvicorn handles the signals). `platform`: see start_hub_in_thread."""
     store = store or open_hub_store(db_url, key_file)
     try:
         sock = _bind(host, port)
         if on_ready:
             url_host = f"[{host}]" if ":" in host else host
             on_ready(f"{'https' if tls_cert else 'http'}://{url_host}:{sock.getsockname()[1]}")
-        _server(create_app(store, tokens or {}), "info", tls_cert, tls_key).run(sockets=[sock])
+        _server(create_app(store, tokens or {}, platform=platform), "info", tls_cert, tls_key).run(sockets=[sock])
     finally:
         store.close()
