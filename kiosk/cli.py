@@ -109,7 +109,7 @@ def _quiet_stderr_logging() -> None:
     root = logging.getLogger()
     if any(isinstance(h, logging.FileHandler) for h in root.handlers):
         for handler in root.handlers:
-            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            if type(handler) is logging.StreamHandler:  # kiosk.logs' stderr handler, not a test's capture
                 handler.setLevel(logging.CRITICAL + 1)
 
 
