@@ -7,6 +7,7 @@ No network: the release venv reuses this checkout's .venv (`--venv-from`). Serve
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import shlex
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -35,8 +37,34 @@ SAMPLE_UNITS = ("hub/yibao-hub-backup.service", "hub/yibao-hub-backup.timer")
 pytestmark = pytest.mark.timeout(300)
 
 
+_SOURCE: list[Path] = []
+
+
+def frozen_source() -> Path:
+    """A copy of the checkout taken once: install.sh hashes its source, and a tree being edited
+    meanwhile would (rightly) be installed again."""
+    if not _SOURCE:
+        import tempfile
+
+        copy = Path(tempfile.mkdtemp(prefix="install-source-"))
+        for name in ("kiosk", "drivers", "forms", "assets", "scripts"):
+            shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for name in ("config.toml", "pyproject.toml", "README.md"):
+            shutil.copy(ROOT / name, copy / name)
+        _SOURCE.append(copy)
+    return _SOURCE[0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_frozen_source():
+    yield
+    while _SOURCE:
+        shutil.rmtree(_SOURCE.pop(), ignore_errors=True)
+
+
 def install(prefix: Path, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(["bash", str(INSTALL), "--prefix", str(prefix), "--venv-from", str(VENV), *args],
+    script = frozen_source() / "scripts/install.sh"
+    result = subprocess.run(["bash", str(script), "--prefix", str(prefix), "--venv-from", str(VENV), *args],
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
     return result
@@ -281,11 +309,18 @@ def test_resident_app_from_its_unit_is_ready_and_pings(installed, tmp_path):
     assert (installed.data / "outbox.sqlite3").exists()  # it wrote where the unit lets it write
 
 
-def test_hub_and_kiosk_from_their_units_end_to_end(installed, tmp_path):
-    port, token = free_port(), "install-test-token-7f3a9c"
+ENROL = {"name": "张三", "id_number": "11010519491231002X", "insurance_type": "resident", "phone": "13812345678"}
+HUB_TOKEN = "install-test-token-7f3a9c"
+
+
+@contextlib.contextmanager
+def running_hub(installed: Installed, runtime_dir: Path):
+    """The hub started from its unit (on a free port), with a stored token for KIOSK-0001.
+    Yields its base URL and a function running the installed `kiosk` CLI as the kiosk unit would."""
+    port = free_port()
     (installed.etc / "hub.env").write_text(f"HUB_FLAGS=--host 127.0.0.1 --port {port}\n")
-    hub_argv, hub_env = unit_command(installed, "yibao-hub.service", tmp_path)
-    kiosk_argv, kiosk_env = unit_command(installed, "yibao-kiosk.service", tmp_path)
+    hub_argv, hub_env = unit_command(installed, "yibao-hub.service", runtime_dir)
+    kiosk_argv, kiosk_env = unit_command(installed, "yibao-kiosk.service", runtime_dir)
     cli = app_argv(kiosk_argv)[:-1]  # kiosk --config …/config.toml
     assert hub_argv[:3] == cli
 
@@ -293,29 +328,69 @@ def test_hub_and_kiosk_from_their_units_end_to_end(installed, tmp_path):
         return subprocess.run([*cli, *args], env={**kiosk_env, "QT_QPA_PLATFORM": "offscreen", **extra},
                               capture_output=True, text=True, timeout=120)
 
-    added = subprocess.run([*hub_argv[:3], "hub", "add-token", "KIOSK-0001", "--token", token], env=hub_env,
+    added = subprocess.run([*cli, "hub", "add-token", "KIOSK-0001", "--token", HUB_TOKEN], env=hub_env,
                            capture_output=True, text=True, timeout=60)
     assert added.returncode == 0, added.stderr
     hub = subprocess.Popen(hub_argv, env=hub_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _ok(f"{base}/v1/health"), 60, "hub health", hub)
-        to_hub = {"KIOSK_HUB_URL": base, "KIOSK_HUB_TOKEN": token}
-        submitted = kiosk("submit", "--service", "enrol", "--data", json.dumps(
-            {"name": "张三", "id_number": "11010519491231002X", "insurance_type": "resident", "phone": "13812345678"}))
-        assert submitted.returncode == 0, submitted.stderr
-        submission_id = json.loads(submitted.stdout)["id"]
-        synced = kiosk("sync", "--once", **to_hub)
-        assert synced.returncode == 0, synced.stderr
-        assert json.loads(synced.stdout)["status"]["pending"] == 0
-        stored = httpx.get(f"{base}/v1/submissions/{submission_id}", headers={"Authorization": f"Bearer {token}"})
-        assert stored.status_code == 200, stored.text
-        diag = kiosk("diag", "--json", **to_hub)
+        yield base, kiosk
+    finally:
+        assert stop(hub) in (0, -signal.SIGTERM)  # systemd counts an end by SIGTERM as a clean stop
+
+
+def submit_and_sync(kiosk, hub_url: str, check_base: str) -> None:
+    """A submission from the installed kiosk reaches the hub and leaves nothing pending."""
+    submitted = kiosk("submit", "--service", "enrol", "--data", json.dumps(ENROL))
+    assert submitted.returncode == 0, submitted.stderr
+    submission_id = json.loads(submitted.stdout)["id"]
+    synced = kiosk("sync", "--once", KIOSK_HUB_URL=hub_url, KIOSK_HUB_TOKEN=HUB_TOKEN)
+    assert synced.returncode == 0, synced.stderr
+    assert json.loads(synced.stdout)["status"]["pending"] == 0
+    stored = httpx.get(f"{check_base}/v1/submissions/{submission_id}", headers={"Authorization": f"Bearer {HUB_TOKEN}"})
+    assert stored.status_code == 200, stored.text
+
+
+def test_hub_and_kiosk_from_their_units_end_to_end(installed, tmp_path):
+    with running_hub(installed, tmp_path) as (base, kiosk):
+        submit_and_sync(kiosk, base, base)
+        diag = kiosk("diag", "--json", KIOSK_HUB_URL=base, KIOSK_HUB_TOKEN=HUB_TOKEN)
         checks = {c["name"]: c["status"] for c in json.loads(diag.stdout)["checks"]}
         for name in ("config.forms", "idcard.sam_status", "printer.status", "qrscan.port", "outbox.db", "hub.reachable"):
             assert checks[name] == "ok", (name, checks)
-    finally:
-        assert stop(hub) in (0, -signal.SIGTERM)  # systemd counts an end by SIGTERM as a clean stop
+
+
+@pytest.mark.skipif(shutil.which("caddy") is None, reason="needs caddy (Debian package caddy)")
+def test_kiosk_syncs_through_the_caddy_sample_over_tls(installed, tmp_path):
+    """The shipped Caddyfile as it is, with the test's ports and name: TLS by Caddy's internal CA,
+    the kiosk verifying it through [hub] ca_file."""
+    with running_hub(installed, tmp_path) as (base, kiosk):
+        https_port = free_port()
+        sample = (ROOT / "scripts/deploy/hub/Caddyfile").read_text()
+        assert "hub.example.org {" in sample and "reverse_proxy 127.0.0.1:8765" in sample
+        caddyfile = tmp_path / "Caddyfile"
+        caddyfile.write_text(  # test-only globals: loopback, free ports, leave the system trust store alone
+            f"{{\n\tskip_install_trust\n\tadmin off\n\tdefault_bind 127.0.0.1\n\thttp_port {free_port()}\n"
+            f"\thttps_port {https_port}\n}}\n"
+            + sample.replace("hub.example.org {", "localhost {").replace("127.0.0.1:8765", base.removeprefix("http://")))
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
+               "XDG_CONFIG_HOME": str(tmp_path / "config")}
+        caddy = subprocess.Popen(["caddy", "run", "--config", str(caddyfile), "--adapter", "caddyfile"], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        root_ca = tmp_path / "data/caddy/pki/authorities/local/root.crt"
+        url = f"https://localhost:{https_port}"
+        try:
+            wait_for(lambda: root_ca.exists() and _ok(f"{url}/v1/health", verify=ssl.create_default_context(cafile=root_ca)), 60, "caddy → hub", caddy)
+            config = installed.etc / "config.toml"
+            original = config.read_text()
+            config.write_text(original.replace('[hub]\n', f'[hub]\nca_file = "{root_ca}"\n', 1))  # the technician's step
+            try:
+                submit_and_sync(kiosk, url, base)
+            finally:
+                config.write_text(original)
+        finally:
+            stop(caddy)
 
 
 def test_hall_from_its_unit(installed, tmp_path):
@@ -331,9 +406,9 @@ def test_hall_from_its_unit(installed, tmp_path):
     assert (installed.data / "hall.sqlite3").exists()
 
 
-def _ok(url: str) -> bool:
+def _ok(url: str, verify: ssl.SSLContext | bool = True) -> bool:
     try:
-        return httpx.get(url, timeout=2).status_code == 200
+        return httpx.get(url, timeout=2, verify=verify).status_code == 200
     except httpx.HTTPError:
         return False
 
