@@ -1,4 +1,5 @@
-"""`kiosk demo`: every device simulated plus a local hub on 127.0.0.1.
+"""`kiosk demo`: every device simulated plus a local hub on 127.0.0.1, which asks its own
+simulator of the provincial 医保信息平台 (start_hub_in_thread's default).
 
 With a display it opens the window (F2 places/removes the ID card, F3 scans an e-voucher,
 F4 toggles printer paper). Without one it plays a scripted resident journey offscreen, saves a
@@ -100,6 +101,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     hub, config = start_local_hub(config)
     print(f"local hub: {hub.url}   data: {config.data_dir}")
+    if hub.platform_sim is not None:  # the hub asks a simulated 医保信息平台 (kiosk hub platform-sim)
+        print(f"platform simulator: {hub.platform_sim.url}")
     pcsc, sscard = start_sscard_simulation(config)
     try:
         from kiosk.ui.shell import KioskShell

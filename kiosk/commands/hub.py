@@ -45,6 +45,16 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     kiosk.add_argument("--key-file", metavar="FILE")
     rotate = actions.add_parser("rotate-key", help="append a new current payload key (older keys stay)")
     rotate.add_argument("--key-file", metavar="FILE")
+    sim = actions.add_parser("platform-sim", help="a simulator of the provincial 医保信息平台 (demo, tests, training)")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8790)
+    sim.add_argument("--seed", type=int, default=0, help="changes the generated residents (card holders stay fixed)")
+    sim.add_argument("--keys-out", metavar="FILE", help="write a fresh access key + secret (0600) and require signed requests")
+    sim.add_argument("--delay", type=float, default=0.0, metavar="S", help="fault: answer every request S seconds late")
+    sim.add_argument("--infcode", type=int, metavar="N", help="fault: refuse every transaction with this infcode")
+    sim.add_argument("--malformed", action="store_true", help="fault: replies that are not an envelope")
+    sim.add_argument("--http-status", type=int, metavar="N", help="fault: the gateway answers HTTP N")
+    sim.add_argument("--only", action="append", metavar="INFNO", help="faults only for 1101, 5301 or ec.query (repeatable)")
     parser.set_defaults(handler=run)
 
 
@@ -65,6 +75,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from kiosk.hub.keys import HubKeyError, HubKeyring
     from kiosk.hub.store import HubStoreError, open_hub_store, safe_db_url
 
+    if args.action == "platform-sim":
+        return _platform_sim(args)
     key_file = _key_file(args, config)
     if args.action == "rotate-key":
         try:
@@ -154,9 +166,14 @@ def _serve(args: argparse.Namespace, config: Config, db_url: str, key_file: Path
     from kiosk.hub.keys import HubKeyError
     from kiosk.hub.server import check_tls_files, exposure_problem, read_tokens_file, serve
     from kiosk.hub.store import HubStoreError, open_hub_store, safe_db_url
+    from kiosk.hub.upstream.setup import UpstreamConfigError, platform_from_config
 
     if not 0 <= args.port <= 65535:
         return _fail(f"--port {args.port}: expected a port number from 1 to 65535", 2)
+    try:
+        platform = platform_from_config(config)
+    except UpstreamConfigError as exc:
+        return _fail(f"{config.source}: {exc}", 2)
     if bool(args.tls_cert) != bool(args.tls_key):
         return _fail("--tls-cert and --tls-key go together", 2)
     problem = exposure_problem(args.host, bool(args.tls_cert), args.insecure)
@@ -191,9 +208,44 @@ def _serve(args: argparse.Namespace, config: Config, db_url: str, key_file: Path
         print(f"kiosk hub: listening on {args.host}: reachable from the network", file=sys.stderr)
     try:
         serve(db_url, args.host, args.port, tokens, store=store, tls_cert=args.tls_cert, tls_key=args.tls_key,
+              platform=platform,
               on_ready=lambda url: print(json.dumps({
                   "listening": url, "db": safe_db_url(db_url), "key_file": str(key_file), "tls": bool(args.tls_cert),
-                  "kiosks": sorted(set(tokens.values())), "stored_tokens": stored_tokens}), flush=True))
+                  "kiosks": sorted(set(tokens.values())), "stored_tokens": stored_tokens,
+                  "platform": config.upstream.url or None}), flush=True))
     except OSError as exc:
         return _fail(f"cannot start on {args.host}:{args.port}: {exc.strerror or exc}", 1)
+    return 0
+
+
+def _platform_sim(args: argparse.Namespace) -> int:
+    from kiosk.hub.server import LOOPBACK_HOSTS
+    from kiosk.hub.upstream.simulator import ENDPOINTS, Faults, serve_platform_sim, write_sim_keys
+
+    if not 0 <= args.port <= 65535:
+        return _fail(f"--port {args.port}: expected a port number from 1 to 65535", 2)
+    if args.delay < 0 or args.delay > 3600:
+        return _fail(f"--delay {args.delay}: expected 0 to 3600 seconds", 2)
+    if args.http_status is not None and not 400 <= args.http_status <= 599:
+        return _fail(f"--http-status {args.http_status}: expected an HTTP error status from 400 to 599", 2)
+    if args.infcode == 0:
+        return _fail("--infcode 0 is success; give the failing infcode (e.g. -1)", 2)
+    unknown = sorted(set(args.only or ()) - set(ENDPOINTS))
+    if unknown:
+        return _fail(f"--only {unknown[0]}: expected one of {', '.join(ENDPOINTS)}", 2)
+    keys = {}
+    if args.keys_out:
+        try:
+            keys = write_sim_keys(args.keys_out)
+        except OSError as exc:
+            return _fail(f"--keys-out {args.keys_out}: {exc.strerror or exc}", 2)
+    if args.host not in LOOPBACK_HOSTS:
+        print(f"kiosk hub: platform simulator listening on {args.host}: reachable from the network", file=sys.stderr)
+    faults = Faults(delay_s=args.delay, infcode=args.infcode, malformed=args.malformed, http_status=args.http_status,
+                    only=frozenset(args.only) if args.only else None)
+    try:
+        serve_platform_sim(args.host, args.port, args.seed, keys, faults, on_ready=lambda info: print(json.dumps(
+            {**info, "seed": args.seed, "signed": bool(keys), "keys_file": args.keys_out}), flush=True))
+    except OSError as exc:
+        return _fail(f"cannot start the platform simulator on {args.host}:{args.port}: {exc.strerror or exc}", 1)
     return 0

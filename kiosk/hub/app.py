@@ -154,8 +154,8 @@ class InsuranceOut(BaseModel):
     psn_type_name: str
     status: str
     status_name: str
-    since: str | None
-    paused_since: str | None
+    since: str | None = None  # absent when the platform gave no date
+    paused_since: str | None = None
     region: str
     region_code: str
 
@@ -163,8 +163,8 @@ class InsuranceOut(BaseModel):
 class FiledDiseaseOut(BaseModel):
     code: str
     name: str
-    begin: str | None
-    end: str | None
+    begin: str | None = None
+    end: str | None = None  # absent: still in force
 
 
 class RecordOut(BaseModel):

@@ -129,7 +129,7 @@ class PlatformClient:
                 raise
             if holder is None:
                 self._audit("ec.query", "-", attempt, "refused", code, started, "")
-                raise UpstreamError("unknown_voucher", message, code)
+                raise for_infcode(code, "unknown_voucher", message)  # -1 refuses the code; others fail
             self._audit("ec.query", "-", attempt, "ok", 0, started, holder.id_number)
             return holder
         raise AssertionError("unreachable")

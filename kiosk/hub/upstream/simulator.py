@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 TRANSACTION_PATH, EC_PATH = "/fsi/api/callService", "/ec/api/localQrCodeQuery"
 VOUCHER_PREFIX = "YBPZ-DEMO-"
 TOKEN_LIFETIME_S = 600
+ENDPOINTS = ("1101", "5301", "ec.query")
 SIM_ADMDVS = "110000"
 
 
@@ -226,10 +227,10 @@ class PlatformSimulator:
             message = json.loads(body)
             code = str(message["data"]["ecQrCode"]).strip().upper()
         except (ValueError, UnicodeDecodeError, KeyError, TypeError):
-            return JSONResponse({"code": 1, "message": "请求报文格式错误", "data": None}, headers={SIMULATOR_HEADER: "1"})
+            return JSONResponse({"code": -1, "message": "请求报文格式错误", "data": None}, headers={SIMULATOR_HEADER: "1"})
         person = self.population.find(code[len(VOUCHER_PREFIX):]) if code.startswith(VOUCHER_PREFIX) else None
         if person is None:
-            return JSONResponse({"code": 1, "message": "电子凭证二维码无效或已过期", "data": None}, headers={SIMULATOR_HEADER: "1"})
+            return JSONResponse({"code": -1, "message": "电子凭证二维码无效或已过期", "data": None}, headers={SIMULATOR_HEADER: "1"})
         token = secrets.token_hex(16)
         with self._lock:
             self._tokens[token] = (person.certno, time.monotonic() + TOKEN_LIFETIME_S)
@@ -299,6 +300,22 @@ def start_platform_sim(host: str = "127.0.0.1", port: int = 0, seed: int = 0, ke
         time.sleep(0.01)
     url_host = f"[{host}]" if ":" in host else host
     return PlatformSimHandle(f"http://{url_host}:{actual}", sim, server, thread)
+
+
+def serve_platform_sim(host: str, port: int, seed: int, keys: dict[str, str], faults: Faults,
+                       on_ready: Any = None) -> None:
+    """Foreground until SIGINT/SIGTERM (`kiosk hub platform-sim`)."""
+    from kiosk.hub.server import _bind, _server
+
+    sim = PlatformSimulator(Population(seed), dict(keys), faults)
+    sock = _bind(host, port)
+    url_host = f"[{host}]" if ":" in host else host
+    url = f"http://{url_host}:{sock.getsockname()[1]}"
+    if on_ready:
+        on_ready({"listening": url, "transaction_url": url + TRANSACTION_PATH, "ec_url": url + EC_PATH})
+    server = _server(sim.app(), "warning")
+    server.config.timeout_graceful_shutdown = 1
+    server.run(sockets=[sock])
 
 
 def write_sim_keys(path: str | Path) -> dict[str, str]:

@@ -12,7 +12,7 @@ paus_insu_date, cvlserv_flag, insuplc_admdvs, emp_name}, `idetinfo[]`.
 
 电子凭证 decode (`ec.query` of the 电子凭证 service, a separate endpoint from the envelope):
 input {transType: "ec.query", orgId, data: {orgId, businessType, operatorId, operatorName,
-officeId, officeName, ecQrCode}}; output {code, message, data: {idNo, idType, userName, ecToken,
+officeId, officeName, ecQrCode}}; output {code (0 ok, -1 refused, other: failure), message, data: {idNo, idType, userName, ecToken,
 insuOrg, ecIndexNo, …}}.
 
 Parsers raise `MalformedReply` for anything they cannot trust; `repr` of the results never
