@@ -85,15 +85,20 @@ def test_a_restart_loses_no_ticket_and_no_application(tmp_path, config, clock) -
 
     db = tmp_path / "hall.sqlite3"
     with start_hall_in_thread(open_parts(db, config, clock), TOKENS) as first:
+        rated_later = issue(first.url)
         tickets = [issue(first.url) for _ in range(3)]
-        clerk_client(first.url).post("/api/counters/1/call")
+        clerk = clerk_client(first.url)
+        clerk.post("/api/counters/5/call")
+        clerk.post(f"/api/tickets/{rated_later['id']}/finish", json={"outcome": "done", "note": ""})
+        clerk.post("/api/counters/1/call")
     with start_hall_in_thread(open_parts(db, config, clock), TOKENS) as second:
         lobby = httpx.get(f"{second.url}/api/lobby").json()
         assert lobby["calling"] == [{"number": tickets[0]["number"], "counter": 1}] and lobby["waiting"]["C"] == 2
+        assert httpx.get(f"{second.url}/api/counters/5/rating").json()["pending"]["ticket_id"] == rated_later["id"]
         called = clerk_client(second.url).post("/api/counters/2/call").json()["ticket"]
         assert called["number"] == tickets[1]["number"]
         assert called["application"]["applicant"]["name"]
-        assert issue(second.url)["number"] == "C004"  # numbers never reissued
+        assert issue(second.url)["number"] == "C005"  # numbers never reissued
 
 
 def test_files_are_private_and_a_wrong_key_is_refused(tmp_path, config, clock) -> None:

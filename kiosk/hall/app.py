@@ -103,7 +103,8 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
     known = {token_hash(t): k for t, k in tokens.items()}
     templates = _templates()
     voice = voice if voice is not None else CallVoice()
-    failures = SlidingWindowLimiter(login_failures_per_minute)
+    failures = SlidingWindowLimiter(login_failures_per_minute)  # staff logins, per address
+    token_failures = SlidingWindowLimiter(login_failures_per_minute)  # kiosk tokens: a bad kiosk never locks clerks out
     theme = theme_css()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -168,13 +169,13 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
 
     async def kiosk(request: Request) -> str:
         where = address(request)
-        wait = failures.retry_after(where)
+        wait = token_failures.retry_after(where)
         if wait:
             raise HallError(429, "too_many_failures", f"失败次数过多，请 {wait} 秒后再试")
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         kiosk_id = known.get(token_hash(token.strip())) if scheme.lower() == "bearer" and token.strip() else None
         if kiosk_id is None:
-            failures.record(where)
+            token_failures.record(where)
             log.warning("hall: failed kiosk authentication from %s", where)  # never the token
             raise HallError(401, "unauthorized", "终端令牌无效")
         return kiosk_id

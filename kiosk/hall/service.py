@@ -56,7 +56,6 @@ class HallService:
         self.report_failures = 0
         self._announce: dict[str, Any] | None = None
         self._announce_lock = threading.Lock()
-        self._finished_at_counter: dict[int, tuple[str, float]] = {}  # counter → (ticket id, when), for the pad
 
     # -- kiosk side -----------------------------------------------------------------------------
     def issue(self, service: str, priority: bool | str, submission_id: str | None, kiosk_id: str,
@@ -144,8 +143,6 @@ class HallService:
         if ticket is None:
             return
         self._report(lambda r: r.ticket_finished(ticket))
-        if counter is not None and ticket.outcome in ("done", "returned"):
-            self._finished_at_counter[counter] = (ticket.ticket_id, self.clock())
 
     def _report(self, send: Callable[[HallReporter], Any]) -> None:
         """The queue already holds the outcome; a report that cannot be queued is logged and
@@ -191,12 +188,13 @@ class HallService:
                               "text": call_announcement(ticket.number, counter)}
 
     def rate_pending(self, counter: int) -> dict[str, Any] | None:
-        """The ticket the pad at this counter should ask about: finished here recently, not rated."""
-        entry = self._finished_at_counter.get(counter)
-        if entry is None or self.clock() - entry[1] > self.settings.rate_window_s:
+        """The ticket the pad at this counter should ask about: finished here (done or returned)
+        within the rating window and not rated yet. From the queue's rows, so a restart keeps it."""
+        ticket = self.queue.last_finished(counter)
+        if ticket is None or ticket.finished_at is None:
             return None
-        ticket = self.queue.get(entry[0])
-        if ticket is None or self.store.rated(ticket.ticket_id):
+        age_s = datetime.fromtimestamp(self.clock()) - ticket.finished_at
+        if age_s.total_seconds() > self.settings.rate_window_s or self.store.rated(ticket.ticket_id):
             return None
         return {"ticket_id": ticket.ticket_id, "number": ticket.number, "service_name": ticket.service_name,
                 "counter": counter}

@@ -311,6 +311,14 @@ class QueueService:
                                     " ORDER BY call_seq DESC LIMIT ?", (self._today(), limit)).fetchall()
         return [_ticket(r) for r in rows]
 
+    def last_finished(self, counter: int) -> Ticket | None:
+        """Today's ticket most recently ended done or returned at this counter (the rating pad's)."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM tickets WHERE day = ? AND counter = ? AND state = 'done'"
+                                   " AND outcome IN ('done', 'returned') AND finished_at IS NOT NULL"
+                                   " ORDER BY finished_at DESC, call_seq DESC LIMIT 1", (self._today(), counter)).fetchone()
+        return _ticket(row) if row else None
+
     def today(self, limit: int = 500) -> list[Ticket]:
         """Today's tickets in issue order (the hall's overview)."""
         with self._lock:
