@@ -60,6 +60,7 @@ class KioskBackend:
         self.config, self.forms = config, forms
         self.outbox, self.queue, self.printer = outbox, queue, printer
         self.hub_client, self.sync_worker = hub_client, sync_worker
+        self.device_board: Any = None  # kiosk.services.device_board.DeviceBoard, for the hub heartbeat
 
     def new_submission_id(self) -> str:
         return self.outbox.new_submission_id()
@@ -115,6 +116,7 @@ class KioskBackend:
             return PrintResult(False, "打印机未启用，请记住屏幕上的号码", "The printer is disabled; please note your number",
                                buffer.getvalue(), stream, "missing")
         outcome = self.printer.print_ticket(issued.content)
+        self._note_printer(outcome.status_after)
         if outcome.ok:
             self.queue.mark_printed(issued.ticket.ticket_id)
         else:
@@ -123,7 +125,17 @@ class KioskBackend:
                            printer_state_of(outcome.status_after))
 
     def printer_state(self) -> str:
-        return "missing" if self.printer is None else printer_state_of(self.printer.status())
+        if self.printer is None:
+            return "missing"
+        status = self.printer.status()
+        self._note_printer(status)
+        return printer_state_of(status)
+
+    def _note_printer(self, status: Any) -> None:
+        if self.device_board is not None and status is not None:
+            from kiosk.services.device_board import printer_detail
+
+            self.device_board.set("printer", printer_detail(status))
 
     def person_record(self, person: Person) -> dict:
         """The resident's insurance record from the hub (参保信息查询); offline → a clear message."""
@@ -238,6 +250,7 @@ class KioskRuntime:
         self.hub_client: Any = None
         self.sync_worker: Any = None
         self.device_sources: dict[str, Any] = {}
+        self.device_board: Any = None
         self.backend: KioskBackend | None = None
 
     def start(self, on_sync_status: Any = None) -> KioskBackend:
@@ -252,11 +265,13 @@ class KioskRuntime:
         self.queue = QueueService(config.data_dir / "queue.sqlite3", config.queue, config.kiosk.elderly_age)
         self.hub_client = HubClient.from_config(config.hub)  # verifies the hub's certificate (hub.ca_file)
         syncer = Syncer(self.outbox, self.hub_client, config.outbox.batch_size)
+        self.device_board = self._make_device_board()
         self.sync_worker = SyncWorker(syncer, config.outbox.backoff_base_s, config.outbox.backoff_cap_s,
-                                      on_sync_status or (lambda status: None), random.Random())
+                                      on_sync_status or (lambda status: None), random.Random(), health=self.heartbeat_health)
         self.printer = self._make_printer()
         self.device_sources = self._make_device_sources()
         self.backend = KioskBackend(config, self.forms, self.outbox, self.queue, self.printer, self.hub_client, self.sync_worker)
+        self.backend.device_board = self.device_board
         return self.backend
 
     def diagnostics(self) -> Any:
@@ -264,7 +279,8 @@ class KioskRuntime:
         from kiosk.services.audit_log import AuditLog
         from kiosk.services.diagnostics import DiagnosticsFacade, LiveDevices
 
-        live = LiveDevices(self.device_sources.get("idcard"), self.printer, self.outbox, self.hub_client, self.sync_worker)
+        idcard = self.device_sources.get("idcard")
+        live = LiveDevices(getattr(idcard, "source", idcard), self.printer, self.outbox, self.hub_client, self.sync_worker)
         return DiagnosticsFacade(self.config, live=live, sims=self.sims, audit=AuditLog(self.config.data_dir / "audit.log"))
 
     def start_sync(self) -> None:
@@ -286,7 +302,23 @@ class KioskRuntime:
             from drivers.qrscan.serial_scanner import SerialQrScanner
 
             sources["qrscan"] = SerialQrScanner(self.sims.urls.get("qrscan", devices.qrscan.port), devices.qrscan.baud)
-        return sources
+        from kiosk.services.device_board import ObservedSource
+
+        return {name: ObservedSource(source, name, self.device_board) for name, source in sources.items()}
+
+    def _make_device_board(self) -> Any:
+        from kiosk.services.device_board import DeviceBoard
+
+        d = self.config.devices
+        sections = {"idcard": d.idcard, "sscard": d.sscard, "printer": d.printer, "qrscan": d.qrscan, "camera": d.camera}
+        return DeviceBoard({name: "unknown" if s.enabled else "disabled" for name, s in sections.items()})
+
+    def heartbeat_health(self) -> dict[str, Any]:
+        """What the sync worker's hub heartbeat reports besides the outbox backlog (read on its thread)."""
+        from kiosk import __version__
+
+        return {"version": __version__, "devices": self.device_board.snapshot() if self.device_board else {},
+                "service_point": self.config.kiosk.service_point[:64], "role": "kiosk"}
 
     def stop(self) -> None:
         if self.sync_worker is not None:

@@ -174,6 +174,33 @@ class HubClient:
             raise HubError("submission reply is not an object")
         return body
 
+    def heartbeat(self, beat: dict[str, Any]) -> dict[str, Any]:
+        """The kiosk's health for the bureau's fleet page (no personal data: states and counts)."""
+        response = self._request("POST", "/v1/heartbeat", json=beat)
+        self._check(response)
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise HubError("heartbeat reply is not an object")
+        return body
+
+    def application_state(self, submission_id: str) -> dict[str, Any]:
+        """The back office's state of one of this kiosk's submissions (`submitted` until set)."""
+        response = self._request("GET", f"/v1/applications/{submission_id}/state")
+        self._check(response)
+        body = self._json(response)
+        if not isinstance(body, dict) or not isinstance(body.get("state"), str):
+            raise HubError("state reply has no state")
+        return body
+
+    def state_changes(self, since: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """This kiosk's application states changed after `since`, and the cursor to ask with next."""
+        response = self._request("GET", "/v1/application-states", params={"since": since})
+        self._check(response)
+        body = self._json(response)
+        if not isinstance(body, dict) or not isinstance(body.get("changes"), list) or not isinstance(body.get("next"), int):
+            raise HubError("state changes reply is not as expected")
+        return [c for c in body["changes"] if isinstance(c, dict)], body["next"]
+
 
 @dataclass(frozen=True)
 class SyncReport:
@@ -368,13 +395,19 @@ class SyncWorker(threading.Thread):
 
     def __init__(self, syncer: Syncer, base_s: float = 1.0, cap_s: float = 300.0,
                  on_status: Callable[[SyncStatus], None] | None = None, rng: random.Random | None = None,
-                 idle_s: float = 30.0, heartbeat_s: float = 5.0) -> None:
+                 idle_s: float = 30.0, heartbeat_s: float = 5.0,
+                 health: Callable[[], dict[str, Any]] | None = None, hub_heartbeat_s: float = 60.0) -> None:
         super().__init__(name="sync-worker", daemon=True)
         self.syncer = syncer
         self.base_s, self.cap_s = base_s, cap_s
         self.on_status = on_status or (lambda status: None)
         self.rng = rng or random.Random()
         self.idle_s, self.heartbeat_s = idle_s, heartbeat_s
+        # `health`: the composition root's provider of device states and version for the hub's
+        # heartbeat (POST /v1/heartbeat every `hub_heartbeat_s`); None = no heartbeat
+        self.health, self.hub_heartbeat_s = health, hub_heartbeat_s
+        self.last_heartbeat_at: float | None = None  # monotonic, of the last attempt
+        self.last_heartbeat_error: str | None = None
         self.failures = 0
         self.online: bool | None = None
         self.last_error: str | None = None
@@ -410,6 +443,36 @@ class SyncWorker(threading.Thread):
             self.on_status(self.status())
         except Exception:
             log.exception("sync status observer failed")
+
+    def heartbeat_body(self) -> dict[str, Any]:
+        """Backlog and its age from the outbox, sync's last error, plus what `health` reports."""
+        status = self.status()
+        beat: dict[str, Any] = {"backlog": status.pending, "oldest_pending_age_s": status.oldest_pending_age_s}
+        if status.config_error or status.last_error:
+            beat["last_error"] = (status.config_error or status.last_error or "")[:200]
+        if self.health is not None:
+            beat.update(self.health())
+        return {k: v for k, v in beat.items() if v is not None}
+
+    def send_heartbeat(self, force: bool = False) -> bool:
+        """One heartbeat when due (or `force`); never raises. True when the hub took it."""
+        now = time.monotonic()
+        if self.health is None or (not force and self.last_heartbeat_at is not None
+                                   and now - self.last_heartbeat_at < self.hub_heartbeat_s):
+            return False
+        self.last_heartbeat_at = now  # a failed one waits its turn too: no hammering a struggling hub
+        try:
+            self.syncer.client.heartbeat(self.heartbeat_body())
+        except HubError as exc:
+            self.last_heartbeat_error = str(exc)
+            log.info("heartbeat not delivered: %s", exc)
+            return False
+        except Exception as exc:  # a broken provider must not stop sync
+            self.last_heartbeat_error = f"{type(exc).__name__}: {exc}"
+            log.exception("heartbeat failed")
+            return False
+        self.last_heartbeat_error = None
+        return True
 
     def attempt(self) -> SyncReport:
         """One round: drain; with nothing to send, a ping keeps `online` honest (an authenticated
@@ -458,6 +521,7 @@ class SyncWorker(threading.Thread):
             self._wake.clear()
             self.attempt()
             self._emit()
+            self.send_heartbeat()
             deadline = time.monotonic() + self.next_delay()
             while not self._stop_requested.is_set():
                 remaining = deadline - time.monotonic()
@@ -466,3 +530,4 @@ class SyncWorker(threading.Thread):
                 if self._wake.wait(min(remaining, self.heartbeat_s)):
                     break
                 self._emit()
+                self.send_heartbeat()
