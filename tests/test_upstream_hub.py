@@ -192,3 +192,52 @@ def test_msgids_the_platform_saw_are_unique_and_well_formed(platform):
         assert record(hub, ZHANG_SAN).status_code == 200
     msgids = [m for infno, m in sim.sim.calls if infno == "1101"]
     assert len(msgids) == len(set(msgids)) == 20 and all(m.startswith("H11010500001") and len(m) == 30 for m in msgids)
+
+
+# -- the kiosk's journeys with a faulty platform ------------------------------------------------------
+def _identified(kiosk_shell):
+    from pathlib import Path
+
+    from drivers.idcard.simulator import load_profile
+    from kiosk.ui.journey import Journey, click
+
+    shell, hub = kiosk_shell()
+    j = Journey(shell.window, log=lambda _: None)
+    shell.runtime.sims.idcard.insert(load_profile(Path(__file__).resolve().parent.parent / "assets/cards/idcard/young_parent.json"))
+    j.on_screen("identify")
+    j.wait_for_person()
+    click(j.find("identify_continue"))
+    j.on_screen("home")
+    return shell, hub, j
+
+
+@pytest.mark.parametrize("fault", [{"malformed": True}, {"infcode": -2}])
+def test_record_query_journey_with_a_faulty_platform_tells_the_resident(kiosk_shell, fault):
+    from kiosk.ui.journey import click, wait_until
+
+    shell, hub, j = _identified(kiosk_shell)
+    for name, value in fault.items():
+        setattr(hub.platform_sim.faults, name, value)
+    j.choose_service("record_query")
+    j.on_screen("form")
+    j.fill_form({"purpose": "query"})
+    click(j.find("review_submit"))
+    wait_until(lambda: shell.controller.done_view.record_error, 30, "the resident's message")
+    assert "稍后再试" in shell.controller.done_view.record_error or "窗口" in shell.controller.done_view.record_error
+    assert shell.controller.done_view.record is None
+
+
+def test_e_voucher_journey_with_a_slow_platform_does_not_hang(kiosk_shell):
+    from kiosk.ui.journey import Journey, wait_until
+
+    shell, hub = kiosk_shell()
+    j = Journey(shell.window, log=lambda _: None)
+    j.choose_service("record_query")
+    j.on_screen("identify")
+    hub.platform_sim.faults.delay_s = 30.0  # far beyond the hub's platform timeout
+    hub.platform_sim.faults.only = frozenset({"ec.query"})
+    started = time.monotonic()
+    shell.runtime.sims.qrscan.scan("YBPZ-DEMO-" + ZHANG_SAN)
+    wait_until(lambda: "电子凭证" in shell.window.identify.state.text(), 30, "the e-voucher message")
+    assert time.monotonic() - started < 15 and shell.controller.session.person is None
+    assert not shell.window.identify.continue_button.isEnabled()
