@@ -219,3 +219,27 @@ def test_application_is_sealed_in_the_database(hall, tmp_path) -> None:
         assert secret.encode() not in raw
     (payload,) = sqlite3.connect(db).execute("SELECT payload FROM applications").fetchone()
     assert payload[:1] == b"\x01"
+
+
+def test_counter_page_forms_call_return_with_missing_materials_and_transfer(hall) -> None:
+    ticket = issue(hall.url, service="sporadic_reimburse")
+    clerk = clerk_client(hall.url)
+    csrf = clerk.headers["X-CSRF-Token"]
+    assert clerk.post("/counter/2/call", data={"csrf": csrf}, follow_redirects=False).headers["location"] == "/counter/2"
+    page = clerk.get("/counter/2").text
+    assert ticket["number"] in page and "医疗费用票据" in page and NAME in page
+    materials = ["居民身份证或社会保障卡（原件）", "医疗费用票据（原件）及费用明细"]
+    r = clerk.post("/counter/2/finish", data={"csrf": csrf, "ticket_id": ticket["id"], "outcome": "returned",
+                                              "note": "请补齐后再来", "material": materials, "present": materials[:1]},
+                   follow_redirects=False)
+    assert r.headers["location"] == "/counter/2"
+    finished = hall.service.queue.get(ticket["id"])
+    assert (finished.outcome, finished.note) == ("returned", "缺少材料：医疗费用票据（原件）及费用明细；请补齐后再来")
+    second = issue(hall.url, service="enrol", with_application=False)
+    clerk.post("/counter/2/call", data={"csrf": csrf})
+    clerk.post("/counter/2/finish", data={"csrf": csrf, "ticket_id": second["id"], "outcome": "transferred",
+                                          "note": "", "to_band": "", "to_counter": "7"})
+    assert hall.service.queue.get(second["id"]).route_counter == 7
+    bad = clerk.post("/counter/2/finish", data={"csrf": csrf, "ticket_id": second["id"], "outcome": "done"},
+                     follow_redirects=False)
+    assert "error=not_called" in bad.headers["location"]
