@@ -10,6 +10,7 @@ wide from growing the window past the panel; the accessibility audit then finds 
 from __future__ import annotations
 
 import math
+import os
 
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QFont, QGuiApplication
@@ -21,6 +22,25 @@ from kiosk.ui.theme import MM_PER_INCH, Metrics, palette_for, stylesheet
 DESK_SIZE = (1280, 800)  # a desk window (clerk station) when not full screen and no size is given
 # Platforms whose "physical size" is made up, not read from the panel's EDID.
 VIRTUAL_PLATFORMS = ("offscreen", "minimal", "vnc", "wayland-egl-virtual")
+# The offscreen platform cannot take a window's size hints and says "This plugin does not support
+# propagateSizeHints()" on every layout change of a resizable window: hundreds of lines in tests,
+# `kiosk demo` and `make bench`. Qt writes it with a plain qWarning (category "default"), so only
+# offscreen — where nobody sees a window — default-category warnings are off. A rule, not a Python
+# message handler: that would deadlock with the QML loader thread (docs/architecture.md).
+OFFSCREEN_LOGGING_RULE = "default.warning=false"
+
+
+def quiet_offscreen_warnings(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> None:
+    """Add the rule to QT_LOGGING_RULES (kept: any rules already there). Qt reads it when the
+    QApplication is made; every kiosk window module imports this one first."""
+    if environ.get("QT_QPA_PLATFORM") != "offscreen":
+        return
+    rules = environ.get("QT_LOGGING_RULES", "")
+    if OFFSCREEN_LOGGING_RULE not in rules:
+        environ["QT_LOGGING_RULES"] = ";".join(r for r in (rules, OFFSCREEN_LOGGING_RULE) if r)
+
+
+quiet_offscreen_warnings()
 
 
 def panel_dpi(pixels: tuple[int, int], physical_mm: tuple[float, float] | None, diagonal_in: float,
