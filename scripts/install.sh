@@ -75,12 +75,14 @@ render() { sed -e "s|@OPT@|$OPT|g" -e "s|@ETC@|$ETC|g" -e "s|@DATA@|$DATA|g" -e 
 if [ $WITH_APT -eq 1 ]; then
   pkgs=(python3 python3-venv)
   if has_role kiosk; then
-    if [ $X11 -eq 1 ]; then pkgs+=(xserver-xorg-core xserver-xorg-input-libinput xserver-xorg-legacy xinit x11-xserver-utils libxcb-cursor0 libxkbcommon-x11-0)
-    else pkgs+=(cage); fi
+    # Qt runs as an X client in both cases (Xwayland under cage): the xcb libraries it needs
+    pkgs+=(fonts-noto-cjk pcscd libpcsclite1 espeak-ng tesseract-ocr tesseract-ocr-chi-sim libegl1 libgl1 libopengl0
+           libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0 libpulse0 libxcb-cursor0
+           libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0
+           libxcb-xinerama0 libxcb-xkb1)
+    if [ $X11 -eq 1 ]; then pkgs+=(xserver-xorg-core xserver-xorg-input-libinput xserver-xorg-legacy xinit x11-xserver-utils)
+    else pkgs+=(cage xwayland); fi  # cage 0.1.4 exits when it cannot start Xwayland
   fi
-  has_role kiosk && pkgs+=(fonts-noto-cjk pcscd libpcsclite1 espeak-ng tesseract-ocr tesseract-ocr-chi-sim
-                           libegl1 libgl1 libopengl0 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 libpulse0
-                           libwayland-client0 libwayland-cursor0 libwayland-egl1)
   has_role hub && pkgs+=(postgresql caddy)
   missing=(); for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -22,7 +22,7 @@ DEB_PACKAGES=(
   chromium chromium-driver
   # appliance tests (tests/test_install.py): systemd-analyze verify, cage (the kiosk unit's
   # compositor), xinit (the X11 unit), Xvfb + xwd (the resident app with no window manager)
-  systemd cage xinit xvfb x11-apps
+  systemd cage xwayland xinit xvfb x11-apps
   # build tools for any wheel that compiles
   make gcc python3-dev python3-venv
 )

@@ -295,7 +295,7 @@ def test_systemd_analyze_verify_every_unit(installed, tmp_path):
 
 def test_resident_app_from_its_unit_is_ready_and_pings(installed, tmp_path):
     argv, env = unit_command(installed, "yibao-kiosk.service", tmp_path)
-    assert argv[:3] == ["/usr/bin/env", f"XDG_RUNTIME_DIR={tmp_path}/yibao-kiosk", "/usr/bin/cage"]
+    assert argv[:4] == ["/usr/bin/env", f"XDG_RUNTIME_DIR={tmp_path}/yibao-kiosk", "/usr/bin/cage", "-d"]
     listener = NotifyListener(tmp_path / "notify")
     env.update(QT_QPA_PLATFORM="offscreen", NOTIFY_SOCKET=str(listener.path), WATCHDOG_USEC="1000000")
     app = subprocess.Popen(app_argv(argv), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -445,7 +445,8 @@ def test_resident_app_fills_the_screen_without_a_window_manager(installed, tmp_p
             display = f":{pipe.readline().strip()}"
         argv, env = unit_command(installed, "yibao-kiosk.service", tmp_path)
         listener = NotifyListener(tmp_path / "notify")
-        env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb", NOTIFY_SOCKET=str(listener.path))
+        assert env["QT_QPA_PLATFORM"] == "xcb"  # as under cage (Xwayland): the unit's own platform
+        env.update(DISPLAY=display, NOTIFY_SOCKET=str(listener.path))
         app = subprocess.Popen(app_argv(argv), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             wait_for(lambda: any(m.startswith("READY=1") for m in listener.messages), 120, "READY=1", app)
