@@ -17,6 +17,10 @@ from drivers.idcard.idnumber import id_number_is_valid  # GB 11643 check; also u
 from kiosk.services.identity import Person
 
 FIELD_TYPES = ("text", "id_number", "phone", "date", "choice", "multichoice", "amount", "integer", "consent")
+# "form": questions, review, submission (and a ticket unless instant). "ticket_only": no questions,
+# no submission — the tile issues a queue ticket for the form's band (取号/综合咨询).
+FORM_KINDS = ("form", "ticket_only")
+PREFILL_SOURCES = ("card.", "visit.")  # the card read now; an answer given earlier in this visit
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
 
@@ -51,6 +55,7 @@ class FieldSpec:
     max_length: int = 60
     allow_future: bool = False
     sensitive: bool = True  # personal data: masked on screen in review, encrypted in the outbox
+    page: str = ""  # fields sharing a page name are asked on one screen (consecutive fields only)
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,12 @@ class FormSpec:
     audience: tuple[str, ...] = ("resident",)
     attachments: tuple[str, ...] = ()
     order: int = 100
+    kind: str = "form"  # one of FORM_KINDS
     source: Path | None = None
+
+    @property
+    def ticket_only(self) -> bool:
+        return self.kind == "ticket_only"
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,16 @@ def load_form(path: Path) -> FormSpec:
     names = [f.name for f in fields]
     if len(set(names)) != len(names):
         raise FormError("fields: duplicate field name")
+    kind = raw.get("kind", "form")
+    if kind not in FORM_KINDS:
+        raise FormError(f"kind: expected one of {', '.join(FORM_KINDS)}, got {kind!r}")
+    if kind == "ticket_only" and (fields or raw.get("instant", False)):
+        raise FormError("kind = \"ticket_only\": a ticket-only service has no fields and is not instant")
+    pages = [f.page for f in fields if f.page]
+    for page in set(pages):  # a page is one screen: its fields must follow each other
+        at = [i for i, f in enumerate(fields) if f.page == page]
+        if at != list(range(at[0], at[-1] + 1)):
+            raise FormError(f"fields: the fields of page {page!r} must be consecutive")
     return FormSpec(
         code=code,
         title=_text(raw.get("title"), "title"),
@@ -147,6 +167,7 @@ def load_form(path: Path) -> FormSpec:
         audience=tuple(raw.get("audience", ["resident"])),
         attachments=tuple(raw.get("attachments", [])),
         order=int(raw.get("order", 100)),
+        kind=kind,
         source=path,
     )
 
@@ -183,7 +204,7 @@ def _field(raw: Any, index: int) -> FieldSpec:
         label=_text(raw.get("label", name), f"{where}.label"),
         help=_text(raw["help"], f"{where}.help") if "help" in raw else None,
         required=bool(raw.get("required", True)),
-        prefill=str(raw.get("prefill", "")),
+        prefill=_prefill(raw.get("prefill", ""), where),
         readonly=bool(raw.get("readonly", False)),
         options=options,
         max_choices=int(raw.get("max_choices", 1 if kind == "choice" else len(options) or 1)),
@@ -192,17 +213,47 @@ def _field(raw: Any, index: int) -> FieldSpec:
         max_length=int(raw.get("max_length", 60)),
         allow_future=bool(raw.get("allow_future", False)),
         sensitive=bool(raw.get("sensitive", True)),
+        page=_page(raw.get("page", ""), where),
     )
 
 
-def prefill(spec: FormSpec, person: Person | None) -> dict[str, Any]:
+def _page(raw: Any, where: str) -> str:
+    if not isinstance(raw, str) or (raw and not re.fullmatch(r"[a-z][a-z0-9_]*", raw)):
+        raise FormError(f"{where}.page: expected a lowercase identifier")
+    return raw
+
+
+def _prefill(raw: Any, where: str) -> str:
+    text = str(raw)
+    if text and not text.startswith(PREFILL_SOURCES):
+        raise FormError(f"{where}.prefill: expected card.<field> or visit.<field>, got {text!r}")
+    return text
+
+
+def prefill(spec: FormSpec, person: Person | None, visit: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Answers known before the form starts: from the card just read (`card.*`) and from what the
+    resident gave earlier in this same visit (`visit.*`, e.g. the phone number: asked once per
+    visit). Nothing is carried from one visit to the next."""
     answers: dict[str, Any] = {}
     for f in spec.fields:
+        value: Any = None
         if person is not None and f.prefill.startswith("card."):
             value = person.field(f.prefill.removeprefix("card."))
-            if value:
-                answers[f.name] = value
+        elif visit and f.prefill.startswith("visit."):
+            value = visit.get(f.prefill.removeprefix("visit."))
+        if value:
+            answers[f.name] = value
     return answers
+
+
+def visit_answers(spec: FormSpec, answers: dict[str, Any]) -> dict[str, Any]:
+    """What a completed form gives the rest of the visit: each `visit.*` field's valid answer."""
+    given = {}
+    for f in spec.fields:
+        value = answers.get(f.name)
+        if f.prefill.startswith("visit.") and value and validate_field(f, value) is None:
+            given[f.prefill.removeprefix("visit.")] = value
+    return given
 
 
 def validate_field(f: FieldSpec, value: Any, today: dt.date | None = None) -> Text | None:

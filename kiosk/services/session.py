@@ -2,6 +2,10 @@
 
 UI-free. `clear()` drops every reference to personal data so nothing of one resident is left for
 the next (the screens clear their widgets separately).
+
+`visit` holds answers a resident gave that later forms of the same visit reuse instead of asking
+again (fields with `prefill = "visit.<key>"`, e.g. the phone number). It lives only as long as the
+visit: nothing is offered from a previous visit, so one resident's phone never reaches another.
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ class ResidentSession:
     form: FormSpec | None = None
     submission_id: str | None = None
     answers: dict[str, Any] = field(default_factory=dict)
+    visit: dict[str, Any] = field(default_factory=dict)  # reused within this visit only
+    chosen_service: str | None = None  # the tile touched before identifying: the menu marks it
     disabled_by_choice: bool = False
     started_at: dt.datetime | None = None
 
@@ -29,10 +35,16 @@ class ResidentSession:
         self.person = person
         self.started_at = self.started_at or dt.datetime.now()
 
-    def choose(self, form: FormSpec, submission_id: str) -> None:
+    def choose(self, form: FormSpec, submission_id: str | None) -> None:
+        """`submission_id` is made when the form starts (the idempotency key); a ticket-only
+        service has none: nothing is submitted."""
         self.form = form
-        self.submission_id = submission_id  # made when the form starts: the idempotency key
+        self.submission_id = submission_id
         self.answers = {}
+
+    def remember(self, given: dict[str, Any]) -> None:
+        """Answers the rest of this visit reuses (see `kiosk.services.forms.visit_answers`)."""
+        self.visit.update(given)
 
     @property
     def priority_reason(self) -> str | None:
@@ -53,4 +65,6 @@ class ResidentSession:
         self.person = None
         self.disabled_by_choice = False
         self.started_at = None
+        self.visit = {}
+        self.chosen_service = None
         self.finish_service()

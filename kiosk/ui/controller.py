@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from kiosk.errors import UserFacingError
-from kiosk.services.forms import FormSpec, build_payload, id_number_is_valid, prefill
+from kiosk.services.forms import FormSpec, build_payload, id_number_is_valid, prefill, visit_answers
 from kiosk.services.identity import Person, person_from_idcard, person_from_sscard
 from kiosk.services.session import ResidentSession
 from kiosk.services.technician import TapSequenceDetector
@@ -43,7 +43,9 @@ class KioskController(QObject):
         super().__init__()
         self.window, self.backend, self.lanes = window, backend, lanes
         self.session = ResidentSession(elderly_age=elderly_age)
-        self.visit = 0  # bumped at sign-out: late results of a previous visit are dropped
+        # bumped at sign-out and when another service starts from the done screen: late results
+        # of a previous visit (or of the service before) are dropped
+        self.visit = 0
         self.pending_form: FormSpec | None = None
         self.done_view = DoneView()
         self.last_ticket: Any = None
@@ -56,12 +58,14 @@ class KioskController(QObject):
         w.home.service_chosen.connect(self.on_service_chosen)
         w.identify.continue_clicked.connect(self.on_identified_continue)
         w.identify.back_clicked.connect(self.go_home)
+        w.identify.skip_clicked.connect(self.on_identify_skipped)
         w.form.completed.connect(self.on_form_completed)
         w.form.back_clicked.connect(self.on_form_back)
         w.form.step_prompt.connect(self.speak)
         w.review.edit_clicked.connect(self.on_review_edit)
         w.review.submit_clicked.connect(self.on_submit)
         w.done.home_clicked.connect(self.sign_out)
+        w.done.another_clicked.connect(self.on_another_service)
         w.done.reprint_clicked.connect(self.on_reprint)
         w.done.undo_clicked.connect(self.on_undo)
         w.done.certificate_clicked.connect(self.on_print_certificate)
@@ -116,6 +120,12 @@ class KioskController(QObject):
         self.session.finish_service()
         self.window.form.reset()
         self.window.review.reset()
+        self.show_menu()
+
+    def show_menu(self) -> None:
+        """Home, which is the service menu once a card is read: the person stays, and the service
+        touched before identifying is marked."""
+        self.window.home.mark_chosen(self.session.chosen_service)
         self.show(self.window.home)
 
     def for_this_visit(self, callback: Any) -> Any:
@@ -123,6 +133,17 @@ class KioskController(QObject):
         resident's screen."""
         visit = self.visit
         return lambda value: callback(value) if visit == self.visit else None
+
+    def on_another_service(self) -> None:
+        """办理其他业务: the same resident, back to the menu; what this visit gave (the phone) stays."""
+        if self.session.person is None or not self.done_view.settled:
+            return
+        self.visit += 1  # late results of the service just done never reach the next one's screens
+        self.done_view = DoneView()
+        self.last_ticket = None
+        self.window.done.reset()
+        self.session.chosen_service = None
+        self.go_home()
 
     def sign_out(self) -> None:
         """End of a resident's visit: drop every trace of them from memory and screens."""
@@ -160,10 +181,14 @@ class KioskController(QObject):
 
     # -- identify ---------------------------------------------------------------------------
     def on_service_chosen(self, form: FormSpec) -> None:
+        self.session.chosen_service = form.code
         if self.session.person is None:
             self.pending_form = form
             self.window.identify.reset()
+            self.window.identify.set_card_optional(form.ticket_only)
             self.show(self.window.identify)
+        elif form.ticket_only:
+            self.issue_ticket_only(form)
         else:
             self.start_form(form)
 
@@ -223,6 +248,7 @@ class KioskController(QObject):
         if self.session.is_elderly:
             self.window.set_elderly(True)  # 长辈版 automatically for elderly residents; they can switch it off
         self.window.identify.show_person(person, self.session.priority_reason is not None)
+        self.window.home.show_person(person.masked_name(), self.session.priority_reason is not None)
         if self.idle is not None:
             self.idle.arm(True)
         if self.window.current is self.window.home:
@@ -231,14 +257,35 @@ class KioskController(QObject):
     def on_identified_continue(self) -> None:
         if self.pending_form is not None:
             form, self.pending_form = self.pending_form, None
-            self.start_form(form)
+            if form.ticket_only:
+                self.issue_ticket_only(form)
+            else:
+                self.start_form(form)
         else:
-            self.show(self.window.home)
+            self.show_menu()  # card first: straight to the service menu, the person kept
+
+    def on_identify_skipped(self) -> None:
+        """不刷卡，直接取号: only offered for a ticket-only service."""
+        form = self.pending_form
+        if form is not None and form.ticket_only and self.session.person is None:
+            self.pending_form = None
+            self.issue_ticket_only(form)
+
+    # -- ticket only (取号咨询): a number for the form's band, no questions, nothing submitted ------
+    def issue_ticket_only(self, form: FormSpec) -> None:
+        self.session.choose(form, None)
+        self.done_view = DoneView(ticket_only=True, another=self.session.person is not None)
+        self.window.done.update_view(self.done_view)
+        self.window.done.show_preview(None)
+        self.show(self.window.done)
+        priority = self.session.priority_reason
+        self.lanes.run("outbox", lambda: self.backend.issue_ticket(form, priority),
+                       self.for_this_visit(self.on_ticket_issued), self.for_this_visit(self.on_ticket_failed))
 
     # -- form, review, submit ---------------------------------------------------------------
     def start_form(self, form: FormSpec) -> None:
         self.session.choose(form, self.backend.new_submission_id())
-        self.window.form.load(form, prefill(form, self.session.person))
+        self.window.form.load(form, prefill(form, self.session.person, self.session.visit))
         self.window.form.retranslate()
         self.show(self.window.form)
 
@@ -247,10 +294,17 @@ class KioskController(QObject):
 
     def on_form_completed(self, answers: dict) -> None:
         self.session.answers = answers
+        if self.session.form is not None:
+            self.session.remember(visit_answers(self.session.form, answers))  # the phone: asked once per visit
         self.window.review.show_review(self.session.form, self.session.person, answers)
         self.show(self.window.review)
 
     def on_review_edit(self) -> None:
+        form = self.session.form
+        if form is not None and self.window.form.skipped:
+            # 修改 asks everything again, the phone given earlier in the visit included
+            self.window.form.load(form, prefill(form, self.session.person, self.session.visit), self.session.answers, ask_all=True)
+            self.window.form.retranslate()
         self.show(self.window.form)
 
     def on_submit(self) -> None:
@@ -259,7 +313,7 @@ class KioskController(QObject):
             return
         self.window.review.submit.setEnabled(False)  # one tap, one submission
         payload = build_payload(form, person, self.session.answers)
-        self.done_view = DoneView(reference=submission_id, instant=form.instant)
+        self.done_view = DoneView(reference=submission_id, instant=form.instant, another=person is not None)
         self.window.done.update_view(self.done_view)
         self.show(self.window.done)
         priority = self.session.priority_reason
@@ -373,7 +427,7 @@ class KioskController(QObject):
     def on_ticket_failed(self, error: BaseException) -> None:
         """The submission is saved; only the number could not be issued: say so, don't start over."""
         log.error("issuing a ticket failed: %s", type(error).__name__)
-        self.done_view.notice = tr("done.no_ticket")
+        self.done_view.notice = tr("done.ticket_only_failed") if self.done_view.ticket_only else tr("done.no_ticket")
         self.window.done.update_view(self.done_view)
 
     def on_undone(self, _result: Any) -> None:

@@ -52,10 +52,41 @@ def type_text(editor: QWidget, text: str) -> None:
 
 @dataclass
 class Journey:
+    """Plays a resident through the window. `views` is every distinct screen the resident saw (each
+    form page counts as a screen) and `touches` every tap made through `tap`."""
+
     window: MainWindow
     shots_dir: Path | None = None
     log: Callable[[str], None] = print
     steps: list[str] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)
+    touches: int = 0
+
+    def __post_init__(self) -> None:
+        self._note_view()
+        self.window.stack.currentChanged.connect(lambda _: self._note_view())
+        self.window.form.pages.currentChanged.connect(lambda _: self._note_view())
+
+    def _note_view(self) -> None:
+        current = self.window.current
+        if current is None:
+            return
+        view = current.name
+        if current is self.window.form:
+            if not self.window.form.steps:
+                return  # a form being loaded or reset, not a page a resident sees
+            view = f"form:{self.window.form.index + 1}"
+        if not self.views or self.views[-1] != view:
+            self.views.append(view)
+
+    def start_counting(self) -> None:
+        """From here on: the screen on show now is screen 1, and no touch made yet."""
+        self.views, self.touches = [], 0
+        self._note_view()
+
+    def tap(self, widget: QWidget) -> None:
+        click(widget)
+        self.touches += 1
 
     def step(self, name: str, description: str) -> None:
         QApplication.processEvents()
@@ -78,37 +109,92 @@ class Journey:
         wait_until(lambda: self.window.current.name == name, timeout_s, f"the {name} screen")
 
     def choose_service(self, code: str) -> None:
-        click(self.find(f"tile_{code}"))
+        self.tap(self.find(f"tile_{code}"))
 
     def wait_for_person(self, timeout_s: float = 10.0) -> None:
         wait_until(lambda: self.window.identify.continue_button.isEnabled(), timeout_s, "the card to be read")
 
-    def answer_current(self, value: Any) -> None:
-        """Answer the visible question through its editor's buttons, then press Next."""
-        form = self.window.form
-        spec = form.steps[form.index]
+    def answer_field(self, spec: Any, value: Any) -> None:
+        """Answer one question through its editor's buttons (no Next)."""
         if spec.type in ("choice", "multichoice"):
             for v in value if isinstance(value, list) else [value]:
-                click(self.find(f"option_{spec.name}_{v}"))
+                self.tap(self.find(f"option_{spec.name}_{v}"))
         elif spec.type == "consent":
             if value:
-                click(self.find(f"consent_{spec.name}"))
+                self.tap(self.find(f"consent_{spec.name}"))
         elif spec.type in ("id_number", "phone", "amount", "integer"):
             for ch in str(value):
-                click(self.find(f"key_{spec.name}_{ch}"))
+                self.tap(self.find(f"key_{spec.name}_{ch}"))
         elif spec.type == "date":
             pass  # keep the preset date (today); the pickers are exercised in their own tests
         else:
             editor = self.find(f"input_{spec.name}", QWidget)
-            type_text(editor, str(value))
-        click(self.find("form_next"))
+            type_text(editor, str(value))  # the pinyin keyboard's own taps are counted in its test
+
+    def answer_current(self, value: Any) -> None:
+        """Answer the page on screen, then press Next. A page of several fields takes a dict of
+        answers by field name; a one-question page takes the answer itself."""
+        form = self.window.form
+        page = form.steps[form.index]
+        if len(page) == 1 and not (isinstance(value, dict) and page[0].name in value):
+            self.answer_field(page[0], value)
+        else:
+            for spec in page:
+                self.answer_field(spec, value.get(spec.name))
+        self.tap(self.find("form_next"))
 
     def fill_form(self, answers: dict[str, Any]) -> None:
         form = self.window.form
         while self.window.current is form:
-            spec = form.steps[form.index]
+            page = form.steps[form.index]
             before = (form.index, self.window.current)
-            self.answer_current(answers.get(spec.name))
+            self.answer_current({spec.name: answers.get(spec.name) for spec in page})
             QApplication.processEvents()
             if (form.index, self.window.current) == before:
-                raise JourneyError(f"form did not accept {spec.name}: {form.error.text()}")
+                raise JourneyError(f"form did not accept {', '.join(s.name for s in page)}: {form.error.text()}")
+
+
+# -- the journeys issue 16 measures (demo and tests/test_journey_lengths.py play the same clicks) --
+
+def play_chronic_disease(j: Journey, place_card: Callable[[], None], answers: dict[str, Any],
+                         done: Callable[[], bool]) -> None:
+    """门诊慢特病认定, service first: tile → card on the reader → 继续 → the pages → 提交 → number."""
+    j.choose_service("chronic_disease")
+    j.on_screen("identify")
+    place_card()
+    j.wait_for_person()
+    j.tap(j.find("identify_continue"))
+    j.on_screen("form")
+    j.fill_form(answers)
+    j.on_screen("review")
+    j.tap(j.find("review_submit"))
+    wait_until(done, 15, "the ticket to print")
+
+
+def play_record_certificate(j: Journey, place_card: Callable[[], None], done: Callable[[], bool]) -> None:
+    """Card first, then 参保信息查询 with 打印参保证明: the certificate prints without another tap."""
+    place_card()
+    j.on_screen("identify")
+    j.wait_for_person()
+    j.tap(j.find("identify_continue"))
+    j.on_screen("home")  # the service menu, with the person kept
+    j.choose_service("record_query")
+    j.on_screen("form")
+    j.fill_form({"purpose": "certificate"})
+    j.on_screen("review")
+    j.tap(j.find("review_submit"))
+    wait_until(done, 20, "the certificate to print")
+
+
+def play_ticket_only(j: Journey, done: Callable[[], bool], place_card: Callable[[], None] | None = None) -> None:
+    """取号咨询: a band-D number without a form; the card is optional (it gives priority)."""
+    j.choose_service("consult")
+    if j.window.current.name == "identify":
+        if place_card is None:
+            j.tap(j.find("identify_skip"))
+        else:
+            place_card()
+            j.wait_for_person()
+            j.tap(j.find("identify_continue"))
+    j.on_screen("done")
+    wait_until(done, 15, "the number to print")

@@ -51,6 +51,10 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
     w.show_screen(w.identify)
     settle()
     yield "identify-waiting"
+    w.identify.set_card_optional(True)
+    settle()
+    yield "identify-card-optional"
+    w.identify.reset()
     w.identify.show_state("identify.failed", "error", reason="读卡超时" if language() == "zh_CN" else "timeout")
     settle()
     yield "identify-failed"
@@ -58,26 +62,34 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
     w.identify.show_person(SAMPLE_PERSON, True)
     settle()
     yield "identify-person"
+    w.home.show_person(SAMPLE_PERSON.masked_name(), True)
+    w.home.mark_chosen("chronic_disease")
+    w.show_screen(w.home)
+    settle()
+    yield "home-menu"
+    w.home.reset()
     shown_types: set[str] = set()
     for form in catalog.forms:
         answers = prefill(form, SAMPLE_PERSON)
         w.form.load(form, answers)
         w.form.retranslate()
         w.show_screen(w.form)
-        for index, spec in enumerate(w.form.steps):
-            if spec.type in shown_types:
+        for index, page in enumerate(w.form.steps):
+            kind = page[0].type if len(page) == 1 else f"page-{form.code}"  # a grouped page: its own state
+            if kind in shown_types:
                 continue
-            shown_types.add(spec.type)
+            shown_types.add(kind)
             w.form.index = index
             w.form._show_step()
             settle()
-            yield f"form-{spec.type}"
+            yield f"form-{kind}"
     chronic = catalog.by_code("chronic_disease")
     w.review.show_review(chronic, SAMPLE_PERSON, {"disease": "hypertension", "hospitals": ["h_township", "h_county_tcm"], "phone": "13812345678"})
     w.show_screen(w.review)
     settle()
     yield "review"
-    w.done.update_view(DoneView(reference="3f2a9c1e-0000", saved=True, number="C012", people_ahead=3, wait_min=30, priority=True))
+    w.done.update_view(DoneView(reference="3f2a9c1e-0000", saved=True, number="C012", people_ahead=3, wait_min=30, priority=True,
+                                another=True))
     w.show_screen(w.done)
     w.done.show_preview(sample_ticket_png())
     settle()
@@ -92,6 +104,11 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
         "paid_until": "2026-12", "annual_contribution_yuan": "380"}))
     settle()
     yield "done-record"
+    w.done.update_view(DoneView(ticket_only=True, number="D007", people_ahead=2, wait_min=10, another=True))
+    w.done.show_preview(sample_ticket_png())
+    settle()
+    yield "done-ticket-only"
+    w.done.show_preview(None)
     w.error.show_error("OUTBOX", "保存失败，请到窗口办理", "Could not save; please go to a counter")
     w.show_screen(w.error)
     settle()

@@ -149,6 +149,7 @@ QPushButton[role="elderly"] {{
 }}
 QPushButton[role="elderly"]:checked {{ background: {p.surface}; color: {p.accent}; border: 3px solid {p.accent}; }}
 QPushButton[role="tile"] {{ background: {p.surface}; text-align: left; padding: {m.mm(3)}px; }}
+QPushButton[role="tile"][chosen="true"] {{ border: 4px solid {p.primary}; }}
 QPushButton[role="option"]:checked {{ background: {p.primary}; color: {p.on_primary}; border-color: {p.primary}; font-weight: bold; }}
 QLineEdit, QSpinBox, QComboBox {{
   min-height: {m.target_px}px; background: {p.surface}; color: {p.text};

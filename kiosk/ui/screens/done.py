@@ -8,10 +8,17 @@ from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import (QBoxLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
                                QVBoxLayout, QWidget)
 
-from kiosk.ui.i18n import tr
+from kiosk.ui.i18n import register_strings, tr
 from kiosk.ui.screens.base import Screen, button, card, clause, label, repolish
 from kiosk.ui.theme import Metrics
 from kiosk.ui.widgets.reflow import ReflowGrid
+
+register_strings({
+    "done.ticket_only": ("取号成功", "Here is your number"),
+    "done.ticket_issuing": ("正在取号…", "Getting your number…"),
+    "done.another": ("办理其他业务", "Another service"),
+    "done.ticket_only_failed": ("暂时无法取号，请到咨询窗口或询问工作人员", "No number could be issued; please ask at the enquiries counter or a member of staff"),
+})
 
 
 @dataclass
@@ -35,6 +42,17 @@ class DoneView:
     certificate: str = ""  # "", "printing", "printed"
     rated: bool = False
     notice: str = ""  # an inline problem after the save (no number, undo refused): shown, not an error page
+    ticket_only: bool = False  # 取号咨询: a number and nothing submitted (no reference, undo or rating)
+    another: bool = False  # the resident is identified: offer 办理其他业务 (same visit, person kept)
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more is on its way to this screen (saved, numbered or told why not, printed)."""
+        if self.printing or self.record_loading or self.certificate == "printing":
+            return False
+        if self.ticket_only:
+            return bool(self.number or self.notice)
+        return self.saved and (self.instant or self.undone or bool(self.number or self.notice))
 
 
 class TicketPreview(QLabel):
@@ -73,6 +91,7 @@ class DoneScreen(Screen):
     home_clicked = Signal()
     reprint_clicked = Signal()
     undo_clicked = Signal()
+    another_clicked = Signal()
     certificate_clicked = Signal()
     rated = Signal(int)  # 5 非常满意 … 1 非常不满意
 
@@ -145,9 +164,11 @@ class DoneScreen(Screen):
         self.undo = button(name="done_undo")
         self.reprint = button(role="accent", name="done_reprint")
         self.home = button(role="primary", name="done_home")
+        self.another = button(name="done_another")
         buttons.addWidget(self.undo)
         buttons.addStretch(1)
         buttons.addWidget(self.reprint)
+        buttons.addWidget(self.another)
         buttons.addWidget(self.home)
         column.addLayout(buttons)
         self.preview = TicketPreview()
@@ -155,6 +176,7 @@ class DoneScreen(Screen):
         self.home.clicked.connect(self.home_clicked)
         self.reprint.clicked.connect(self.reprint_clicked)
         self.undo.clicked.connect(self.undo_clicked)
+        self.another.clicked.connect(self.another_clicked)
         self.update_view(DoneView())
 
     def update_view(self, view: DoneView) -> None:
@@ -181,7 +203,9 @@ class DoneScreen(Screen):
 
     def retranslate(self) -> None:
         v = self.view
-        if v.undone:
+        if v.ticket_only:
+            self.result.setText(("✔ " + tr("done.ticket_only")) if v.number else "" if v.notice else tr("done.ticket_issuing"))
+        elif v.undone:
             self.result.setText("↩ " + tr("done.undone"))
         elif not v.saved:
             self.result.setText(tr("done.saving"))
@@ -219,6 +243,8 @@ class DoneScreen(Screen):
         self.undo.setVisible(v.saved and not v.undone and not v.instant)  # nothing to withdraw from a query
         self.undo.setText("↩ " + tr("done.undo"))
         self.home.setText("⌂ " + tr("common.home"))
+        self.another.setText(tr("done.another") + " ›")
+        self.another.setVisible(v.another and v.settled)
         self._retranslate_record()
         self.rating_prompt.setText("✓ " + tr("rating.thanks") if v.rated else tr("rating.prompt"))
         self.rating_prompt.setProperty("role", "ok" if v.rated else "hint")

@@ -1,19 +1,30 @@
-"""Home: one big tile per service read from forms/, and the hint to swipe a card."""
+"""Home: one big tile per service read from forms/, and the hint to swipe a card.
+
+Once a card is read the same screen is the service menu: it names the resident (masked) and
+marks the service they chose before identifying, so nothing is asked twice.
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk.services.forms import FormSpec
-from kiosk.ui.i18n import language, tr
-from kiosk.ui.screens.base import ElderlyEntry, Screen, label
+from kiosk.ui.i18n import language, register_strings, tr
+from kiosk.ui.screens.base import ElderlyEntry, Screen, label, repolish
 from kiosk.ui.theme import Metrics
+
+register_strings({
+    "home.ticket_only": ("直接取号，无需填表", "Just a number, no form"),
+    "home.chosen": ("✔ 您刚才选择的业务", "✔ The service you chose"),
+    "home.identified": ("{name}，身份已验证，请点选要办理的业务", "{name}, you are identified: choose a service"),
+})
 
 
 class ServiceTile(QPushButton):
     def __init__(self, form: FormSpec) -> None:
         super().__init__()
         self.form = form
+        self.chosen = False
         self.setObjectName(f"tile_{form.code}")
         self.setProperty("role", "tile")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -39,10 +50,21 @@ class ServiceTile(QPushButton):
         for child in (self.badge, self.title, self.kind):  # the whole tile is the touch target
             child.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
 
+    def set_chosen(self, chosen: bool) -> None:
+        self.chosen = chosen
+        self.setProperty("chosen", chosen)  # a thicker border, and words on the tile (not colour alone)
+        repolish(self)
+        self.retranslate()
+
     def retranslate(self) -> None:
         lang = language()
         self.title.setText(self.form.title.get(lang))
-        self.kind.setText(tr("home.instant") if self.form.instant else tr("home.counter"))
+        if self.chosen:
+            self.kind.setText(tr("home.chosen"))
+        elif self.form.ticket_only:
+            self.kind.setText(tr("home.ticket_only"))
+        else:
+            self.kind.setText(tr("home.instant") if self.form.instant else tr("home.counter"))
         self.setAccessibleName(self.form.title.get(lang))
 
 
@@ -52,6 +74,8 @@ class HomeScreen(Screen):
 
     def __init__(self, metrics: Metrics, forms: list[FormSpec]) -> None:
         super().__init__(metrics)
+        self._person_name = ""  # masked; set once a card is read (the menu names the resident)
+        self._priority = False
         outer = QVBoxLayout(self)
         outer.setContentsMargins(metrics.mm(8), metrics.mm(5), metrics.mm(8), metrics.mm(5))
         self.heading = label(role="title")
@@ -101,11 +125,37 @@ class HomeScreen(Screen):
     def set_elderly_age(self, age: int) -> None:
         self._elderly_age = age
 
+    def show_person(self, masked_name: str, priority: bool) -> None:
+        """The service menu for an identified resident: named (masked), priority shown."""
+        self._person_name, self._priority = masked_name, priority
+        self.retranslate()
+
+    def mark_chosen(self, code: str | None) -> None:
+        for tile in self.tiles:
+            if tile.chosen != (tile.form.code == code):
+                tile.set_chosen(tile.form.code == code)
+
+    def reset(self) -> None:
+        self._person_name, self._priority = "", False
+        self.mark_chosen(None)
+        self.retranslate()
+
     def retranslate(self) -> None:
         self.heading.setText(tr("home.heading"))
-        self.hint.setText(tr("home.swipe_hint"))
+        if self._person_name:
+            self.hint.setText(tr("home.identified", name=self._person_name))
+            self.hint.setProperty("role", "ok")
+        else:
+            self.hint.setText(tr("home.swipe_hint"))
+            self.hint.setProperty("role", "hint")
+        self.hint.setProperty("data", bool(self._person_name))
+        repolish(self.hint)
         self.elderly_entry.retranslate()
-        self.green.setText("✚ " + tr("home.green_channel").replace("65", str(getattr(self, "_elderly_age", 65))))
+        if self._person_name and self._priority:
+            self.green.setText("✚ " + tr("identify.priority"))
+        else:
+            self.green.setText("✚ " + tr("home.green_channel").replace("65", str(getattr(self, "_elderly_age", 65))))
+        self.green.setVisible(not self._person_name or self._priority)
         for tile in self.tiles:
             tile.retranslate()
 

@@ -1,19 +1,28 @@
-"""Identify: place the ID card, insert the social-security card, or show the e-voucher QR code."""
+"""Identify: place the ID card, insert the social-security card, or show the e-voucher QR code.
+
+For a ticket-only service (取号咨询) the card is optional: 不刷卡，直接取号 issues the number
+without one (a card still gives the green channel's priority)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout
 
 from kiosk.services.identity import Person
-from kiosk.ui.i18n import tr
+from kiosk.ui.i18n import register_strings, tr
 from kiosk.ui.screens.base import ElderlyEntry, Screen, button, card, clause, label, repolish
 from kiosk.ui.theme import Metrics
+
+register_strings({
+    "identify.skip": ("不刷卡，直接取号", "Number without a card"),
+    "identify.optional": ("刷卡可享绿色通道优先叫号；也可以不刷卡直接取号", "A card gives the green channel's priority; you can also take a number without one"),
+})
 
 
 class IdentifyScreen(Screen):
     name = "identify"
     continue_clicked = Signal()
     back_clicked = Signal()
+    skip_clicked = Signal()  # a ticket-only service, taken without a card
 
     def __init__(self, metrics: Metrics, mask_head: int = 6, mask_tail: int = 4) -> None:
         super().__init__(metrics)
@@ -65,12 +74,16 @@ class IdentifyScreen(Screen):
         buttons = QHBoxLayout()
         self.back = button(role="", name="identify_back")
         self.continue_button = button(role="primary", name="identify_continue")
+        self.skip = button(role="", name="identify_skip")
         buttons.addWidget(self.back)
         buttons.addStretch(1)
+        buttons.addWidget(self.skip)
         buttons.addWidget(self.continue_button)
         outer.addLayout(buttons)
         self.back.clicked.connect(self.back_clicked)
         self.continue_button.clicked.connect(self.continue_clicked)
+        self.skip.clicked.connect(self.skip_clicked)
+        self._card_optional = False
         self.reset()
 
     def show_state(self, key: str, role: str = "hint", **values: str) -> None:
@@ -90,9 +103,17 @@ class IdentifyScreen(Screen):
         self.priority_badge.setVisible(priority)
         self.priority_badge.setText("✚ " + tr("identify.priority"))
         self.continue_button.setEnabled(True)
+        self.skip.hide()  # the card is read: 继续 takes the number with its priority
         self.show_state("identify.read_ok", "ok")
 
+    def set_card_optional(self, optional: bool) -> None:
+        self._card_optional = optional
+        self.skip.setVisible(optional and self._person is None)
+        self.retranslate()
+
     def reset(self) -> None:
+        self._card_optional = False
+        self.skip.hide()
         self._person = None
         for value in (self.name_value, self.id_value, self.age_value):
             value.clear()
@@ -111,7 +132,9 @@ class IdentifyScreen(Screen):
         self.priority_badge.setText("✚ " + tr("identify.priority"))
         self.back.setText("‹ " + tr("common.back"))
         self.continue_button.setText(tr("identify.continue") + " ›")
-        self.state.setText(tr(self._state_key, **self._state_values))
+        self.skip.setText(tr("identify.skip") + " ›")
+        waiting = self._state_key == "identify.waiting" and self._card_optional
+        self.state.setText(tr("identify.optional") if waiting else tr(self._state_key, **self._state_values))
 
     def spoken_prompt(self) -> str:
         return tr("identify.idcard")

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QL
 from kiosk.services.forms import FieldSpec
 from kiosk.ui.i18n import language, tr
 from kiosk.ui.theme import Metrics
+from kiosk.ui.widgets.reflow import ReflowGrid
 
 
 class FieldEditor(QWidget):
@@ -36,12 +37,15 @@ class FieldEditor(QWidget):
 
 
 class OptionsEditor(FieldEditor):
-    """choice (one) or multichoice (up to max_choices) as big checkable buttons."""
+    """choice (one) or multichoice (up to max_choices) as big checkable buttons.
 
-    def __init__(self, spec: FieldSpec, metrics: Metrics) -> None:
+    `compact` (a page shared with another question): as many columns as the words allow, up to
+    three, so two questions fit on one screen without shrinking a button or cutting a label."""
+
+    def __init__(self, spec: FieldSpec, metrics: Metrics, compact: bool = False) -> None:
         super().__init__(spec, metrics)
-        grid = QGridLayout(self)
-        grid.setSpacing(metrics.gap_px)
+        layout: ReflowGrid | QGridLayout = ReflowGrid(self, spacing=metrics.gap_px, max_columns=3) if compact else QGridLayout(self)
+        layout.setSpacing(metrics.gap_px)
         self.group = QButtonGroup(self)
         self.group.setExclusive(spec.type == "choice")
         self.buttons: dict[str, QPushButton] = {}
@@ -54,9 +58,13 @@ class OptionsEditor(FieldEditor):
             widget.setMinimumHeight(metrics.target_px)
             self.group.addButton(widget)
             self.buttons[option.value] = widget
-            grid.addWidget(widget, index // columns, index % columns)
+            if isinstance(layout, ReflowGrid):
+                layout.add(widget)
+            else:
+                layout.addWidget(widget, index // columns, index % columns)
             widget.toggled.connect(lambda checked, v=option.value: self._toggled(v, checked))
-        grid.setRowStretch(grid.rowCount(), 1)  # options stay together at the top on a tall panel
+        if isinstance(layout, QGridLayout):
+            layout.setRowStretch(layout.rowCount(), 1)  # options stay together at the top on a tall panel
         self.retranslate()
 
     def _toggled(self, value: str, checked: bool) -> None:
@@ -236,9 +244,9 @@ class DateEditor(FieldEditor):
         self._show()
 
 
-def editor_for(spec: FieldSpec, metrics: Metrics) -> FieldEditor:
+def editor_for(spec: FieldSpec, metrics: Metrics, compact: bool = False) -> FieldEditor:
     if spec.type in ("choice", "multichoice"):
-        return OptionsEditor(spec, metrics)
+        return OptionsEditor(spec, metrics, compact)
     if spec.type == "consent":
         return ConsentEditor(spec, metrics)
     if spec.type in ("id_number", "phone", "amount", "integer"):
