@@ -320,9 +320,19 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
         return {"ticket": ticket_view(ticket)}
 
     # -- API: lobby, voice, rating pad, health ------------------------------------------------------
+    cached: dict[str, Any] = {"version": -1, "data": None}
+
+    async def lobby_now() -> dict[str, Any]:
+        """One computation per change, however many TVs and pads listen (read before computing:
+        a change racing in only makes the cached copy newer than its label)."""
+        version = service.live.version
+        if cached["version"] != version:
+            cached["data"], cached["version"] = await run_in_threadpool(service.lobby), version
+        return cached["data"]
+
     @app.get("/api/lobby")
     async def api_lobby() -> Any:
-        return await run_in_threadpool(service.lobby)
+        return await lobby_now()
 
     @app.get("/api/lobby/events")
     async def api_lobby_events(request: Request) -> StreamingResponse:
@@ -337,7 +347,7 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
                     yield ": keep-alive\n\n"
                     continue
                 seen = version
-                data = await run_in_threadpool(service.lobby)
+                data = await lobby_now()
                 yield f"event: lobby\nid: {version}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
         return StreamingResponse(stream(), media_type="text/event-stream",
@@ -437,7 +447,7 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
         counter_number(n)
         ticket = await run_in_threadpool(service.current, n)
         current = await ticket_with_application(ticket, session, n, request)
-        lobby = await run_in_threadpool(service.lobby)
+        lobby = await lobby_now()
         return page("counter.html", n=n, session=session, ticket=current, lobby=lobby, error=error,
                     outcomes=OUTCOMES, bands=lobby["bands"])
 
@@ -471,7 +481,7 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
 
     @app.get("/lobby", include_in_schema=False)
     async def lobby_page() -> HTMLResponse:
-        return page("lobby.html", lobby=await run_in_threadpool(service.lobby))
+        return page("lobby.html", lobby=await lobby_now())
 
     @app.get("/rate/{n}", include_in_schema=False)
     async def rate_page(n: int, thanks: int = 0) -> HTMLResponse:
