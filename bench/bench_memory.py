@@ -19,6 +19,9 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from figures import emit  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -94,6 +97,11 @@ def main() -> None:
           f"after 21 (caches warm) {warm:.0f}; after {args.journeys} more {after:.0f} "
           f"(steady growth {(after - warm) * 1024 / max(args.journeys, 1):+.0f} KiB/journey)")
     print(f"memory (RSS, MiB): + warm RapidOCR after 3 receipts {ocr:.0f} (engine {ocr - before_ocr:+.0f})")
+    slope = (after - warm) / max(args.journeys, 1)
+    at_1000 = warm + slope * (1000 - 21)  # bounded run: the measured steady slope carried to 1,000 journeys
+    emit(f"kiosk RSS at 1,000 journeys (from {21 + args.journeys}, slope {slope * 1024:+.0f} KiB/journey)",
+         at_1000, "MiB", "≤ 250 MiB", at_1000 <= 250, started, "kiosk just started")
+    emit("clerk station RSS with warm OCR", ocr, "MiB", "≤ 700 MiB", ocr <= 700)
 
 
 if __name__ == "__main__":
