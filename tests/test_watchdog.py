@@ -150,3 +150,31 @@ def test_kiosk_run_says_ready_and_pings_from_its_event_loop(notify_socket, tmp_p
             process.kill()
             process.wait()
     assert process.returncode == 0  # SIGTERM (systemctl stop) ends the loop cleanly
+
+
+def test_no_context_menu_reaches_any_widget(qtbot):
+    """The resident app's lockdown: a right click or long press opens no menu (no way out)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QApplication, QLineEdit
+
+    from kiosk.ui.lockdown import NoContextMenus
+
+    class Field(QLineEdit):
+        asked = 0
+
+        def contextMenuEvent(self, event):  # noqa: N802 — records instead of opening a blocking menu
+            self.asked += 1
+
+    field = Field()
+    qtbot.addWidget(field)
+    QApplication.sendEvent(field, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, QPoint(5, 5), QPoint(5, 5)))
+    assert field.asked == 1  # control: the event does arrive without the lockdown
+    lockdown = NoContextMenus()
+    QApplication.instance().installEventFilter(lockdown)
+    try:
+        for reason in (QContextMenuEvent.Reason.Mouse, QContextMenuEvent.Reason.Other):
+            QApplication.sendEvent(field, QContextMenuEvent(reason, QPoint(5, 5), QPoint(5, 5)))
+    finally:
+        QApplication.instance().removeEventFilter(lockdown)
+    assert field.asked == 1

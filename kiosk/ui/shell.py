@@ -15,6 +15,7 @@ from kiosk.devices.threads import DeviceChannel, DeviceThread
 from kiosk.services.voice import EspeakSpeaker, NullSpeaker, VoicePlayer
 from kiosk.ui.controller import KioskController
 from kiosk.ui.i18n import set_language
+from kiosk.ui.lockdown import NoContextMenus
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.panel import screen_dpi, show_on_panel
 from drivers.qrscan.serial_scanner import VoucherScanned
@@ -102,6 +103,8 @@ class KioskShell:
         self.show()
         from kiosk.devices.watchdog import start_watchdog  # systemd: READY=1 once shown, WATCHDOG=1 from this loop
         self._watchdog = start_watchdog(self.app)
+        self._lockdown = NoContextMenus(self.app)  # no menus (right click, long press): no way out
+        self.app.installEventFilter(self._lockdown)
         return self.app.exec()
 
     def show(self) -> None:
