@@ -3,6 +3,8 @@ latency p50/p95 with 10 counters calling and finishing, a kiosk issuing tickets 
 applications, and a lobby page both streaming and polling — all at once, on 127.0.0.1.
 
 Run: .venv/bin/python bench/bench_hall.py [--seconds 10]
+Clients keep their connections (as kiosks, counter pages and TVs do); the load generator shares
+the machine and the GIL with the hall, so numbers are an upper bound.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +40,7 @@ def main() -> None:
     os.environ["KIOSK_DATA_DIR"] = str(tmp / "data")
     from kiosk.config import load_config
     from kiosk.hall.server import start_hall_in_thread
-    from test_hall_support import TOKENS, clerk_client, issue, open_parts
+    from test_hall_support import TOKENS, application, clerk_client, issue, kiosk_client, open_parts
 
     hall = start_hall_in_thread(open_parts(tmp / "hall.sqlite3", load_config(ROOT / "config.toml")), TOKENS)
     url = hall.url
@@ -96,13 +99,17 @@ def main() -> None:
                 continue
             timed("POST finish", lambda: c.post(f"/api/tickets/{t['id']}/finish", json={"outcome": "done", "note": ""}))
 
-    def kiosk() -> None:
+    def kiosk() -> None:  # one kept-alive client, as a kiosk holds its connection
+        k = kiosk_client(url)
         while time.monotonic() < deadline:
-            timed("POST tickets (with application)", lambda: issue(url))
+            body = {"service": "chronic_disease", "priority": False, "submission_id": str(uuid.uuid4()),
+                    "application": application()}
+            timed("POST tickets (with application)", lambda: k.post("/api/tickets", json=body))
 
     def lobby_poll() -> None:
+        c = httpx.Client(base_url=url)
         while time.monotonic() < deadline:
-            timed("GET lobby", lambda: httpx.get(f"{url}/api/lobby"))
+            timed("GET lobby", lambda: c.get("/api/lobby"))
             time.sleep(0.2)
 
     threads = [threading.Thread(target=counter, args=(n,)) for n in range(1, args.counters + 1)]
