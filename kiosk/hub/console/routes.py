@@ -59,7 +59,7 @@ DEVICE_LABELS = {"idcard": "身份证读卡器", "sscard": "社保卡读卡器",
 DEVICE_STATE_LABELS = {"ok": "正常", "degraded": "异常", "error": "故障", "missing": "未连接", "unknown": "未知",
                        "disabled": "未启用", "paper_low": "纸将尽", "paper_out": "缺纸", "offline": "离线"}
 FAULT_STATES = frozenset({"error", "missing", "paper_out", "offline"})
-WARN_STATES = frozenset({"degraded", "paper_low", "unknown"})
+WARN_STATES = frozenset({"degraded", "paper_low"})
 RATING_LABELS = {"5": "非常满意", "4": "满意", "3": "基本满意", "2": "不满意", "1": "非常不满意"}
 EXPORTS = ("fleet", "applications", "figures-services", "figures-ratings", "figures-times")
 MAX_DAYS = 400
@@ -143,6 +143,7 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
     templates.globals.update(DEVICE_LABELS=DEVICE_LABELS, DEVICE_STATE_LABELS=DEVICE_STATE_LABELS, FAULT_STATES=FAULT_STATES,
                              WARN_STATES=WARN_STATES, STATE_LABELS=STATE_LABELS, RATING_LABELS=RATING_LABELS,
                              service_names=service_names, STATES=STATES)
+    templates.filters["local"] = _local_time
     theme = theme_css()
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.mount("/static", StaticFiles(directory=HALL_HERE / "static"), name="hall-static")  # hall.css, shared
@@ -579,6 +580,18 @@ def _safe_next(target: str) -> str:
             and len(target) < 300 and not target.startswith("/console/login"):
         return target
     return "/console/fleet"
+
+
+def _local_time(value: str | None) -> str:
+    """An ISO time as a person at the service point reads it (China Standard Time)."""
+    if not value:
+        return "—"
+    from kiosk.hub.console.facts import FIGURES_TZ, parse_time
+
+    try:
+        return parse_time(value).astimezone(FIGURES_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return value
 
 
 def _iso(ts: float) -> str:

@@ -4,7 +4,6 @@
   var data = JSON.parse(document.getElementById("figures-data").textContent);
   var css = getComputedStyle(document.documentElement);
   var primary = css.getPropertyValue("--primary").trim() || "#1f5fae";
-  var accent = css.getPropertyValue("--accent").trim() || "#e07b00";
   var font = { fontSize: 16, fontFamily: "Noto Sans CJK SC, sans-serif" };
   function chart(id, option) {
     var el = document.getElementById(id);
@@ -25,7 +24,7 @@
   chart("chart-ratings", {
     tooltip: { trigger: "item" },
     legend: { bottom: 0, textStyle: { fontSize: 15 } },
-    color: [primary, "#3d8bd9", "#9aa5b1", accent, "#c0392b"],
+    color: [primary, "#5b9be0", "#9aa5b1", "#d08a1c", "#c0392b"],  // 非常满意 … 非常不满意
     series: [{ type: "pie", radius: ["35%", "65%"], center: ["50%", "42%"], data: data.ratings,
                label: { formatter: "{b}\n{c}", fontSize: 15 } }]
   });
