@@ -243,3 +243,23 @@ def test_counter_page_forms_call_return_with_missing_materials_and_transfer(hall
     bad = clerk.post("/counter/2/finish", data={"csrf": csrf, "ticket_id": second["id"], "outcome": "done"},
                      follow_redirects=False)
     assert "error=not_called" in bad.headers["location"]
+
+
+def test_a_reimbursement_shows_its_receipts(hall) -> None:
+    import uuid as _uuid
+
+    submission_id = str(_uuid.uuid4())
+    claim = {"service": "sporadic_reimburse", "applicant": application()["applicant"], "total": "356.20",
+             "receipts": [{"fields": {"bill_code": "41060122", "bill_number": "0012345678", "hospital": "县人民医院",
+                                      "issue_date": "2024-04-28", "total": "356.20"},
+                           "items": [{"name": "西药费", "amount": "300.00"}], "checks": {}, "needs_review": [],
+                           "corrected_fields": [], "confirmed_by_clerk": True, "template": "henan"}]}
+    with kiosk_client(hall.url) as k:
+        k.post("/api/tickets", json={"service": "sporadic_reimburse", "priority": False, "submission_id": submission_id,
+                                     "application": claim})
+    clerk = clerk_client(hall.url)
+    [receipt] = clerk.post("/api/counters/1/call").json()["ticket"]["application"]["receipts"]
+    assert (receipt["number"], receipt["hospital"], receipt["total"], receipt["confirmed"]) == \
+        ("410601220012345678", "县人民医院", "356.20", True)
+    page = clerk.get("/counter/1").text
+    assert "县人民医院" in page and "合计 356.20 元" in page

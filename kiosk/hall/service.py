@@ -239,15 +239,27 @@ def application_view(forms: FormCatalog, service: str, payload: dict[str, Any], 
     rows += [{"name": k, "label": k, "value": str(v)} for k, v in answers.items() if k not in known]
     applicant = payload.get("applicant") if isinstance(payload.get("applicant"), dict) else None
     attachments = form.attachments if form is not None else ()
-    receipts = payload.get("receipts") if isinstance(payload.get("receipts"), list) else []
+    receipts = [receipt_row(r) for r in payload.get("receipts", []) if isinstance(r, dict)] \
+        if isinstance(payload.get("receipts"), list) else []
     return {
         "submission_id": submission_id, "service": service,
         "service_name": form.title.zh_CN if form is not None else service,
         "applicant": applicant, "answers": rows,
         "materials": [*BASE_MATERIALS, *(ATTACHMENT_MATERIALS.get(a, a) for a in attachments)],
-        "receipts": [r for r in receipts if isinstance(r, dict)],
+        "receipts": receipts,
         "payload": payload,
     }
+
+
+def receipt_row(receipt: dict[str, Any]) -> dict[str, Any]:
+    """One OCR'd receipt of a 零星报销 claim (kiosk.services.reimbursement's payload) for the counter."""
+    fields = receipt.get("fields") if isinstance(receipt.get("fields"), dict) else {}
+    items = receipt.get("items") if isinstance(receipt.get("items"), list) else []
+    text = lambda key: str(fields.get(key) or "—")  # noqa: E731
+    return {"number": f"{fields.get('bill_code') or ''}{fields.get('bill_number') or ''}" or "—",
+            "hospital": text("hospital"), "date": text("issue_date"), "total": text("total"),
+            "items": len(items), "confirmed": bool(receipt.get("confirmed_by_clerk")),
+            "needs_review": [str(n) for n in receipt.get("needs_review", []) if isinstance(n, str)]}
 
 
 def ticket_view(ticket: Ticket) -> dict[str, Any]:

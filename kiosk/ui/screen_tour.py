@@ -26,12 +26,13 @@ SAMPLE_PERSON = Person(name="张三", id_number="11010519491231002X", source="id
 
 
 @functools.cache
-def sample_ticket_png() -> bytes:
+def sample_ticket_png(service: str = "门诊慢特病认定", number: str = "C012", ahead: int = 3, wait: int = 30,
+                      priority: bool = True) -> bytes:
     """The preview the printer simulator renders for a ticket (the done screen shows it)."""
     from drivers.printer.preview import render_preview
     from drivers.printer.ticket import TicketContent, encode_ticket
 
-    content = TicketContent("示范镇医保服务站", "门诊慢特病认定", "C012", 3, 30, dt.datetime(2026, 1, 5, 9, 30), True, "3f2a9c1e")
+    content = TicketContent("示范镇医保服务站", service, number, ahead, wait, dt.datetime(2026, 1, 5, 9, 30), priority, "3f2a9c1e")
     buffer = io.BytesIO()
     render_preview(encode_ticket(content)).save(buffer, format="PNG")
     return buffer.getvalue()
@@ -105,7 +106,7 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
     settle()
     yield "done-record"
     w.done.update_view(DoneView(ticket_only=True, number="D007", people_ahead=2, wait_min=10, another=True))
-    w.done.show_preview(sample_ticket_png())
+    w.done.show_preview(sample_ticket_png("取号咨询", "D007", 2, 10, False))
     settle()
     yield "done-ticket-only"
     w.done.show_preview(None)

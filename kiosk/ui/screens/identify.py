@@ -137,4 +137,4 @@ class IdentifyScreen(Screen):
         self.state.setText(tr("identify.optional") if waiting else tr(self._state_key, **self._state_values))
 
     def spoken_prompt(self) -> str:
-        return tr("identify.idcard")
+        return tr("identify.optional") if self._card_optional else tr("identify.idcard")
