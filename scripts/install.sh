@@ -223,6 +223,10 @@ if command -v systemctl >/dev/null; then
     if [ "$(readlink "$UNITS/default.target" 2>/dev/null)" != /lib/systemd/system/graphical.target ]; then
       ln -sfn /lib/systemd/system/graphical.target "$UNITS/default.target"; changed "default target graphical.target"
     fi
+    # No login prompt racing the kiosk for tty1 (the unit also Conflicts= with it).
+    if [ -L "$UNITS/getty.target.wants/getty@tty1.service" ]; then
+      rm -f "$UNITS/getty.target.wants/getty@tty1.service"; changed "disabled getty@tty1.service"
+    fi
     if [ "$(readlink "$UNITS/ctrl-alt-del.target" 2>/dev/null)" != /dev/null ]; then
       ln -sfn /dev/null "$UNITS/ctrl-alt-del.target"; changed "masked ctrl-alt-del.target"
     fi

@@ -229,7 +229,11 @@ def test_second_run_changes_nothing_and_keeps_edits(tmp_path):
 
 
 def test_rotation_and_x11_alternative(tmp_path):
+    getty = tmp_path / "etc/systemd/system/getty.target.wants/getty@tty1.service"  # Debian enables it
+    getty.parent.mkdir(parents=True)
+    getty.symlink_to("/lib/systemd/system/getty@.service")
     install(tmp_path, "--rotate", "90", "--x11", "kiosk")
+    assert not getty.is_symlink()  # no login prompt racing the kiosk for tty1
     env = (tmp_path / "etc/yibao-kiosk/kiosk.env").read_text()
     assert "CAGE_FLAGS=-r\n" in env and "XRANDR_ROTATE=right" in env
     rules = (tmp_path / "etc/udev/rules.d/99-yibao-kiosk-touch.rules").read_text()
