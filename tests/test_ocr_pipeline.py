@@ -67,7 +67,7 @@ def test_rapidocr_reads_generated_receipts_accurately():
                 assert name in result.needs_review, f"wrong {name} not flagged for review: {wrong[-1]}"
         items_right += [(i["name"], i["amount"]) for i in result.items] == [(i["name"], i["amount"]) for i in r.items]
         json = result.to_json()
-        assert set(json) == {"file", "fields", "items", "checks", "needs_review", "elapsed_ms"}
+        assert set(json) == {"file", "fields", "items", "checks", "needs_review", "elapsed_ms", "quality", "image_problem"}
     assert right / total >= 0.95, wrong
     assert items_right >= 10
     # a receipt already claimed is caught when it comes back

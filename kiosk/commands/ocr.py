@@ -56,3 +56,6 @@ def _print_summary(data: dict, template: str) -> None:
         print(f"  · {item['name']:12} {item['amount']:>10}")
     failed = [k for k, v in data["checks"].items() if v is False]
     print(f"  checks: {'all passed' if not failed else 'FAILED ' + ', '.join(failed)}")
+    problem = data.get("image_problem")
+    if problem:  # the image is why review is needed (issue 23): say so before anyone types
+        print(f"  ⚠ {problem['zh']} / {problem['en']}")

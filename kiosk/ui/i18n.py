@@ -38,6 +38,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "common.back": ("返回", "Back"),
     "common.home": ("返回首页", "Home"),
     "common.next": ("下一步", "Next"),
+    # why a receipt needs review when the picture is the problem (kiosk.ocr measures it, issue 23)
+    "ocr.image_problem.blurry": ("图像模糊，请重新拍摄（清晰度 {sharpness:.0f}，需 ≥ {needed:.0f}）",
+                                 "Image blurred, please retake it (sharpness {sharpness:.0f}, needs ≥ {needed:.0f})"),
+    "ocr.image_problem.dark": ("图像太暗，请在明亮处重新拍摄（亮度 {brightness:.0f}/255）",
+                               "Image too dark, please retake it in better light (brightness {brightness:.0f}/255)"),
+    "ocr.image_problem.low_contrast": ("图像对比度太低，请重新拍摄（对比度 {contrast:.0f}）",
+                                       "Image contrast too low, please retake it (contrast {contrast:.0f})"),
     "common.previous": ("上一步", "Previous"),
     "common.submit": ("确认提交", "Submit"),
     "common.edit": ("返回修改", "Change"),

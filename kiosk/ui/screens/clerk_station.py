@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, Q
 from kiosk.errors import UserFacingError
 from kiosk.ocr.checks import CHECK_FIELDS, ClaimedReceipts
 from kiosk.ocr.pipeline import ReceiptResult
+from kiosk.ocr.preprocess import BLURRY_BELOW
 from kiosk.services.identity import Person
 from kiosk.services.reimbursement import ClaimBatch, ClaimReceipt, ReimbursementError
 from kiosk.ui.i18n import language, register_strings, tr
@@ -566,7 +567,13 @@ class ClerkStationScreen(Screen):
         needs = bool(receipt and receipt.needs_review)
         self.confirm.setVisible(receipt is not None)
         self.confirm.setEnabled(needs and not closed)
-        self.confirm_hint.setText(tr("clerk.needs_confirm"))
+        hint = tr("clerk.needs_confirm")
+        problem = getattr(receipt.result, "image_problem", None) if receipt else None
+        if problem:  # the picture is why: say so (with the measurement) before the clerk types
+            q = receipt.result.quality
+            hint = f"{WARN} " + tr(f"ocr.image_problem.{problem}", sharpness=q.sharpness, needed=BLURRY_BELOW,
+                                   brightness=q.brightness, contrast=q.contrast) + "\n" + hint
+        self.confirm_hint.setText(hint)
         self.confirm_hint.setVisible(needs and not receipt.confirmed and not closed)
         self.remove.setVisible(receipt is not None)
         self.remove.setEnabled(not closed)
