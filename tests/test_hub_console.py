@@ -27,6 +27,8 @@ from kiosk.services.queue import Ticket
 from kiosk.services.ratings import rating_payload
 from kiosk.services.sync import HubClient, HubNotFound
 
+from hub_fixtures import pg_url  # noqa: F401  (fixture)
+
 TOKENS = {"tok-east-1": "EAST-1", "tok-east-hall": "EAST-HALL", "tok-west-1": "WEST-1"}
 STATION_OF = {"EAST-1": "east", "EAST-HALL": "east", "WEST-1": "west"}
 PASSWORD = "correct-horse-1"
@@ -458,3 +460,32 @@ def test_list_filters_and_exports_match_the_json(hub):
     fleet = list(csv.reader(io.StringIO(client.get("/console/export/fleet.csv").content.decode("utf-8-sig"))))
     assert fleet[0][0] == "终端"
     assert client.get("/console/export/secrets.csv").status_code == 404
+
+
+# -- the same console on PostgreSQL ------------------------------------------------------------------
+@pytest.mark.postgres
+def test_console_on_postgresql(pg_url, tmp_path, clock):
+    handle = start_hub_in_thread(pg_url, TOKENS, key_file=tmp_path / "hub.key",
+                                 console=ConsoleOptions(instant_services=INSTANT, clock=clock))
+    try:
+        console = ConsoleStore(handle.store, clock)
+        for kiosk_id, station in STATION_OF.items():
+            console.set_station(kiosk_id, station)
+        console.put_staff("bureau", "bureau", None, HASH)
+        console.put_staff("west", "station", "west", HASH)
+        sent = seed(handle, random.Random(5))
+        with kiosk_client(handle, "WEST-1") as k:
+            assert k.post("/v1/heartbeat", json={"version": "1", "backlog": 1, "devices": {"printer": "paper_low"}}).status_code == 200
+        bureau, _ = staff_client(handle, "bureau")
+        got = bureau.get("/api/figures", params={"from": "2026-11-01", "to": "2026-11-04"}).json()
+        assert {k: got[k] for k in CONTRACT} == expected_figures(sent, "2026-11-01", "2026-11-04", {"east", "west"})
+        west, _ = staff_client(handle, "west")
+        assert [k["kiosk_id"] for k in west.get("/api/fleet").json()["kiosks"]] == ["WEST-1"]
+        target = next(i for i in sent if i["kiosk_id"] == "WEST-1" and i["kind"] == "submission")
+        assert west.post(f"/api/applications/{target['id']}/state", json={"state": "accepted", "note": "已收件"}).status_code == 200
+        with kiosk_client(handle, "WEST-1") as k:
+            assert k.get(f"/v1/applications/{target['id']}/state").json()["state"] == "accepted"
+        assert west.get(f"/api/applications/{target['id']}").json()["note"] == "已收件"
+        assert len(west.get("/console/applications").text) > 0
+    finally:
+        handle.stop()

@@ -27,7 +27,7 @@ def console_schema(real: str, serial: str, blob: str) -> list[str]:
         # the back office's current state of an application, and every change (notes sealed)
         f"""CREATE TABLE IF NOT EXISTS application_states (kiosk_id TEXT NOT NULL, id TEXT NOT NULL,
             state TEXT NOT NULL, key_id TEXT NOT NULL, sealed_note {blob} NOT NULL, updated_at {real} NOT NULL,
-            updated_by TEXT NOT NULL, change_seq INTEGER NOT NULL, PRIMARY KEY (kiosk_id, id))""",
+            updated_by TEXT NOT NULL, change_seq BIGINT NOT NULL, PRIMARY KEY (kiosk_id, id))""",
         "CREATE INDEX IF NOT EXISTS application_states_state ON application_states(state)",
         f"""CREATE TABLE IF NOT EXISTS application_state_log (seq {serial}, kiosk_id TEXT NOT NULL, id TEXT NOT NULL,
             state TEXT NOT NULL, key_id TEXT NOT NULL, sealed_note {blob} NOT NULL, at {real} NOT NULL, name TEXT NOT NULL)""",
