@@ -489,3 +489,27 @@ def test_console_on_postgresql(pg_url, tmp_path, clock):
         assert len(west.get("/console/applications").text) > 0
     finally:
         handle.stop()
+
+
+def test_kiosk_progress_service_reads_the_state_set_in_the_console(hub):
+    from kiosk.errors import UserFacingError
+    from kiosk.services.progress import application_progress, progress_of
+
+    item = application("transfer", dt.datetime(2026, 11, 3, 10, tzinfo=CST))
+    post_items(hub, "EAST-1", [item])
+    bureau, _ = staff_client(hub, "bureau")
+    bureau.post(f"/api/applications/{item['id']}/state", json={"state": "returned", "note": "缺少转出地参保凭证"})
+    client = HubClient(hub.url, "tok-east-1")
+    try:
+        (progress,) = application_progress(client, [item["id"], str(uuid.uuid4())])  # the unknown id is left out
+    finally:
+        client.close()
+    assert progress.state == "returned" and progress.label.zh_CN == "退回补正" and progress.note == "缺少转出地参保凭证"
+    assert "补齐材料" in progress.next_step.zh_CN and progress.next_step.en
+    assert progress_of({"state": "weird"}).label.zh_CN == "状态未知"
+    offline = HubClient("http://127.0.0.1:9", "tok-east-1", timeout_s=1)
+    try:
+        with pytest.raises(UserFacingError):
+            application_progress(offline, [item["id"]])
+    finally:
+        offline.close()
