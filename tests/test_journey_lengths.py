@@ -217,3 +217,12 @@ def test_shipped_forms_ask_the_phone_once_per_visit_and_group_chronic_disease() 
     assert [f.page for f in chronic.fields] == ["choices", "choices", ""]
     consult = catalog.by_code("consult")
     assert consult.ticket_only and consult.band == "D" and not consult.fields
+
+
+def test_kiosk_submit_refuses_a_ticket_only_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from kiosk.cli import main
+
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
+    assert main(["submit", "--service", "consult", "--data", "{}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ticket-only" in err[0] and "kiosk ticket --service consult" in err[0]

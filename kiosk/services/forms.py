@@ -376,6 +376,9 @@ def submission_payload(spec: FormSpec, person: Person | None, data: dict[str, An
                        today: dt.date | None = None) -> dict[str, Any]:
     """Validate answers given by field name with the form engine's rules and build the payload
     with `build_payload`, the function the kiosk screen uses; raise AnswersInvalid otherwise."""
+    if spec.ticket_only:  # nothing is submitted for it on the kiosk either
+        raise AnswersInvalid({"service": Text(f"{spec.code} 只取号、不提交表单，请用 kiosk ticket --service {spec.code}",
+                                              f"{spec.code} is ticket-only, nothing to submit: use kiosk ticket --service {spec.code}")})
     answers, errors = collect_answers(spec, data)
     for name, message in validate(spec, answers, today).items():
         errors.setdefault(name, message)
