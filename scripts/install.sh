@@ -45,7 +45,7 @@ if [ -z "$PREFIX" ] && [ "$(id -u)" -ne 0 ]; then echo "install: run as root (or
 NAME=yibao-kiosk
 USER_NAME=yibao-kiosk
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$SRC/pyproject.toml" | head -1)"
-OPT="$PREFIX/opt/$NAME" REL="$PREFIX/opt/$NAME/$VERSION"
+OPT="$PREFIX/opt/$NAME" REL="$PREFIX/opt/$NAME/$VERSION" RELEASE="$VERSION"
 ETC="$PREFIX/etc/$NAME" DATA="$PREFIX/var/lib/$NAME" UNITS="$PREFIX/etc/systemd/system"
 RUN_AS="$(id -un)"; [ $WITH_USER -eq 1 ] && RUN_AS="$USER_NAME"
 CHANGES=0
@@ -111,8 +111,15 @@ source_hash() {
      -not -path '*/__pycache__/*' -not -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 }
 HASH="$(source_hash)"
+# Never rebuild a release in place (it may be the one running): the same version from other
+# sources goes beside it as <version>-<hash>; older releases stay for a rollback.
+if [ -f "$REL/.installed" ] && [ "$(cat "$REL/.installed")" != "$HASH" ]; then
+  RELEASE="$VERSION-${HASH:0:8}" REL="$OPT/$VERSION-${HASH:0:8}"
+else
+  RELEASE="$VERSION"
+fi
 if [ "$(cat "$REL/.installed" 2>/dev/null)" != "$HASH" ]; then
-  rm -rf "$REL"; mkdir -p "$REL/app"
+  rm -rf "$REL"; mkdir -p "$REL/app"  # only ever an unfinished build: .installed comes last
   # The app keeps the repository's layout, so forms/ and assets/ resolve beside kiosk/ as in a checkout.
   (cd "$SRC" && tar -c --exclude=__pycache__ --exclude='*.pyc' kiosk drivers forms assets config.toml pyproject.toml README.md) | tar -x -C "$REL/app"
   if [ -n "$VENV_FROM" ]; then
@@ -132,10 +139,11 @@ if [ "$(cat "$REL/.installed" 2>/dev/null)" != "$HASH" ]; then
   chmod 0755 "$REL/venv/bin/kiosk"
   "$REL/venv/bin/python" -m compileall -q "$REL/app" >/dev/null  # units cannot write __pycache__ (ProtectSystem=strict)
   echo "$HASH" >"$REL/.installed"
-  changed "installed $NAME $VERSION in $REL"
+  changed "installed $NAME $RELEASE in $REL"
 fi
-if [ "$(readlink "$OPT/current" 2>/dev/null)" != "$VERSION" ]; then
-  ln -sfn "$VERSION" "$OPT/current"; changed "current -> $VERSION"
+if [ "$(readlink "$OPT/current" 2>/dev/null)" != "$RELEASE" ]; then
+  ln -sfn "$RELEASE" "$OPT/current.new" && mv -T "$OPT/current.new" "$OPT/current"  # atomic switch
+  changed "current -> $RELEASE"
 fi
 
 # --- `kiosk` for the technician: the installed config and data, run as the service user ---

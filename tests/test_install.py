@@ -228,6 +228,27 @@ def test_second_run_changes_nothing_and_keeps_edits(tmp_path):
     assert snapshot(tmp_path) == before
 
 
+def test_changed_sources_of_the_same_version_go_beside_the_running_release(tmp_path):
+    prefix = tmp_path / "root"
+    install(prefix, "hub")
+    opt = prefix / "opt/yibao-kiosk"
+    first = (opt / VERSION / ".installed").read_text()
+    source = tmp_path / "source"
+    shutil.copytree(frozen_source(), source)
+    with (source / "kiosk/__init__.py").open("a") as f:
+        f.write("# a fix, same version number\n")
+    run = lambda: subprocess.run(["bash", str(source / "scripts/install.sh"), "--prefix", str(prefix),  # noqa: E731
+                                  "--venv-from", str(VENV), "hub"], capture_output=True, text=True, timeout=180)
+    assert run().returncode == 0
+    release = os.readlink(opt / "current")
+    assert release.startswith(f"{VERSION}-") and release != VERSION
+    assert (opt / VERSION / ".installed").read_text() == first  # the running release was not touched
+    assert "a fix" in (opt / release / "app/kiosk/__init__.py").read_text()
+    assert run().stdout.strip() == "install: nothing changed"
+    install(prefix, "hub")  # the first sources again: back to the first release
+    assert os.readlink(opt / "current") == VERSION
+
+
 def test_rotation_and_x11_alternative(tmp_path):
     getty = tmp_path / "etc/systemd/system/getty.target.wants/getty@tty1.service"  # Debian enables it
     getty.parent.mkdir(parents=True)
