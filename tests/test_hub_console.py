@@ -127,6 +127,10 @@ def test_login_sets_a_strict_http_only_cookie_and_bad_logins_are_refused(hub):
     assert r.status_code == 200 and r.json()["role"] == "bureau" and r.json()["csrf"]
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "console_session=" in cookie
+    assert "secure" not in cookie  # plain HTTP on loopback (tests, demo)
+    behind_tls = httpx.post(hub.url + "/console/login", json={"user": "bureau", "password": PASSWORD},
+                            headers={"X-Forwarded-Proto": "https"})  # the TLS proxy in front of the hub
+    assert "secure" in behind_tls.headers["set-cookie"].lower()
     assert client.get("/api/fleet").status_code == 200
     assert client.post("/console/logout", json={}).status_code == 200
     assert client.get("/api/fleet").status_code == 401

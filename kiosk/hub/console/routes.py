@@ -195,8 +195,13 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
             raise ApiError(403, "other_station")
         return session.station
 
-    def set_cookie(response: Response, token: str) -> None:
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=rules.secure_cookie, path="/")
+    def secure(request: Request) -> bool:
+        """Secure cookies whenever the browser came over HTTPS (the hub's own TLS, or a proxy's
+        X-Forwarded-Proto that uvicorn trusts from 127.0.0.1), or when configured."""
+        return rules.secure_cookie or request.url.scheme == "https"
+
+    def set_cookie(response: Response, token: str, request: Request) -> None:
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure(request), path="/")
 
     async def login(request: Request, name: Any, password: Any) -> tuple[str, str, StaffSession]:
         where = address(request)
@@ -261,7 +266,7 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
             raise ApiError(422, "invalid", "expected {\"user\", \"password\"}")
         token, csrf, session = await login(request, body.get("user"), body.get("password"))
         response = JSONResponse({"user": session.name, "role": session.role, "station": session.station, "csrf": csrf})
-        set_cookie(response, token)
+        set_cookie(response, token, request)
         return response
 
     async def login_form(request: Request) -> Response:
@@ -276,7 +281,7 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
             return RedirectResponse(f"/console/login?next={quote(target)}&error={'busy' if exc.status == 429 else 'bad'}",
                                     status_code=303)
         response = RedirectResponse(target, status_code=303)
-        set_cookie(response, token)
+        set_cookie(response, token, request)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
         return response
 
@@ -447,10 +452,10 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
         return RedirectResponse("/console/fleet", status_code=303)
 
     @app.get("/console/login", include_in_schema=False)
-    async def login_page(next: str = "/console/fleet", error: str = "") -> HTMLResponse:
+    async def login_page(request: Request, next: str = "/console/fleet", error: str = "") -> HTMLResponse:
         token = secrets.token_urlsafe(16)
         response = page("console_login.html", None, next=_safe_next(next), csrf=token, error=error)
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=rules.secure_cookie,
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure(request),
                             path="/console/login")
         return response
 
