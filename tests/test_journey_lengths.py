@@ -13,6 +13,7 @@ import pytest
 
 from kiosk.ui.journey import Journey, click, play_chronic_disease, play_record_certificate, play_ticket_only, wait_until
 from kiosk.ui.panel import fix_to_panel
+from kiosk.ui.screen_tour import PANEL_SIZES
 
 PROJECT = Path(__file__).resolve().parent.parent
 ELDERLY = "assets/cards/idcard/resident.json"  # 76 years old: 长辈版 and the green channel
@@ -21,11 +22,11 @@ CHRONIC = {"disease": "diabetes", "hospitals": ["h_township", "h_county_tcm"], "
 
 
 @pytest.fixture
-def kiosk(kiosk_shell):
+def kiosk(kiosk_shell, request):
     from drivers.idcard.simulator import load_profile
 
     shell, hub = kiosk_shell()
-    fix_to_panel(shell.window, (1920, 1080))
+    fix_to_panel(shell.window, getattr(request, "param", (1920, 1080)))
     shell.place = lambda path=ELDERLY: (lambda: shell.runtime.sims.idcard.insert(load_profile(PROJECT / path)))
     return shell, hub
 
@@ -41,6 +42,7 @@ def ticket_printed(shell):
     return lambda: bool(shell.controller.done_view.number) and not shell.controller.done_view.printing
 
 
+@pytest.mark.parametrize("kiosk", PANEL_SIZES, ids=lambda s: f"{s[0]}x{s[1]}", indirect=True)
 def test_chronic_disease_with_an_id_card_fits_in_six_screens(kiosk) -> None:
     shell, _hub = kiosk
     j = journey(shell)
