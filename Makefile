@@ -14,9 +14,10 @@ bench: setup
 	QT_QPA_PLATFORM=offscreen .venv/bin/python bench/run_all.py
 
 # The appliance (as root; README "Deploying"): make install ROLES="kiosk hall" [PREFIX=/tmp/stage]
+# [VENV_FROM=.venv: reuse that venv's packages instead of pip, e.g. offline or in tests]
 ROLES ?= kiosk
 install:
-	scripts/install.sh $(if $(PREFIX),--prefix $(PREFIX)) $(ROLES)
+	scripts/install.sh $(if $(PREFIX),--prefix $(PREFIX)) $(if $(VENV_FROM),--venv-from $(VENV_FROM)) $(ROLES)
 
 clean:
 	rm -rf .venv build *.egg-info

@@ -22,7 +22,7 @@ SRC="$(cd "$(dirname "$0")/.." && pwd)"
 DEPLOY="$SRC/scripts/deploy"
 
 PREFIX="" VENV_FROM="" WHEELHOUSE="" ROTATE=0 X11=0 WITH_USER=1 WITH_APT=1 ROLES=()
-usage() { echo "usage: scripts/install.sh [--prefix DIR] [--venv-from VENV] [--wheelhouse DIR] [--rotate 0|90|180|270] [--x11] [--no-user] [--no-apt] kiosk|hall|hub..." >&2; exit 2; }
+usage() { echo "install: ${1:+$1; }usage: scripts/install.sh [--prefix DIR] [--venv-from VENV] [--wheelhouse DIR] [--rotate 0|90|180|270] [--x11] [--no-user] [--no-apt] kiosk|hall|hub..." >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) [ $# -ge 2 ] || usage; PREFIX="$(mkdir -p "$2" && cd "$2" && pwd)"; WITH_USER=0; WITH_APT=0; shift 2 ;;
@@ -34,10 +34,10 @@ while [ $# -gt 0 ]; do
     --no-apt) WITH_APT=0; shift ;;
     -h|--help) usage ;;
     kiosk|hall|hub) ROLES+=("$1"); shift ;;
-    *) echo "install: unknown role or option: $1" >&2; usage ;;
+    *) usage "unknown role or option: $1" ;;
   esac
 done
-[ ${#ROLES[@]} -gt 0 ] || usage
+[ ${#ROLES[@]} -gt 0 ] || usage "no role given"
 case "$ROTATE" in 0|90|180|270) ;; *) echo "install: --rotate takes 0, 90, 180 or 270" >&2; exit 2 ;; esac
 has_role() { local r; for r in "${ROLES[@]}"; do [ "$r" = "$1" ] && return 0; done; return 1; }
 if [ -z "$PREFIX" ] && [ "$(id -u)" -ne 0 ]; then echo "install: run as root (or use --prefix DIR)" >&2; exit 2; fi
