@@ -200,3 +200,48 @@ def test_rotated_page_rows_do_not_merge():
             y = 100 + 44 * row + slope * x
             boxes.append(TextBox(f"r{row}c{col}", ((x, y), (x + 100, y + slope * 100), (x + 100, y + 30 + slope * 100), (x, y + 30)), 0.99))
     assert [line.text for line in group_lines(boxes)] == ["r0c0 r0c1 r0c2", "r1c0 r1c1 r1c2", "r2c0 r2c1 r2c2"]
+
+
+# -- issue 23: repairs a blurred reading's own arithmetic forces, and only those ---------------
+_RECEIPT = {"total": "2916.22", "total_in_words": "贰仟玖佰壹拾陆元贰角贰分", "fund_paid": "2041.35",
+            "personal_account_paid": "0.00", "personal_cash_paid": "874.87"}
+_ITEMS = [{"name": "床位费", "amount": "916.22"}, {"name": "手术费", "amount": "2000.00"}]
+
+
+def test_reconcile_restores_a_lost_point_and_dropped_words():
+    from kiosk.ocr.checks import reconcile
+
+    read = {**_RECEIPT, "fund_paid": "204135.00", "total_in_words": "贰仟玖佰壹陆元贰角贰分"}
+    fixed, review = reconcile(read, _ITEMS)
+    assert fixed == _RECEIPT and review == set()
+    checks = run_checks(fixed, _ITEMS, today=dt.date(2025, 1, 1))
+    assert checks["words_match"] and checks["items_sum"] and checks["payments_sum"]
+
+
+def test_reconcile_marks_a_one_digit_repair_for_review_and_leaves_ambiguity_alone():
+    from kiosk.ocr.checks import reconcile
+
+    fixed, review = reconcile({**_RECEIPT, "fund_paid": "2049.35"}, _ITEMS)  # cash would need 2 digits
+    assert fixed["fund_paid"] == "2041.35" and review == {"fund_paid"}
+    # 2041.95: either the fund (→ 2041.35) or the cash (→ 874.27) is one digit off — left alone
+    assert reconcile({**_RECEIPT, "fund_paid": "2041.95"}, _ITEMS)[0]["fund_paid"] == "2041.95"
+    # two payments wrong: nothing is forced, nothing changes
+    two = {**_RECEIPT, "fund_paid": "204135.00", "personal_cash_paid": "874.80"}
+    assert reconcile(two, _ITEMS) == (two, set())
+    # words that are not the total's words with glyphs missing stay as read
+    other = {**_RECEIPT, "total_in_words": "叁仟元整"}
+    assert reconcile(other, _ITEMS)[0]["total_in_words"] == "叁仟元整"
+    # a total nothing corroborates is not a basis for any repair
+    lone = {**_RECEIPT, "personal_cash_paid": "87.487", "total_in_words": "贰仟玖佰"}
+    assert reconcile(lone, [])[0] == lone
+
+
+def test_a_misread_label_is_cut_off_a_name():
+    from kiosk.ocr.extract import cut_misread_label
+
+    templates = {t.name: t for t in load_templates()}
+    electronic = templates["outpatient_electronic"].all_labels()
+    paper = templates["outpatient_paper"].all_labels()
+    assert cut_misread_label("马强模轴码:fladia开票目期:2023-12-21", electronic) == "马强"
+    assert cut_misread_label("郭玉性制:女", paper) == "郭玉"
+    assert cut_misread_label("张三", paper) == "张三"  # no colon: nothing to cut

@@ -24,7 +24,7 @@ from kiosk.ocr.checks import ClaimedReceipts, fields_to_review, reconcile, run_c
 from kiosk.ocr.engines import OcrEngine, make_engine
 from kiosk.ocr.extract import FIELD_NAMES, Template, choose_template, extract, load_templates
 from kiosk.ocr.lines import TextBox, group_lines
-from kiosk.ocr.preprocess import BLURRY_BELOW, Quality, measure_quality, prepare, suppress_stamp
+from kiosk.ocr.preprocess import SHARP_AT, Quality, measure_quality, prepare, suppress_stamp
 
 log = logging.getLogger("kiosk.ocr")
 LOW_CONFIDENCE = 0.80
@@ -54,8 +54,8 @@ class ReceiptResult:
             return None
         q = self.quality
         zh, en = {
-            "blurry": (f"图像模糊，请重新拍摄（清晰度 {q.sharpness:.0f}，需 ≥ {BLURRY_BELOW:.0f}）",
-                       f"Image blurred, please retake it (sharpness {q.sharpness:.0f}, needs ≥ {BLURRY_BELOW:.0f})"),
+            "blurry": (f"图像模糊，请重新拍摄（清晰度 {q.sharpness:.0f}，需 ≥ {SHARP_AT:.0f}）",
+                       f"Image blurred, please retake it (sharpness {q.sharpness:.0f}, needs ≥ {SHARP_AT:.0f})"),
             "dark": (f"图像太暗，请在明亮处重新拍摄（亮度 {q.brightness:.0f}/255）",
                      f"Image too dark, please retake it in better light (brightness {q.brightness:.0f}/255)"),
             "low_contrast": (f"图像对比度太低，请重新拍摄（对比度 {q.contrast:.0f}）",
@@ -136,7 +136,10 @@ class ReceiptReader:
                 reading, result.image, result.boxes = raw, image, raw_boxes
         reading.apply_to(result)
         if result.needs_review:
-            result.image_problem = result.quality.problem
+            problem = result.quality.problem
+            if problem is None and result.quality.sharpness < SHARP_AT and len(result.needs_review) >= 3:
+                problem = "blurry"  # softer than the blur floor, but the reading shows it (motion blur)
+            result.image_problem = problem
 
 
 @dataclass
@@ -179,6 +182,7 @@ def interpret(boxes: list[TextBox], templates: list[Template], claimed: ClaimedR
         if fv.value is not None and fv.confidence < LOW_CONFIDENCE:
             review.add(name)
     review.update(n for n in REQUIRED_FIELDS if fields.get(n) is None)
+    review.update(spec.name for spec in template.fields if fields.get(spec.name) is None)  # printed, not read
     if any(i["confidence"] < LOW_CONFIDENCE for i in extraction.items) or not extraction.items:
         review.add("items")
     order = {n: i for i, n in enumerate((*FIELD_NAMES, "items"))}

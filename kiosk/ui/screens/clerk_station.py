@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, Q
 from kiosk.errors import UserFacingError
 from kiosk.ocr.checks import CHECK_FIELDS, ClaimedReceipts
 from kiosk.ocr.pipeline import ReceiptResult
-from kiosk.ocr.preprocess import BLURRY_BELOW
+from kiosk.ocr.preprocess import SHARP_AT
 from kiosk.services.identity import Person
 from kiosk.services.reimbursement import ClaimBatch, ClaimReceipt, ReimbursementError
 from kiosk.ui.i18n import language, register_strings, tr
@@ -571,7 +571,7 @@ class ClerkStationScreen(Screen):
         problem = getattr(receipt.result, "image_problem", None) if receipt else None
         if problem:  # the picture is why: say so (with the measurement) before the clerk types
             q = receipt.result.quality
-            hint = f"{WARN} " + tr(f"ocr.image_problem.{problem}", sharpness=q.sharpness, needed=BLURRY_BELOW,
+            hint = f"{WARN} " + tr(f"ocr.image_problem.{problem}", sharpness=q.sharpness, needed=SHARP_AT,
                                    brightness=q.brightness, contrast=q.contrast) + "\n" + hint
         self.confirm_hint.setText(hint)
         self.confirm_hint.setVisible(needs and not receipt.confirmed and not closed)
