@@ -5,10 +5,13 @@ images in one run, plus warm seconds per receipt for both.
     .venv/bin/python bench/ocr_distortions.py [--per-class 3] [--classes a,b] [--no-write]
 
 Prints the table and writes it between the ocr-distortions markers in docs/performance.md.
+On a busy machine split the classes over two runs (`--classes … --save a.json --no-write`),
+then `--merge a.json,b.json` writes one table.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -145,13 +148,25 @@ def main() -> int:
     parser.add_argument("--per-class", type=int, default=3)
     parser.add_argument("--classes", default=",".join(distort.CLASSES))
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md alone")
+    parser.add_argument("--save", metavar="FILE", help="also save the rows as JSON (to --merge runs split by class)")
+    parser.add_argument("--merge", metavar="FILE,FILE", help="build the table from saved rows instead of reading")
     args = parser.parse_args()
+    if args.merge:
+        rows = [ClassScore(**row) for f in args.merge.split(",") for row in json.loads(Path(f).read_text())]
+        rows.sort(key=lambda r: list(distort.CLASSES).index(r.name))
+        return finish(rows, args)
     classes = args.classes.split(",")
     unknown = [c for c in classes if c not in distort.CLASSES]
     if unknown:
         print(f"unknown class(es): {', '.join(unknown)}; known: {', '.join(distort.CLASSES)}", file=sys.stderr)
         return 2
     rows = run(classes, args.per_class)
+    if args.save:
+        Path(args.save).write_text(json.dumps([vars(r) for r in rows]))
+    return finish(rows, args)
+
+
+def finish(rows: list[ClassScore], args: argparse.Namespace) -> int:
     text = table(rows, args.per_class)
     print(text)
     if emit is not None:
