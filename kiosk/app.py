@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class IssuedTicket:
-    ticket: Any  # kiosk.services.queue.Ticket
+    ticket: Any  # kiosk.services.ticket_desk.DeskTicket (from the hall, or the local queue)
     number: str
     people_ahead: int
     wait_min: int
@@ -55,10 +55,11 @@ def printer_state_of(status: Any) -> str:
 class KioskBackend:
     """Blocking operations for the UI's task lanes; each method is called from one lane only."""
 
-    def __init__(self, config: Config, forms: FormCatalog, outbox: Any, queue: Any, printer: Any,
+    def __init__(self, config: Config, forms: FormCatalog, outbox: Any, desk: Any, printer: Any,
                  hub_client: Any, sync_worker: Any = None) -> None:
+        """`desk`: where numbers come from (kiosk.services.ticket_desk: the hall, or the local queue)."""
         self.config, self.forms = config, forms
-        self.outbox, self.queue, self.printer = outbox, queue, printer
+        self.outbox, self.desk, self.printer = outbox, desk, printer
         self.hub_client, self.sync_worker = hub_client, sync_worker
         self.device_board: Any = None  # kiosk.services.device_board.DeviceBoard, for the hub heartbeat
 
@@ -75,14 +76,18 @@ class KioskBackend:
     def undo(self, submission_id: str, ticket_id: str | None = None) -> Any:
         entry = self.outbox.undo(submission_id)  # raises UndoRefused once the hub has it
         if ticket_id:
-            self.queue.withdraw(ticket_id)  # no one is called for withdrawn business
+            self.desk.withdraw(ticket_id)  # no one is called for withdrawn business
         return entry
 
-    def issue_ticket(self, form: FormSpec, priority_reason: str | None) -> IssuedTicket:
+    def issue_ticket(self, form: FormSpec, priority_reason: str | None, submission_id: str | None = None,
+                     application: dict | None = None) -> IssuedTicket:
+        """Called only after `submit` stored the submission: the ticket is linked to it (and, at a
+        hall, carries the application to the counter). A hall that cannot be reached raises
+        HallUnavailable; the stored submission is untouched."""
         from drivers.printer.ticket import TicketContent
 
-        ticket = self.queue.issue(form.code, form.title.zh_CN, form.band, priority_reason)
-        ahead, wait = self.queue.people_ahead(ticket), self.queue.estimated_wait_min(ticket)
+        ticket = self.desk.issue(form, priority_reason, submission_id, application)
+        ahead, wait = ticket.people_ahead, ticket.wait_min
         content = TicketContent(
             service_point=self.config.kiosk.service_point, service_name=form.title.zh_CN, number=ticket.number,
             people_ahead=ahead, estimated_wait_min=wait, issued_at=datetime.now(), priority=priority_reason is not None,
@@ -98,7 +103,7 @@ class KioskBackend:
         except Exception as exc:
             log.exception("printing ticket failed")
             try:
-                self.queue.mark_print_failed(issued.ticket.ticket_id, type(exc).__name__)
+                self.desk.mark_print_failed(issued.ticket.ticket_id, type(exc).__name__)
             except Exception:
                 log.exception("could not mark the ticket as failed")
             return PrintResult(False, "小票打印出错，请记住屏幕上的号码，或点“重新打印”",
@@ -112,15 +117,15 @@ class KioskBackend:
         buffer = io.BytesIO()
         render_preview(stream, self.config.devices.printer.width_chars).save(buffer, format="PNG")
         if self.printer is None:
-            self.queue.mark_print_failed(issued.ticket.ticket_id, "printer disabled")
+            self.desk.mark_print_failed(issued.ticket.ticket_id, "printer disabled")
             return PrintResult(False, "打印机未启用，请记住屏幕上的号码", "The printer is disabled; please note your number",
                                buffer.getvalue(), stream, "missing")
         outcome = self.printer.print_ticket(issued.content)
         self._note_printer(outcome.status_after)
         if outcome.ok:
-            self.queue.mark_printed(issued.ticket.ticket_id)
+            self.desk.mark_printed(issued.ticket.ticket_id)
         else:
-            self.queue.mark_print_failed(issued.ticket.ticket_id, outcome.error_code)  # no ghost number: reprint offered
+            self.desk.mark_print_failed(issued.ticket.ticket_id, outcome.error_code)  # no ghost number: reprint offered
         return PrintResult(outcome.ok, outcome.message_zh, outcome.message_en, buffer.getvalue(), stream,
                            printer_state_of(outcome.status_after))
 
@@ -245,7 +250,8 @@ class KioskRuntime:
         for error in self.forms.errors:
             log.error("form hidden: %s", error)
         self.outbox: Any = None
-        self.queue: Any = None
+        self.desk: Any = None  # kiosk.services.ticket_desk: HallDesk or LocalDesk
+        self.queue: Any = None  # the local QueueService when there is no hall (None with a hall)
         self.printer: Any = None
         self.hub_client: Any = None
         self.sync_worker: Any = None
@@ -254,15 +260,16 @@ class KioskRuntime:
         self.backend: KioskBackend | None = None
 
     def start(self, on_sync_status: Any = None) -> KioskBackend:
-        from kiosk.services.queue import QueueService
         from kiosk.services.submissions import open_outbox
         from kiosk.services.sync import HubClient, Syncer, SyncWorker
+        from kiosk.services.ticket_desk import open_desk
 
         config = self.config
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.sims = start_simulators(config)
         self.outbox = open_outbox(config)
-        self.queue = QueueService(config.data_dir / "queue.sqlite3", config.queue, config.kiosk.elderly_age)
+        self.desk = open_desk(config)  # [hall] url set: the hall is the queue; else the data dir's own
+        self.queue = getattr(self.desk, "queue", None)
         self.hub_client = HubClient.from_config(config.hub)  # verifies the hub's certificate (hub.ca_file)
         syncer = Syncer(self.outbox, self.hub_client, config.outbox.batch_size)
         self.device_board = self._make_device_board()
@@ -270,7 +277,7 @@ class KioskRuntime:
                                       on_sync_status or (lambda status: None), random.Random(), health=self.heartbeat_health)
         self.printer = self._make_printer()
         self.device_sources = self._make_device_sources()
-        self.backend = KioskBackend(config, self.forms, self.outbox, self.queue, self.printer, self.hub_client, self.sync_worker)
+        self.backend = KioskBackend(config, self.forms, self.outbox, self.desk, self.printer, self.hub_client, self.sync_worker)
         self.backend.device_board = self.device_board
         return self.backend
 
@@ -323,7 +330,7 @@ class KioskRuntime:
     def stop(self) -> None:
         if self.sync_worker is not None:
             self.sync_worker.stop()
-        for resource in (self.printer, self.queue, self.outbox, self.hub_client):
+        for resource in (self.printer, self.desk, self.outbox, self.hub_client):
             close = getattr(resource, "close", None)
             if close is not None:
                 try:

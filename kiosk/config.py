@@ -1,10 +1,15 @@
 """config.toml → frozen dataclasses.
 
 Every error names the file, the key and what was expected, and stops the command with one
-message. The environment overrides `KIOSK_DATA_DIR`, `KIOSK_HUB_URL` and `KIOSK_HUB_TOKEN`.
+message. The environment overrides `KIOSK_DATA_DIR`, `KIOSK_HUB_URL`, `KIOSK_HUB_TOKEN`,
+`KIOSK_HALL_URL` and `KIOSK_HALL_TOKEN`.
 
 A device address of `sim://` means "start this device's simulator and talk to it through the
 real transport" (a pty or loopback socket): the driver code path is the one real hardware uses.
+
+`[hall]` (overridden by `KIOSK_HALL_URL` / `KIOSK_HALL_TOKEN`): with a url the service hall on
+the LAN issues the queue numbers (`kiosk hall serve`); without one the kiosk keeps its own local
+queue, as a single-machine service point needs.
 """
 from __future__ import annotations
 
@@ -128,6 +133,15 @@ class HubSection:
 
 
 @dataclass(frozen=True)
+class HallSection:
+    """The service hall's LAN service (kiosk/hall). Empty url = no hall: the kiosk's own queue."""
+    url: str = ""  # e.g. https://hall.local:8780
+    token: str = ""  # this kiosk's line in the hall's --tokens file
+    ca_file: str = ""  # CA bundle that signed the hall's certificate (private CA); empty = system CAs
+    timeout_s: float = 5.0  # the resident waits on the done screen for the number: keep it short
+
+
+@dataclass(frozen=True)
 class UpstreamSection:
     """The provincial 医保信息平台 the hub asks (kiosk/hub/upstream). Empty url = not connected:
     the hub answers record and e-voucher queries with 503 upstream_not_configured."""
@@ -188,6 +202,7 @@ class Config:
     privacy: PrivacySection = field(default_factory=PrivacySection)
     devices: DevicesSection = field(default_factory=DevicesSection)
     hub: HubSection = field(default_factory=HubSection)
+    hall: HallSection = field(default_factory=HallSection)
     upstream: UpstreamSection = field(default_factory=UpstreamSection)
     outbox: OutboxSection = field(default_factory=OutboxSection)
     queue: QueueSection = field(default_factory=QueueSection)
@@ -249,6 +264,9 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: typing.Mapp
     hub_overrides = {k: environ[e] for k, e in (("url", "KIOSK_HUB_URL"), ("token", "KIOSK_HUB_TOKEN")) if environ.get(e)}
     if hub_overrides:
         config = dataclasses.replace(config, hub=dataclasses.replace(config.hub, **hub_overrides))
+    hall_overrides = {k: environ[e] for k, e in (("url", "KIOSK_HALL_URL"), ("token", "KIOSK_HALL_TOKEN")) if environ.get(e)}
+    if hall_overrides:
+        config = dataclasses.replace(config, hall=dataclasses.replace(config.hall, **hall_overrides))
     _check_ranges(config, where)  # first: a negative timeout is named as such, not as a bad pair
     _check_semantics(config, where)
     _check_paths(config, where, from_environment="KIOSK_DATA_DIR" in environ and bool(environ["KIOSK_DATA_DIR"]))
@@ -363,6 +381,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "devices.printer.width_chars": (16, 80, True),
     "devices.qrscan.baud": (50, 4_000_000, True),
     "hub.timeout_s": (0, 3_600, False),
+    "hall.timeout_s": (0, 600, False),
     "upstream.timeout_s": (0, 60, False),
     "upstream.retries": (0, 5, True),
     "outbox.batch_size": (1, 1_000, True),  # the hub takes at most 1000 items per request
@@ -407,7 +426,8 @@ def _token_problem(token: str) -> str | None:
 
 def _check_environment(environ: typing.Mapping[str, str]) -> None:
     """The environment overrides are named as such: the config file is not where the fix is."""
-    checks = (("KIOSK_HUB_URL", _url_problem), ("KIOSK_HUB_TOKEN", _token_problem))
+    checks = (("KIOSK_HUB_URL", _url_problem), ("KIOSK_HUB_TOKEN", _token_problem),
+              ("KIOSK_HALL_URL", _url_problem), ("KIOSK_HALL_TOKEN", _token_problem))
     for name, problem_of in checks:
         value = environ.get(name)
         problem = problem_of(value) if value else None
@@ -437,6 +457,14 @@ def _check_ranges(config: Config, where: str) -> None:
     problem = _token_problem(config.hub.token)
     if problem:
         raise ConfigError(where, "hub.token", problem)
+    if config.hall.url:  # no hall is fine (the local queue); a hall needs a usable url and token
+        problem = _url_problem(config.hall.url)
+        if problem:
+            raise ConfigError(where, "hall.url", problem)
+        if not config.hall.token:
+            raise ConfigError(where, "hall.token", "must not be empty when hall.url is set (this kiosk's token in the hall's --tokens file)")
+    if config.hall.token and (problem := _token_problem(config.hall.token)):
+        raise ConfigError(where, "hall.token", problem)
     forms = config.resolve(config.kiosk.forms_dir)
     if not forms.is_dir():
         raise ConfigError(where, "kiosk.forms_dir", f"expected a folder of form files (*.toml); {forms} does not exist or is not a folder")

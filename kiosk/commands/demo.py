@@ -1,5 +1,7 @@
 """`kiosk demo`: every device simulated plus a local hub on 127.0.0.1, which asks its own
-simulator of the provincial 医保信息平台 (start_hub_in_thread's default).
+simulator of the provincial 医保信息平台 (start_hub_in_thread's default), and a local service
+hall beside it (the queue, the web counter, lobby and rating pad): the kiosk issues its numbers
+there, and a demo clerk account is printed so /counter/1 can call them in a browser.
 
 With a display it opens the window (F2 places/removes the ID card, F3 scans an e-voucher,
 F4 toggles printer paper). Without one it plays a scripted resident journey offscreen, saves a
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import secrets
 import socket
 import sys
 import time
@@ -59,6 +62,27 @@ def start_local_hub(config: Config):
     return hub, dataclasses.replace(config, hub=dataclasses.replace(config.hub, url=hub.url))
 
 
+DEMO_CLERK = "demo-clerk"
+
+
+def start_local_hall(config: Config):
+    """A hall on 127.0.0.1 next to the hub (reporting to it), a fresh kiosk token and a demo clerk
+    with a fresh password; the kiosk's `[hall]` points at it. Returns (handle, config, password)."""
+    from kiosk.hall.auth import hash_password
+    from kiosk.hall.server import open_hall, start_hall_in_thread
+
+    parts = open_hall(config.data_dir / "hall.sqlite3", config, hub_url=config.hub.url, hub_token=config.hub.token)
+    password = secrets.token_urlsafe(9)
+    parts.service.store.put_staff(DEMO_CLERK, "clerk", hash_password(password))
+    token = secrets.token_urlsafe(24)  # this run's kiosk token: never a published demo value
+    try:
+        hall = start_hall_in_thread(parts, {token: config.kiosk.id})
+    except Exception:
+        parts.close()
+        raise
+    return hall, dataclasses.replace(config, hall=dataclasses.replace(config.hall, url=hall.url, token=token)), password
+
+
 def start_sscard_simulation(config: Config):
     """The social-security card goes through the real PC/SC stack: pcscd + vpcd (started here
     when none runs) and the card emulator, not yet inserted. Without them the demo goes on and
@@ -103,6 +127,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
     print(f"local hub: {hub.url}   data: {config.data_dir}")
     if hub.platform_sim is not None:  # the hub asks a simulated 医保信息平台 (kiosk hub platform-sim)
         print(f"platform simulator: {hub.platform_sim.url}")
+    try:
+        hall, config, clerk_password = start_local_hall(config)
+    except Exception:
+        hub.stop()
+        raise
+    print(f"local hall: {hall.url}   counter: {hall.url}/counter/1   lobby: {hall.url}/lobby   rating pad: {hall.url}/rate/1")
+    print(f"hall clerk login: {DEMO_CLERK} / {clerk_password}")
     pcsc, sscard = start_sscard_simulation(config)
     try:
         from kiosk.ui.shell import KioskShell
@@ -127,5 +158,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
             sscard.stop()
         if pcsc is not None:
             pcsc.stop()
+        hall.stop()
         hub.stop()
         sys.stdout.flush()

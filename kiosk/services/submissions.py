@@ -1,4 +1,6 @@
-"""The one way a submission enters the outbox — used by the UI and by `kiosk submit` alike."""
+"""The one way a submission enters the outbox — used by the UI and by `kiosk submit` alike —
+and the ticket linked to it, issued only after the submission is stored (kiosk.services.ticket_desk:
+the hall when `[hall] url` is set, else the local queue)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,3 +32,24 @@ def submit(config: Config, service_code: str, data: dict[str, Any], submission_i
     finally:
         if own:
             store.close()
+
+
+def linked_ticket(config: Config, form: Any, submission_id: str, payload: dict[str, Any],
+                  priority_reason: str | None = None, desk: Any = None) -> Any:
+    """The queue ticket for a stored submission (a DeskTicket); a repeat with the same id gets the
+    same ticket. Raises HallUnavailable when the hall cannot be reached — the submission stays
+    stored, and the resident goes to the counter with the 业务编号 (`reference`)."""
+    from kiosk.services.ticket_desk import open_desk
+
+    own = desk is None
+    desk = desk or open_desk(config)
+    try:
+        return desk.issue(form, priority_reason, submission_id, payload)
+    finally:
+        if own:
+            desk.close()
+
+
+def reference(submission_id: str) -> str:
+    """The 业务编号 the resident is shown and a counter finds the submission by."""
+    return submission_id[:8].upper()

@@ -319,9 +319,11 @@ class KioskController(QObject):
         priority = self.session.priority_reason
         self.window.done.show_preview(None)
         self.lanes.run("outbox", lambda: self.backend.submit(form, payload, submission_id),
-                       self.for_this_visit(lambda entry: self.on_submitted(form, priority)), self.for_this_visit(self.on_failure))
+                       self.for_this_visit(lambda entry: self.on_submitted(form, priority, submission_id, payload)),
+                       self.for_this_visit(self.on_failure))
 
-    def on_submitted(self, form: FormSpec, priority: str | None) -> None:
+    def on_submitted(self, form: FormSpec, priority: str | None, submission_id: str | None = None,
+                     payload: dict | None = None) -> None:
         self.done_view.saved = True
         self.done_view.offline = self.window.status.online is False
         self.window.done.update_view(self.done_view)
@@ -330,7 +332,9 @@ class KioskController(QObject):
             self.query_record(print_after=self.session.answers.get("purpose") == "certificate")
         if form.instant:
             return
-        self.lanes.run("outbox", lambda: self.backend.issue_ticket(form, priority),
+        # only now, with the submission stored: the ticket is linked to it (at a hall, the
+        # application goes along for the counter)
+        self.lanes.run("outbox", lambda: self.backend.issue_ticket(form, priority, submission_id, payload),
                        self.for_this_visit(self.on_ticket_issued), self.for_this_visit(self.on_ticket_failed))
 
     def on_ticket_issued(self, ticket: Any) -> None:
@@ -427,8 +431,12 @@ class KioskController(QObject):
     def on_ticket_failed(self, error: BaseException) -> None:
         """The submission is saved; only the number could not be issued: say so, don't start over."""
         log.error("issuing a ticket failed: %s", type(error).__name__)
-        self.done_view.notice = tr("done.ticket_only_failed") if self.done_view.ticket_only else tr("done.no_ticket")
+        if self.done_view.ticket_only:
+            self.done_view.notice = tr("done.ticket_only_failed")
+        else:  # e.g. the hall is down: the counter finds the stored application by its 业务编号
+            self.done_view.notice = tr("done.no_ticket", ref=self.done_view.reference[:8].upper())
         self.window.done.update_view(self.done_view)
+        self.speak(self.done_view.notice)
 
     def on_undone(self, _result: Any) -> None:
         self.done_view.undone = True

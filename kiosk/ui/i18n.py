@@ -73,7 +73,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "done.priority": ("绿色通道 优先叫号", "Green channel: priority"),
     "done.take_ticket": ("请取走小票，留意叫号屏", "Take your ticket and watch the display"),
     "done.print_failed": ("小票打印失败：{reason}。请记下您的号码，或点“重新打印”", "Ticket printing failed: {reason}. Note your number or tap Reprint"),
-    "done.no_ticket": ("申请已保存，但暂时无法取号，请到窗口告知业务编号", "Your application is saved, but no number could be issued; show the reference at a counter"),
+    "done.no_ticket": ("您的申请已安全保存，但暂时无法取号。请凭业务编号 {ref} 到窗口办理", "Your application is safely stored, but no number could be issued. Please go to a counter with reference {ref}"),
     "done.reprint": ("重新打印", "Reprint"),
     "done.printing": ("正在打印小票…", "Printing your ticket…"),
     "done.saving": ("正在保存…", "Saving…"),

@@ -1,0 +1,140 @@
+"""Where the kiosk gets queue numbers: one desk per kiosk, chosen by `[hall] url`.
+
+- `HallDesk` (url set): the service hall is the queue. Numbers, calling order, people ahead and
+  the application beside the ticket all live at the hall; the kiosk keeps nothing of the queue.
+  When the hall cannot be reached the desk raises `HallUnavailable`: the submission is already
+  stored (the outbox comes first), and the resident goes to the counter with the 业务编号. No
+  local number is made up — the counters would never call it.
+- `LocalDesk` (no url): the kiosk's own `QueueService` in the data dir, as a single-machine
+  service point works.
+
+Both answer `issue` with a `DeskTicket` whose `json` is what `kiosk submit --ticket` prints: the
+keys of `Ticket.to_json` plus people_ahead, estimated_wait_min, id, submission_id, service_point.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kiosk.config import Config
+from kiosk.errors import UserFacingError
+from kiosk.services.forms import FormSpec
+
+log = logging.getLogger(__name__)
+
+
+class HallUnavailable(UserFacingError):
+    """No number from the hall; the submission (if any) is stored. Safe to show."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("HALL_UNAVAILABLE", "暂时无法取号，请凭业务编号到窗口办理",
+                         "No number could be issued; please go to a counter with your reference")
+        self.detail = detail  # for the log and the CLI: names the hall and the failure, never data
+
+
+@dataclass(frozen=True)
+class DeskTicket:
+    ticket_id: str
+    number: str
+    people_ahead: int
+    wait_min: int
+    priority_reason: str | None
+    issued_at: datetime
+    service_name: str
+    json: dict[str, Any]
+
+
+class LocalDesk:
+    """The data dir's queue (kiosk/services/queue.py)."""
+
+    is_hall = False
+
+    def __init__(self, config: Config, queue: Any = None) -> None:
+        from kiosk.services.queue import QueueService
+
+        self.config = config
+        self.queue = queue or QueueService(config.data_dir / "queue.sqlite3", config.queue, config.kiosk.elderly_age)
+
+    def issue(self, form: FormSpec, priority_reason: str | None, submission_id: str | None = None,
+              application: dict[str, Any] | None = None) -> DeskTicket:
+        ticket = self.queue.issue(form.code, form.title.zh_CN or form.code, form.band, priority_reason, submission_id=submission_id)
+        ahead, wait = self.queue.people_ahead(ticket), self.queue.estimated_wait_min(ticket)
+        data = {**ticket.to_json(), "people_ahead": ahead, "estimated_wait_min": wait, "id": ticket.ticket_id,
+                "submission_id": ticket.submission_id, "service_point": self.config.kiosk.service_point}
+        return DeskTicket(ticket.ticket_id, ticket.number, ahead, wait, ticket.priority_reason, ticket.issued_at,
+                          ticket.service_name, data)
+
+    def mark_printed(self, ticket_id: str) -> None:
+        self.queue.mark_printed(ticket_id)
+
+    def mark_print_failed(self, ticket_id: str, reason: str) -> None:
+        self.queue.mark_print_failed(ticket_id, reason)
+
+    def withdraw(self, ticket_id: str) -> bool:
+        return self.queue.withdraw(ticket_id)
+
+    def close(self) -> None:
+        self.queue.close()
+
+
+class HallDesk:
+    """The hall over HTTP (kiosk/services/hall_client.py). The application goes with the ticket:
+    the clerk sees it when the number is called."""
+
+    is_hall = True
+
+    def __init__(self, config: Config, client: Any = None) -> None:
+        from kiosk.services.hall_client import HallClient
+
+        self.config = config
+        self.client = client or HallClient.from_config(config.hall)
+
+    def issue(self, form: FormSpec, priority_reason: str | None, submission_id: str | None = None,
+              application: dict[str, Any] | None = None) -> DeskTicket:
+        from kiosk.services.hall_client import HallError
+
+        try:
+            data = self.client.issue_ticket(form.code, priority_reason or False, submission_id, application)
+            ticket = DeskTicket(data["id"], data["number"], _count(data.get("people_ahead")),
+                                _count(data.get("estimated_wait_min")), data.get("priority_reason"),
+                                _when(data.get("issued_at")), str(data.get("service_name") or form.title.zh_CN), data)
+        except HallError as exc:
+            log.warning("hall ticket not issued for %s: %s", form.code, exc)
+            raise HallUnavailable(str(exc)) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("hall ticket reply unusable: %s", type(exc).__name__)
+            raise HallUnavailable("hall ticket reply unusable") from None
+        return ticket
+
+    # The print state is the kiosk's concern (reprint on its own screen); the hall has no use for it.
+    def mark_printed(self, ticket_id: str) -> None:
+        pass
+
+    def mark_print_failed(self, ticket_id: str, reason: str) -> None:
+        log.info("hall ticket %s not printed: %s", ticket_id[:8], reason)
+
+    def withdraw(self, ticket_id: str) -> bool:
+        # The hall has no kiosk-side withdraw yet: the clerk sees the withdrawn reference (the hub
+        # marks it withdrawn) and finishes the ticket; nobody's place is taken by it for long.
+        log.info("hall ticket %s: withdrawn at the kiosk; the counter finishes it", ticket_id[:8])
+        return False
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_desk(config: Config) -> LocalDesk | HallDesk:
+    return HallDesk(config) if config.hall.url else LocalDesk(config)
+
+
+def _count(value: Any) -> int:
+    return max(0, int(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def _when(value: Any) -> datetime:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else datetime.now()
+    except ValueError:
+        return datetime.now()
