@@ -42,7 +42,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.hall import auth
@@ -83,10 +83,17 @@ class HeartbeatIn(BaseModel):
     backlog: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
     oldest_pending_age_s: Annotated[float, Field(ge=0, le=1e10)] | None = None
     devices: Annotated[dict[Annotated[str, StringConstraints(pattern=_NAME)],
-                            Annotated[str, StringConstraints(pattern=_NAME)]], Field(max_length=16)] = {}
+                            Annotated[str, StringConstraints(pattern=_NAME)]],
+                       Field(max_length=16, json_schema_extra={"additionalProperties": False})] = {}
     last_error: Annotated[str, StringConstraints(max_length=200)] | None = None
     service_point: Annotated[str, StringConstraints(max_length=64)] | None = None
     role: Literal["kiosk", "hall"] = "kiosk"
+
+    @field_validator("backlog", mode="before")
+    @classmethod
+    def _integral(cls, value: Any) -> Any:
+        """JSON Schema calls 3.0 an integer; strict pydantic would not."""
+        return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 class HeartbeatOut(BaseModel):
@@ -227,10 +234,9 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
         kiosk_id = await authenticate(request)
         raw = await read_json(request, 16_000)
         beat: HeartbeatIn = validate(HeartbeatIn, raw)
-        if text_problem(raw):
-            raise ApiError(422, "invalid_text")
+        body = {k: _storable(v) if isinstance(v, str) else v for k, v in beat.model_dump(exclude_none=True).items()}
         try:
-            now = await run_in_threadpool(console.heartbeat, kiosk_id, beat.model_dump(exclude_none=True))
+            now = await run_in_threadpool(console.heartbeat, kiosk_id, body)
         except Exception:
             raise ApiError(503, "storage_unavailable") from None
         return {"ok": True, "time": _iso(now), "offline_after_s": options.offline_after_s}
@@ -585,6 +591,12 @@ def _safe_next(target: str) -> str:
             and len(target) < 300 and not target.startswith("/console/login"):
         return target
     return "/console/fleet"
+
+
+def _storable(text: str) -> str:
+    """A heartbeat's free text as any database can keep it: no NUL, no lone surrogate (a health
+    report is never refused for its wording)."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _local_time(value: str | None) -> str:
