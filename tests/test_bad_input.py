@@ -64,6 +64,17 @@ def _no_ticket_issued(tmp: Path) -> None:
     assert called.returncode == 0 and json.loads(called.stdout)["ticket"] is None, "a ticket number was issued"
 
 
+def _replaced_key(tmp: Path) -> None:
+    """An outbox holding a pending row, then its key file replaced by another key."""
+    from kiosk.services.crypto import FieldCipher
+    from kiosk.services.outbox import OutboxStore
+
+    data = tmp / "data"
+    with OutboxStore(data / "outbox.sqlite3", FieldCipher.load_or_create(data / "keys" / "outbox.key")) as store:
+        store.enqueue(store.new_submission_id(), "enrol", "KIOSK-0001", {"applicant": {"name": "张三"}})
+    (data / "keys" / "outbox.key").write_bytes(os.urandom(32))
+
+
 def _not_created(*parts: str) -> Callable[[Path], None]:
     def check(tmp: Path) -> None:
         assert not tmp.joinpath(*parts).exists(), f"{'/'.join(parts)} was created"
@@ -94,6 +105,10 @@ ROWS = [
         after=_not_created("data", "outbox.sqlite3")),
     Row("submit --data not JSON", ("submit", "--service", "enrol", "--data", "{nope"), 2),
     Row("diag --bundle into a missing folder", ("diag", "--bundle", "{tmp}/missing/b.zip"), 2, after=_not_created("missing")),
+    # the standing key warning and the refusal are one line together, never two
+    Row("outbox list --reveal with a replaced key", ("outbox", "list", "--reveal"), 1, setup=_replaced_key),
+    Row("outbox undo of an unknown id with a replaced key", ("outbox", "undo", "00000000-0000-0000-0000-000000000000"), 1,
+        setup=_replaced_key),
     Row("config nonsense: negative timeout", ("diag", "--config", "{tmp}/bad.toml"), 2,
         setup=_file("bad.toml", content=b"[hub]\ntimeout_s = -1\n")),
     # owned by the hub helper (kiosk/commands/hub.py)

@@ -35,12 +35,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
     with open_outbox(config, create_key=args.action not in ("status", "list")) as store:
         faults = store.faults()
-        if faults["recovered_from"]:  # until acknowledged, every outbox command says so
-            print(f"kiosk outbox: the database was malformed and was set aside as {faults['recovered_from']} "
-                  f"({faults['rows_salvaged']} rows salvaged, {faults['rows_lost']} unreadable); "
-                  "after checking, run `kiosk outbox acknowledge`", file=sys.stderr)
+        standing: list[str] = []  # until fixed or acknowledged, every outbox command says so
+        if faults["recovered_from"] and args.action != "acknowledge":
+            standing.append(f"the database was malformed and was set aside as {faults['recovered_from']} "
+                            f"({faults['rows_salvaged']} rows salvaged, {faults['rows_lost']} unreadable); "
+                            "after checking, run `kiosk outbox acknowledge`")
         if store.key_error:
-            print(f"kiosk outbox: {store.key_error.message_en}", file=sys.stderr)
+            standing.append(store.key_error.message_en)
         try:
             if args.action == "status":
                 out = {**store.status().to_json(), **faults}
@@ -58,7 +59,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
             else:
                 out = store.undo(args.id, args.within_s).to_json()
         except OutboxError as exc:
-            print(f"kiosk outbox: {exc.message('en')}", file=sys.stderr)
+            # a refusal is one line: the reason, then any standing fault it is not already
+            error = exc.message("en")
+            print("kiosk outbox: " + "; also: ".join([error, *(s for s in standing if s != error)]), file=sys.stderr)
             return 1
+    for line in standing:
+        print(f"kiosk outbox: {line}", file=sys.stderr)
     print(json.dumps(out, ensure_ascii=False))
     return 0
