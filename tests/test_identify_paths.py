@@ -109,3 +109,27 @@ def test_sscard_pulled_mid_read_gives_a_clear_message(sscard_kiosk, vpcd_card) -
     wait_until(lambda: "读卡失败" in shell.window.identify.state.text(), 15, "the read-failure message")
     assert shell.controller.session.person is None
     assert shell.window.current.name == "identify"
+
+
+def test_a_card_placed_first_that_cannot_be_used_says_why(kiosk) -> None:
+    """Placed on home, a failed read used to show nothing at all; now the identify screen says why."""
+    from drivers.idcard.simulator import profile_from_fields
+
+    j = Journey(kiosk.window, log=lambda _: None)
+    j.on_screen("home")
+    bad = profile_from_fields("bad-check", name="王五", sex="男", nation="汉", birth_date="1995-06-12",
+                              id_number="320682199506120039", valid_from="2020-05-10", valid_until="2040-05-10")
+    kiosk.runtime.sims.idcard.insert(bad)  # wrong check character
+    j.on_screen("identify")  # the reader layer refuses a number that fails its check: a failed read
+    assert "读卡失败" in kiosk.window.identify.state.text()
+    assert kiosk.controller.session.person is None and not kiosk.window.identify.continue_button.isEnabled()
+    kiosk.runtime.sims.idcard.remove()
+    click(j.find("identify_back"))
+    j.on_screen("home")
+
+    kiosk.runtime.sims.idcard.faults.remove_mid_read = True  # the card leaves during the read
+    from drivers.idcard.simulator import load_profile
+
+    kiosk.runtime.sims.idcard.insert(load_profile(PROJECT / "assets/cards/idcard/young_parent.json"))
+    j.on_screen("identify")
+    wait_until(lambda: "读卡失败" in kiosk.window.identify.state.text(), 10, "the read failure message")

@@ -221,10 +221,14 @@ def test_shipped_forms_ask_the_phone_once_per_visit_and_group_chronic_disease() 
     assert consult.ticket_only and consult.band == "D" and not consult.fields
 
 
-def test_kiosk_submit_refuses_a_ticket_only_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from kiosk.cli import main
+def test_kiosk_submit_refuses_a_ticket_only_service(tmp_path: Path) -> None:
+    import os
+    import subprocess
 
-    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
-    assert main(["submit", "--service", "consult", "--data", "{}"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
+    # a process of its own: stderr holds only what this command wrote
+    done = subprocess.run([str(PROJECT / ".venv/bin/python"), "-m", "kiosk", "submit", "--service", "consult", "--data", "{}"],
+                          cwd=PROJECT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "KIOSK_DATA_DIR": str(tmp_path / "data")})
+    err = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and done.stdout == ""
     assert len(err) == 1 and "ticket-only" in err[0] and "kiosk ticket --service consult" in err[0]

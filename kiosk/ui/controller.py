@@ -218,9 +218,8 @@ class KioskController(QObject):
             error = getattr(event, "error", None)
             message = getattr(error, "message", None)
             reason = (message(language()) if callable(message) else "") or tr("error.generic")
-            if self.window.current is self.window.identify:
-                self.window.identify.show_state("identify.failed", "error", reason=reason)
-                self.speak(self.window.identify.state.text())
+            if self.window.current in (self.window.identify, self.window.home):
+                self.show_card_problem("identify.failed", reason=reason)
         elif kind == "VoucherScanned":
             self.lanes.run("hub", lambda: self.backend.resolve_voucher(event.code),
                           self.for_this_visit(self.accept_person), self.for_this_visit(self.on_voucher_failed))
@@ -238,10 +237,10 @@ class KioskController(QObject):
             log.info("a different card mid-journey: the previous session is closed first")
             self.sign_out()
         if person.source != "voucher" and not id_number_is_valid(person.id_number):
-            self.window.identify.show_state("identify.invalid_id", "error")
+            self.show_card_problem("identify.invalid_id")
             return
         if person.card_expired() and person.source == "sscard":
-            self.window.identify.show_state("identify.expired", "error")
+            self.show_card_problem("identify.expired")
             return
         self.session.identify(person)
         self.window.set_person_greeting(person.masked_name())
@@ -253,6 +252,14 @@ class KioskController(QObject):
             self.idle.arm(True)
         if self.window.current is self.window.home:
             self.show(self.window.identify)
+
+    def show_card_problem(self, key: str, **values: str) -> None:
+        """A card that could not be used says why on the identify screen — also when it was placed
+        first, on home, where nothing would show it."""
+        self.window.identify.show_state(key, "error", **values)
+        if self.window.current is self.window.home:
+            self.show(self.window.identify)
+        self.speak(self.window.identify.state.text())
 
     def on_identified_continue(self) -> None:
         if self.pending_form is not None:
