@@ -50,24 +50,26 @@ def type_text(editor: QWidget, text: str) -> None:
     QApplication.processEvents()
 
 
-@dataclass
-class Journey:
-    """Plays a resident through the window. `views` is every distinct screen the resident saw (each
-    form page counts as a screen) and `touches` every tap made through `tap`."""
+class ScreenRecorder:
+    """Every distinct screen a resident saw on one window (each form page counts as a screen).
+    One per window, connected once: journeys made again and again on a window (the benchmarks)
+    add no connections."""
 
-    window: MainWindow
-    shots_dir: Path | None = None
-    log: Callable[[str], None] = print
-    steps: list[str] = field(default_factory=list)
-    views: list[str] = field(default_factory=list)
-    touches: int = 0
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.views: list[str] = []
+        window.stack.currentChanged.connect(self.note)
+        window.form.pages.currentChanged.connect(self.note)
+        self.note()
 
-    def __post_init__(self) -> None:
-        self._note_view()
-        self.window.stack.currentChanged.connect(lambda _: self._note_view())
-        self.window.form.pages.currentChanged.connect(lambda _: self._note_view())
+    @staticmethod
+    def of(window: MainWindow) -> "ScreenRecorder":
+        recorder = getattr(window, "_screen_recorder", None)
+        if recorder is None:
+            recorder = window._screen_recorder = ScreenRecorder(window)
+        return recorder
 
-    def _note_view(self) -> None:
+    def note(self, *_: Any) -> None:
         current = self.window.current
         if current is None:
             return
@@ -79,10 +81,30 @@ class Journey:
         if not self.views or self.views[-1] != view:
             self.views.append(view)
 
+    def restart(self) -> None:
+        self.views.clear()
+        self.note()
+
+
+@dataclass
+class Journey:
+    """Plays a resident through the window. `views` is every distinct screen the resident saw (each
+    form page counts as a screen) since `start_counting`, and `touches` every tap made through `tap`."""
+
+    window: MainWindow
+    shots_dir: Path | None = None
+    log: Callable[[str], None] = print
+    steps: list[str] = field(default_factory=list)
+    touches: int = 0
+
+    @property
+    def views(self) -> list[str]:
+        return ScreenRecorder.of(self.window).views
+
     def start_counting(self) -> None:
         """From here on: the screen on show now is screen 1, and no touch made yet."""
-        self.views, self.touches = [], 0
-        self._note_view()
+        ScreenRecorder.of(self.window).restart()
+        self.touches = 0
 
     def tap(self, widget: QWidget) -> None:
         click(widget)
