@@ -107,6 +107,26 @@ def test_an_application_typed_at_the_kiosk_is_beside_its_number_at_the_counter(k
     assert "✔" in shell.window.done.result.text() and shell.window.done.number.text() == view().number
 
 
+def test_withdrawing_at_the_kiosk_takes_the_number_out_of_the_halls_queue(kiosk_shell, hall) -> None:
+    from kiosk.ui.journey import Journey, click, play_chronic_disease, wait_until
+
+    shell, hub, place = _kiosk_at(kiosk_shell, hall.url)
+    hub.stop()  # the WAN is down: the submission stays in the outbox, so it can still be withdrawn
+    view = lambda: shell.controller.done_view  # noqa: E731
+    j = Journey(shell.window, log=lambda _: None)
+    play_chronic_disease(j, place, CHRONIC, lambda: bool(view().number) and not view().printing)
+    ticket = hall.service.queue.by_submission(view().reference)
+    assert ticket.state == "waiting" and httpx.get(f"{hall.url}/api/lobby").json()["waiting"]["C"] == 1
+    click(j.find("done_undo"))
+    wait_until(lambda: view().undone, 10, "the withdrawal")
+    assert hall.service.queue.get(ticket.ticket_id).state == "done"  # nobody is called for withdrawn business
+    assert httpx.get(f"{hall.url}/api/lobby").json()["waiting"]["C"] == 0
+    with closing(clerk_client(hall.url)) as clerk:
+        assert clerk.post("/api/counters/1/call").json() == {"ticket": None}
+    with httpx.Client(base_url=hall.url) as anonymous:  # only a kiosk may withdraw
+        assert anonymous.post(f"/api/tickets/{ticket.ticket_id}/withdraw").status_code == 401
+
+
 def test_with_the_hall_down_the_submission_is_stored_and_the_resident_goes_to_the_counter(kiosk_shell) -> None:
     from kiosk.ui.journey import Journey, play_chronic_disease
 
@@ -277,3 +297,16 @@ def test_run_counter_or_lobby_station_points_to_the_hall_page(data_dir, monkeypa
     code, out, err = _main(capsys, "run", "--station", station, "--counter", "3")
     assert code == 2 and not out and err.count("\n") == 1 and f"http://hall.local:8780{page}" in err, err
     assert not (PROJECT / "kiosk" / "ui" / "counter_app.py").exists()
+
+
+def test_hall_serve_defaults_follow_the_kiosks_hall_section(config) -> None:
+    import argparse
+    import dataclasses
+
+    from kiosk.commands.hall import DEFAULT_PORT, _tokens, default_port
+
+    assert default_port(config) == DEFAULT_PORT
+    assert _tokens(argparse.Namespace(tokens=None), config) == {config.hub.token: config.kiosk.id}
+    at_hall = dataclasses.replace(config, hall=dataclasses.replace(config.hall, url="https://hall.local:8443", token="k-tok"))
+    assert default_port(at_hall) == 8443  # serve where the kiosk looks
+    assert _tokens(argparse.Namespace(tokens=None), at_hall) == {"k-tok": config.kiosk.id}  # the token it sends

@@ -18,9 +18,9 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     serve = actions.add_parser("serve", help="run the hall in the foreground")
     serve.add_argument("--db", metavar="PATH", help="hall database (default: <data_dir>/hall.sqlite3)")
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1; other addresses need TLS (or --insecure)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--port", type=int, help=f"default: the port of [hall] url, else {DEFAULT_PORT}")
     serve.add_argument("--tokens", metavar="FILE", help="lines 'KIOSK_ID TOKEN' of the kiosks that may issue tickets "
-                       "(default: the configured hub token for kiosk.id)")
+                       "(default: this machine's kiosk.id with [hall] token, else with hub.token)")
     serve.add_argument("--key-file", metavar="FILE", help="hall key (default: keys/hall.key beside the database)")
     serve.add_argument("--retention-days", type=float, metavar="DAYS",
                        help="purge applications this long after they arrived (default: privacy.retention_days)")
@@ -83,11 +83,20 @@ def _add_user(args: argparse.Namespace, db_path: Path) -> int:
 
 
 def _tokens(args: argparse.Namespace, config: Config) -> dict[str, str]:
+    """A hall on the kiosk machine serves that kiosk with the token its [hall] section sends."""
     from kiosk.hub.server import read_tokens_file
 
     if args.tokens:
         return read_tokens_file(args.tokens)
-    return {config.hub.token: config.kiosk.id} if config.hub.token else {}
+    token = config.hall.token or config.hub.token
+    return {token: config.kiosk.id} if token else {}
+
+
+def default_port(config: Config) -> int:
+    """The port the kiosk's [hall] url names (when it names one), so both ends agree by default."""
+    from urllib.parse import urlsplit
+
+    return (urlsplit(config.hall.url).port if config.hall.url else None) or DEFAULT_PORT
 
 
 def _serve(args: argparse.Namespace, config: Config, db_path: Path) -> int:
@@ -96,6 +105,8 @@ def _serve(args: argparse.Namespace, config: Config, db_path: Path) -> int:
     from kiosk.hub.server import check_tls_files, exposure_problem
     from kiosk.services.outbox import OutboxError
 
+    if args.port is None:
+        args.port = default_port(config)
     if not 0 <= args.port <= 65535:
         return _fail(f"--port {args.port}: expected a port number from 1 to 65535", 2)
     if bool(args.tls_cert) != bool(args.tls_key):

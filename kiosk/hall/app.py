@@ -7,6 +7,8 @@ POST /api/tickets       {"service", "priority": bool|REASON, "submission_id": UU
                          ticket (a retry never queues the resident twice)
 POST /api/applications  {"submission_id", "service", "payload"} → {"submission_id", "stored": new|duplicate}
                          (the application may come before, with or after its ticket)
+POST /api/tickets/{id}/withdraw → {"withdrawn": bool} (the resident withdrew the submission at the
+                         kiosk: a ticket still waiting leaves the queue; one already called stays)
 Clerk (session cookie from /api/login or /login; POSTs need the session's CSRF token in the
 `X-CSRF-Token` header, or a `csrf` form field for the pages' forms):
 POST /api/login         {"user", "password"} → {"user", "role", "csrf"} + cookie
@@ -247,6 +249,11 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
         new = await run_in_threadpool(service.put_application, submission_id, code, kiosk_id, payload)
         service.live.notify()
         return {"submission_id": submission_id, "stored": "new" if new else "duplicate"}
+
+    @app.post("/api/tickets/{ticket_id}/withdraw")
+    async def post_withdraw(ticket_id: str, request: Request) -> Any:
+        await kiosk(request)
+        return {"withdrawn": await run_in_threadpool(service.withdraw, ticket_id[:64])}
 
     # -- API: clerks -----------------------------------------------------------------------------
     @app.post("/api/login")

@@ -76,6 +76,13 @@ class HallService:
         self.live.notify()
         return self.ticket_json(ticket)
 
+    def withdraw(self, ticket_id: str) -> bool:
+        """撤回 at the kiosk: a waiting ticket leaves the queue (nobody is called for it)."""
+        withdrawn = self.queue.withdraw(ticket_id)
+        if withdrawn:
+            self.live.notify()
+        return withdrawn
+
     def put_application(self, submission_id: str, service: str, kiosk_id: str, payload: dict[str, Any]) -> bool:
         from kiosk.hall.store import ApplicationConflict
 

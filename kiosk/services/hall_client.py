@@ -114,6 +114,10 @@ class HallClient(_HallHttp):
             raise HallError("hall ticket reply has no number or id")
         return ticket
 
+    def withdraw(self, ticket_id: str) -> bool:
+        """The resident withdrew the submission: True when the ticket left the hall's queue."""
+        return self._call("POST", f"/api/tickets/{ticket_id}/withdraw").get("withdrawn") is True
+
 
 class HallClerk(_HallHttp):
     """A counter's calls: `login` first (session cookie + CSRF token), then the actions."""

@@ -116,10 +116,15 @@ class HallDesk:
         log.info("hall ticket %s not printed: %s", ticket_id[:8], reason)
 
     def withdraw(self, ticket_id: str) -> bool:
-        # The hall has no kiosk-side withdraw yet: the clerk sees the withdrawn reference (the hub
-        # marks it withdrawn) and finishes the ticket; nobody's place is taken by it for long.
-        log.info("hall ticket %s: withdrawn at the kiosk; the counter finishes it", ticket_id[:8])
-        return False
+        """The submission is withdrawn already (outbox, hub); a hall that cannot be reached now
+        only leaves the number in line (logged) — the clerk finds the reference withdrawn."""
+        from kiosk.services.hall_client import HallError
+
+        try:
+            return self.client.withdraw(ticket_id)
+        except HallError as exc:
+            log.warning("hall ticket %s not withdrawn: %s", ticket_id[:8], exc)
+            return False
 
     def close(self) -> None:
         self.client.close()
