@@ -310,3 +310,25 @@ def test_hall_serve_defaults_follow_the_kiosks_hall_section(config) -> None:
     at_hall = dataclasses.replace(config, hall=dataclasses.replace(config.hall, url="https://hall.local:8443", token="k-tok"))
     assert default_port(at_hall) == 8443  # serve where the kiosk looks
     assert _tokens(argparse.Namespace(tokens=None), at_hall) == {"k-tok": config.kiosk.id}  # the token it sends
+
+
+def test_demo_starts_a_hall_the_kiosk_uses_and_its_clerk_can_log_in(config) -> None:
+    from kiosk.commands.demo import DEMO_CLERK, start_local_hall
+    from kiosk.services.forms import load_forms
+    from kiosk.services.ticket_desk import HallDesk, open_desk
+
+    hall_handle, kiosk_config, password = start_local_hall(config)
+    try:
+        assert kiosk_config.hall.url == hall_handle.url and kiosk_config.hall.url.startswith("http://127.0.0.1:")
+        assert kiosk_config.hall.token and kiosk_config.hall.token != config.hub.token  # a fresh token per run
+        desk = open_desk(kiosk_config)
+        try:
+            assert isinstance(desk, HallDesk)
+            ticket = desk.issue(load_forms(PROJECT / "forms").by_code("consult"), None)
+        finally:
+            desk.close()
+        assert ticket.number == "D001" and ticket.json["service_point"] == config.kiosk.service_point
+        with closing(clerk_client(hall_handle.url, DEMO_CLERK, password)) as clerk:
+            assert clerk.post("/api/counters/1/call").json()["ticket"]["number"] == "D001"
+    finally:
+        hall_handle.stop()

@@ -75,8 +75,11 @@ def start_local_hall(config: Config):
     password = secrets.token_urlsafe(9)
     parts.service.store.put_staff(DEMO_CLERK, "clerk", hash_password(password))
     token = secrets.token_urlsafe(24)  # this run's kiosk token: never a published demo value
+    from kiosk.commands.hall import DEFAULT_PORT
+
+    port = DEFAULT_PORT if _port_free("127.0.0.1", DEFAULT_PORT) else 0  # the usual address when it is free
     try:
-        hall = start_hall_in_thread(parts, {token: config.kiosk.id})
+        hall = start_hall_in_thread(parts, {token: config.kiosk.id}, port=port)
     except Exception:
         parts.close()
         raise
