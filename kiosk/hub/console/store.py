@@ -235,7 +235,7 @@ class ConsoleStore:
         sql = ("SELECT f.kiosk_id, f.id, f.service, f.at, s.station, a.state, a.updated_at, a.updated_by "
                "FROM submission_facts f LEFT JOIN kiosk_stations s ON s.kiosk_id = f.kiosk_id "
                "LEFT JOIN application_states a ON a.kiosk_id = f.kiosk_id AND a.id = f.id "
-               f"WHERE {' AND '.join(where)} ORDER BY f.at DESC, f.id LIMIT ? OFFSET ?")
+               f"WHERE {' AND '.join(where)} ORDER BY f.at DESC, f.id DESC LIMIT ? OFFSET ?")
         with self._tx() as cur:
             cur.execute(self._q(sql), [*params, int(limit), int(offset)])
             rows = cur.fetchall()
