@@ -303,7 +303,7 @@ class KioskController(QObject):
         self.session.answers = answers
         if self.session.form is not None:
             self.session.remember(visit_answers(self.session.form, answers))  # the phone: asked once per visit
-        self.window.review.show_review(self.session.form, self.session.person, answers)
+        self.window.review.show_review(self.session.form, self.session.person, answers, set(self.window.form.skipped))
         self.show(self.window.review)
 
     def on_review_edit(self) -> None:

@@ -9,9 +9,11 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QScrollArea, QVB
 from kiosk.privacy import mask_id_number, mask_name, mask_phone
 from kiosk.services.forms import FieldSpec, FormSpec, display_value
 from kiosk.services.identity import Person
-from kiosk.ui.i18n import language, tr
+from kiosk.ui.i18n import language, register_strings, tr
 from kiosk.ui.screens.base import Screen, button, label
 from kiosk.ui.theme import Metrics
+
+register_strings({"review.reused": ("（本次办理时已填写）", " (given earlier in this visit)")})
 
 
 def masked_display(spec: FieldSpec, value: Any, lang: str, head: int, tail: int) -> str:
@@ -34,6 +36,7 @@ class ReviewScreen(Screen):
         super().__init__(metrics)
         self._mask = (mask_head, mask_tail)
         self._content: tuple[FormSpec, Person | None, dict[str, Any]] | None = None
+        self._reused: frozenset[str] = frozenset()  # answers not asked again: the resident is told why
         outer = QVBoxLayout(self)
         outer.setContentsMargins(metrics.mm(10), metrics.mm(5), metrics.mm(10), metrics.mm(5))
         self.heading = label(role="title")
@@ -55,8 +58,10 @@ class ReviewScreen(Screen):
         self.edit.clicked.connect(self.edit_clicked)
         self.submit.clicked.connect(self.submit_clicked)
 
-    def show_review(self, form: FormSpec, person: Person | None, answers: dict[str, Any]) -> None:
+    def show_review(self, form: FormSpec, person: Person | None, answers: dict[str, Any],
+                    reused: frozenset[str] | set[str] = frozenset()) -> None:
         self._content = (form, person, answers)
+        self._reused = frozenset(reused)
         self.submit.setEnabled(True)
         self._fill()
 
@@ -80,8 +85,10 @@ class ReviewScreen(Screen):
             rows.append((tr("review.applicant"), f"{person.masked_name()}  {person.masked_id(*self._mask)}", True))
         for spec in form.fields:
             if spec.name in answers and spec.prefill not in ("card.name", "card.id_number"):
-                rows.append((spec.label.get(lang), masked_display(spec, answers[spec.name], lang, *self._mask),
-                             spec.type not in ("choice", "multichoice", "consent")))
+                value = masked_display(spec, answers[spec.name], lang, *self._mask)
+                if spec.name in self._reused:
+                    value += tr("review.reused")
+                rows.append((spec.label.get(lang), value, spec.type not in ("choice", "multichoice", "consent")))
         for row, (caption, value, is_data) in enumerate(rows):
             self.grid.addWidget(label(caption, role="hint"), row, 0)
             value_label = label(value)
@@ -93,6 +100,7 @@ class ReviewScreen(Screen):
 
     def reset(self) -> None:
         self._content = None
+        self._reused = frozenset()
         self._fill()
 
     def retranslate(self) -> None:
