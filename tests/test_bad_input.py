@@ -109,6 +109,16 @@ ROWS = [
     Row("outbox list --reveal with a replaced key", ("outbox", "list", "--reveal"), 1, setup=_replaced_key),
     Row("outbox undo of an unknown id with a replaced key", ("outbox", "undo", "00000000-0000-0000-0000-000000000000"), 1,
         setup=_replaced_key),
+    # numbers out of range, NaN or too big for SQLite: a usage error, not a silent no-op or an overflow
+    Row("outbox list --limit too large", ("outbox", "list", "--limit", "99999999999999999999999"), 2),
+    Row("outbox list --limit negative", ("outbox", "list", "--limit", "-1"), 2),
+    Row("outbox purge --older-than-days NaN", ("outbox", "purge", "--older-than-days", "nan"), 2),
+    Row("outbox purge --older-than-days negative", ("outbox", "purge", "--older-than-days", "-1"), 2),
+    Row("outbox undo --within-s infinite", ("outbox", "undo", "00000000-0000-0000-0000-000000000000", "--within-s", "inf"), 2),
+    Row("read-id --timeout NaN (not 'no reader answering')", ("read-id", "--timeout", "nan"), 2, after=_not_created("data")),
+    Row("read-sscard --timeout negative", ("read-sscard", "--timeout", "-5"), 2),
+    Row("queue call --service that is not a service (would never call anyone)",
+        ("queue", "call", "--counter", "1", "--service", "NOPE"), 2),
     Row("config nonsense: negative timeout", ("diag", "--config", "{tmp}/bad.toml"), 2,
         setup=_file("bad.toml", content=b"[hub]\ntimeout_s = -1\n")),
     # owned by the hub helper (kiosk/commands/hub.py)

@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from kiosk.commands.argtypes import int_between, seconds_or_days
 from kiosk.config import Config
 
 
@@ -14,15 +15,15 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     actions.add_parser("status", help="counts per state and the age of the oldest pending item")
     listing = actions.add_parser("list", help="rows, newest first (no personal data unless --reveal)")
     listing.add_argument("--state", choices=("pending", "sending", "acked", "quarantined", "withdrawn"))
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=int_between(1, 1_000_000, "a row count"), default=50)
     listing.add_argument("--reveal", action="store_true", help="decrypt and show payloads (technician use; audited in the log)")
     retry = actions.add_parser("retry", help="put quarantined rows back in line")
     retry.add_argument("ids", nargs="*", metavar="ID", help="default: every quarantined row")
     purge = actions.add_parser("purge", help="delete synced rows older than the retention period")
-    purge.add_argument("--older-than-days", type=float, help="default: privacy.retention_days")
+    purge.add_argument("--older-than-days", type=seconds_or_days(0, 36500, "days"), help="default: privacy.retention_days")
     undo = actions.add_parser("undo", help="withdraw a submission that has not been sent yet")
     undo.add_argument("id", metavar="ID")
-    undo.add_argument("--within-s", type=float, default=600)
+    undo.add_argument("--within-s", type=seconds_or_days(0, 86400, "seconds"), default=600)
     actions.add_parser("acknowledge", help="a technician has seen the set-aside (malformed) databases: diag stops warning")
     parser.set_defaults(handler=run)
 

@@ -54,6 +54,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return _run_at_hall(args, config, hall_url)
     if args.user or args.password_stdin:
         raise UsageError("NO_HALL", "没有配置服务大厅，--user 无用", "--user/--password-stdin need a hall: pass --hall URL or set [hall] url")
+    if args.service is not None:  # an unknown code would quietly never call anyone
+        from kiosk.commands.ticket import find_service, known_service_codes
+
+        if find_service(config, args.service) is None:
+            codes = ", ".join(known_service_codes(config)) or "none"
+            raise UsageError("UNKNOWN_SERVICE", f"没有业务代码 {args.service}", f"--service {args.service!r} is not a service; known: {codes}")
     with QueueService(config.data_dir / "queue.sqlite3", config.queue, config.kiosk.elderly_age) as queue:
         if args.action == "call":
             ticket = queue.call_next(args.counter, args.service)

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 
+from kiosk.commands.argtypes import seconds_or_days
 from kiosk.config import SIMULATED, Config
 from kiosk.privacy import CARD_FIELD_KINDS, MaskPolicy, mask_fields
 
@@ -26,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     parser.add_argument("--port", metavar="URL", help="serial device, pyserial URL (socket://host:port) or sim:// (default: devices.idcard.port)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--unmasked", action="store_true", help="print the ID number, name, address and dates in clear")
-    parser.add_argument("--timeout", metavar="S", type=float, default=30.0, help="seconds to wait for a card (default 30)")
+    parser.add_argument("--timeout", metavar="S", type=seconds_or_days(0, 86400, "seconds", low_open=True), default=30.0, help="seconds to wait for a card (default 30)")
     parser.set_defaults(handler=run)
 
 

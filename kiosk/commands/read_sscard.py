@@ -12,6 +12,7 @@ import json
 import sys
 import time
 
+from kiosk.commands.argtypes import seconds_or_days
 from kiosk.config import Config
 from kiosk.privacy import CARD_FIELD_KINDS, MaskPolicy, mask_fields
 
@@ -21,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     parser.add_argument("--reader", metavar="NAME", help="substring of the PC/SC reader name (default: devices.sscard.reader)")
     parser.add_argument("--json", action="store_true", help="JSON output (the default; kept for scripts)")
     parser.add_argument("--unmasked", action="store_true", help="print personal data in clear")
-    parser.add_argument("--timeout", metavar="S", type=float, default=30.0, help="seconds to wait for a card (default 30)")
+    parser.add_argument("--timeout", metavar="S", type=seconds_or_days(0, 86400, "seconds", low_open=True), default=30.0, help="seconds to wait for a card (default 30)")
     parser.add_argument("--simulate", action="store_true",
                         help="insert devices.sscard.sim_profile into vpcd first (needs pcscd + vsmartcard-vpcd)")
     parser.set_defaults(handler=run)
