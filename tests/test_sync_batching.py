@@ -7,7 +7,7 @@ import json
 import httpx
 
 from hub_fixtures import KIOSK, TOKEN, TOKENS, cipher, hub, store  # noqa: F401
-from kiosk.services.sync import HubClient, Syncer, split_by_bytes, wire_size
+from kiosk.services.sync import HubClient, Syncer, request_body, split_by_bytes, wire_size
 
 
 def fill(store, n, size):
@@ -65,10 +65,23 @@ def test_split_keeps_order_and_drops_nothing():
         def __init__(self, n: int) -> None:
             self.n = n
 
-        def to_wire(self) -> dict:
-            return {"id": str(self.n), "payload": "x" * (self.n * 37 % 300)}
+        def wire_json(self) -> bytes:
+            return json.dumps({"id": str(self.n), "payload": "x" * (self.n * 37 % 300)}).encode()
 
     entries = [E(n) for n in range(200)]
     chunks = split_by_bytes(entries, 2_000)
-    assert [e.n for c in chunks for e in c] == list(range(200))
-    assert all(sum(wire_size(e.to_wire()) for e in c) <= 2_000 for c in chunks)
+    assert [i.entry.n for c in chunks for i in c] == list(range(200))
+    bodies = [request_body([i.wire for i in c]) for c in chunks]
+    assert all(len(b) <= 2_000 for b in bodies)
+    assert [json.loads(b)["items"] for b in bodies] == [[json.loads(i.wire) for i in c] for c in chunks]
+    full = [request_body([i.wire for i in c] + [nxt[0].wire]) for c, nxt in zip(chunks, chunks[1:])]
+    assert all(len(b) > 2_000 for b in full)  # each request is as full as the bound allows
+
+
+def test_the_wire_item_is_exactly_to_wire(store):
+    """The pre-encoded item the Syncer posts decodes to the same object `to_wire()` gives."""
+    payload = {"name": "张三", "emoji": "🙂", "quote": 'a"b\\c', "n": 1.5, "nested": {"z": [1, None, True]}}
+    store.enqueue(store.new_submission_id(), "enrol", KIOSK, payload)
+    entry = store.claim_batch(1).entries[0]
+    assert json.loads(entry.wire_json()) == entry.to_wire()
+    assert json.loads(entry.wire_json())["payload"] == payload

@@ -21,6 +21,7 @@ Faults (nothing stored is ever hidden):
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import sqlite3
@@ -196,6 +197,14 @@ class OutboxEntry:
         """The item shape `POST /v1/submissions` takes."""
         return {"id": self.id, "kiosk_id": self.kiosk_id, "service": self.service, "kind": self.kind,
                 "created_at": _iso(self.created_at), "payload": self.payload}
+
+    def wire_json(self) -> bytes:
+        """`to_wire()` as the UTF-8 JSON bytes that go into the request body, made once per item
+        (the payload as canonical JSON; the hub decodes it to the same object)."""
+        head = json.dumps({"id": self.id, "kiosk_id": self.kiosk_id, "service": self.service, "kind": self.kind,
+                           "created_at": _iso(self.created_at)}, ensure_ascii=False, separators=(",", ":"))
+        payload = b"null" if self.payload is None else canonical_json(self.payload)
+        return head[:-1].encode("utf-8") + b',"payload":' + payload + b"}"
 
 
 @dataclass(frozen=True)
@@ -662,23 +671,32 @@ class OutboxStore:
         """Claim up to `limit` pending rows (→ sending). A row that cannot be read or decrypted
         is quarantined locally with its reason instead of blocking the queue. Refuses while the
         key does not match the stored rows (that is not one bad row, it is the wrong key)."""
-        self._require_key()
+        return self.ack_and_claim((), limit)
+
+    def ack_and_claim(self, acked_ids: Iterable[str], limit: int) -> Claim:
+        """`mark_acked(acked_ids)` and `claim_batch(limit)` as one transaction, so a pipelined
+        sync pays one commit (one fsync) per batch. `limit` 0: only the acks (no key needed)."""
+        ids = list(dict.fromkeys(acked_ids))
+        if limit > 0 or not ids:
+            self._require_key()
         now = self.clock()
 
         def work(conn: sqlite3.Connection) -> tuple[list[OutboxEntry], list[tuple[int, str, str]]]:
+            self._mark_acked_in(conn, ids, now)
             entries: list[OutboxEntry] = []
             bad: list[tuple[int, str, str]] = []  # seq, id, problem
-            for seq, row in self._pending_rows(conn, limit):
+            for seq, row in (self._pending_rows(conn, limit) if limit > 0 else ()):
                 if row is None or isinstance(row, str):
                     bad.append((seq, "?", row or "row cannot be read"))
                     continue
-                entry, problem = self._read_entry(row)
+                payload, problem = self._open_payload(row)
                 if problem:
-                    bad.append((seq, entry.id, problem))
-                else:
-                    entries.append(entry)
-            conn.executemany("UPDATE outbox SET state='sending', attempts=attempts+1, updated_at=? WHERE seq=?",
-                             [(now, e.seq) for e in entries])
+                    bad.append((seq, row[1], problem))
+                else:  # the entry as it will be once this transaction commits (one object per row)
+                    entries.append(OutboxEntry(*row[:5], "sending", row[6], now, row[8] + 1, *row[9:12], payload=payload))
+            for chunk in _chunks([e.seq for e in entries]):  # one statement per batch, not one per row
+                conn.execute(f"UPDATE outbox SET state='sending', attempts=attempts+1, updated_at=? "
+                             f"WHERE state='pending' AND seq IN ({_marks(chunk)})", (now, *chunk))
             conn.executemany("UPDATE outbox SET state='quarantined', reason=?, updated_at=? WHERE seq=?",
                              [(f"local: {problem}"[:500], now, seq) for seq, _, problem in bad])
             return entries, bad
@@ -686,7 +704,7 @@ class OutboxStore:
         entries, bad = self._write(work)
         for seq, sid, problem in bad:
             log.error("outbox row %s (seq %d) quarantined locally: %s", sid, seq, problem)
-        return Claim([_replace(e, state="sending", attempts=e.attempts + 1, updated_at=now) for e in entries], len(bad))
+        return Claim(entries, len(bad))
 
     @staticmethod
     def _pending_rows(conn: sqlite3.Connection, limit: int) -> list[tuple[int, tuple | str | None]]:
@@ -708,12 +726,23 @@ class OutboxStore:
                 out.append((seq, f"row cannot be read: {str(exc)[:120]}"))
         return out
 
+    _ACK = ("UPDATE outbox SET state='acked', acked_at=?, updated_at=?, last_error=NULL "
+            "WHERE state IN ('sending','pending','quarantined') AND {ids}")
+
     def mark_acked(self, ids: Iterable[str]) -> int:
-        now, ids = self.clock(), list(ids)
-        return self._write(lambda conn: sum(conn.execute(
-            "UPDATE outbox SET state='acked', acked_at=?, updated_at=?, last_error=NULL "
-            "WHERE seq=(SELECT seq FROM submissions WHERE id=?) AND state IN ('sending','pending','quarantined')",
-            (now, now, i)).rowcount for i in ids))
+        now = self.clock()
+        return self._by_ids(ids, self._ACK, (now, now))
+
+    def _mark_acked_in(self, conn: sqlite3.Connection, ids: list[str], now: float) -> int:
+        return _update_by_ids(conn, ids, self._ACK, (now, now))
+
+    def _by_ids(self, ids: Iterable[str], sql: str, params: tuple) -> int:
+        """`sql` (its `{ids}` naming the rows of these submission ids) as a few set-based
+        statements in one transaction; returns the rows changed. No ids: no transaction."""
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return 0
+        return self._write(lambda conn: _update_by_ids(conn, ids, sql, params))
 
     def quarantine(self, submission_id: str, reason: str) -> bool:
         now = self.clock()
@@ -728,21 +757,21 @@ class OutboxStore:
         if ids is None:
             return self._write(lambda conn: conn.execute(
                 "UPDATE outbox SET state='pending', updated_at=? WHERE state='sending'", (now,)).rowcount)
-        ids = list(ids)
-        return self._write(lambda conn: sum(conn.execute(
-            "UPDATE outbox SET state='pending', last_error=COALESCE(?, last_error), updated_at=? "
-            "WHERE seq=(SELECT seq FROM submissions WHERE id=?) AND state='sending'",
-            (error[:500] if error else None, now, i)).rowcount for i in ids))
+        return self._by_ids(ids, "UPDATE outbox SET state='pending', last_error=COALESCE(?, last_error), updated_at=? "
+                                 "WHERE state='sending' AND {ids}", (error[:500] if error else None, now))
+
+    def unclaim(self, ids: Iterable[str]) -> int:
+        """sending → pending for rows claimed but never posted (a prepared batch the hub's
+        trouble stopped): the claim's attempt is taken back, last_error left as it was."""
+        return self._by_ids(ids, "UPDATE outbox SET state='pending', attempts=MAX(attempts-1, 0), updated_at=? "
+                                 "WHERE state='sending' AND {ids}", (self.clock(),))
 
     def retry_quarantined(self, ids: Iterable[str] | None = None) -> int:
         now = self.clock()
         if ids is None:
             return self._write(lambda conn: conn.execute(
                 "UPDATE outbox SET state='pending', updated_at=? WHERE state='quarantined'", (now,)).rowcount)
-        ids = list(ids)
-        return self._write(lambda conn: sum(conn.execute(
-            "UPDATE outbox SET state='pending', updated_at=? WHERE seq=(SELECT seq FROM submissions WHERE id=?) AND state='quarantined'",
-            (now, i)).rowcount for i in ids))
+        return self._by_ids(ids, "UPDATE outbox SET state='pending', updated_at=? WHERE state='quarantined' AND {ids}", (now,))
 
     def purge_acked(self, older_than_days: float) -> int:
         """Delete acked (and withdrawn) rows older than the retention period; returns how many."""
@@ -899,18 +928,22 @@ class OutboxStore:
 
     def _read_entry(self, row: tuple) -> tuple[OutboxEntry, str | None]:
         """The entry with its payload, or the reason it cannot be sent."""
-        entry = OutboxEntry(*row[:12])
+        payload, problem = self._open_payload(row)
+        return OutboxEntry(*row[:12], payload=payload), problem
+
+    def _open_payload(self, row: tuple) -> tuple[dict[str, Any] | None, str | None]:
+        """A `_SELECT` row's payload decrypted, or the reason it cannot be sent."""
         if row[13] != "blob":
-            return entry, f"payload stored as {row[13]}, not an encrypted blob"
+            return None, f"payload stored as {row[13]}, not an encrypted blob"
         try:
             payload = self._require_key().decrypt(row[12], row[1])
         except DecryptError as exc:
-            return entry, f"payload does not decrypt with this key ({exc})"
+            return None, f"payload does not decrypt with this key ({exc})"
         except ValueError as exc:  # decrypted, but not JSON
-            return entry, f"payload is not readable JSON ({str(exc)[:80]})"
+            return None, f"payload is not readable JSON ({str(exc)[:80]})"
         if not isinstance(payload, dict):
-            return entry, "payload is not an object"
-        return _replace(entry, payload=payload), None
+            return None, "payload is not an object"
+        return payload, None
 
     def _entry(self, row: tuple, decrypt: bool = False) -> OutboxEntry:
         if not decrypt or self.cipher is None:
@@ -959,6 +992,22 @@ class _Transaction:
                 conn.execute("ROLLBACK")
         finally:
             self.store._lock.release()
+
+
+_CHUNK = 500  # bound parameters per statement: under SQLite's oldest limit (999)
+
+
+def _chunks(values: list, size: int = _CHUNK) -> Iterable[list]:
+    return (values[i:i + size] for i in range(0, len(values), size))
+
+
+def _marks(values: list) -> str:
+    return ",".join("?" * len(values))
+
+
+def _update_by_ids(conn: sqlite3.Connection, ids: list[str], sql: str, params: tuple) -> int:
+    return sum(conn.execute(sql.format(ids=f"seq IN (SELECT seq FROM submissions WHERE id IN ({_marks(chunk)}))"),
+                            (*params, *chunk)).rowcount for chunk in _chunks(ids))
 
 
 def _replace(entry: OutboxEntry, **changes: Any) -> OutboxEntry:

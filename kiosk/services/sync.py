@@ -13,13 +13,14 @@ import logging
 import random
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import httpx
 
 from kiosk.errors import UserFacingError
-from kiosk.services.outbox import OutboxKeyError, OutboxStore
+from kiosk.services.outbox import Claim, OutboxKeyError, OutboxStore
 
 if TYPE_CHECKING:
     from drivers.diagnostics import CheckResult
@@ -108,11 +109,18 @@ class HubClient:
     def post_batch(self, items: Sequence[dict[str, Any]]) -> list[ItemResult]:
         """Results the hub named, validated; unknown ids and malformed entries are dropped."""
         response = self._request("POST", "/v1/submissions", json={"items": list(items)})
+        return self._results(response, {item["id"] for item in items})
+
+    def post_encoded(self, ids: Sequence[str], body: bytes) -> list[ItemResult]:
+        """`post_batch` for a body already encoded (`request_body`) holding the items `ids`."""
+        response = self._request("POST", "/v1/submissions", content=body, headers={"Content-Type": "application/json"})
+        return self._results(response, set(ids))
+
+    def _results(self, response: httpx.Response, sent: set[str]) -> list[ItemResult]:
         self._check(response)
         body = self._json(response)
         if not isinstance(body, dict) or not isinstance(body.get("results"), list):
             raise HubError(f"HTTP {response.status_code}: reply has no results list", response.status_code)
-        sent = {item["id"] for item in items}
         results = []
         for r in body["results"]:
             if (isinstance(r, dict) and isinstance(r.get("id"), str) and r["id"] in sent
@@ -248,23 +256,38 @@ DEFAULT_BATCH_SIZE = 200
 DEFAULT_BATCH_BYTES = 256 * 1024
 
 
+_BODY_HEAD, _BODY_TAIL = b'{"items":[', b"]}"
+
+
 def wire_size(item: dict[str, Any]) -> int:
     """An upper bound of the item's bytes in the request body (ASCII-escaped JSON is never shorter
-    than UTF-8 JSON), cheap enough to take for every item."""
+    than UTF-8 JSON)."""
     return len(json.dumps(item, separators=(",", ":"))) + 1
 
 
-def split_by_bytes(entries: Sequence[Any], max_bytes: int) -> list[list[Any]]:
-    """Consecutive runs of entries whose wire items sum to at most `max_bytes` (an entry bigger
-    than that on its own goes alone)."""
-    chunks: list[list[Any]] = []
+def request_body(items: Sequence[bytes]) -> bytes:
+    """`{"items": [...]}` from items already encoded as JSON (`OutboxEntry.wire_json`)."""
+    return _BODY_HEAD + b",".join(items) + _BODY_TAIL
+
+
+@dataclass(frozen=True)
+class Encoded:
+    entry: Any  # OutboxEntry
+    wire: bytes  # entry.wire_json(), made once
+
+
+def split_by_bytes(entries: Sequence[Any], max_bytes: int) -> list[list[Encoded]]:
+    """Consecutive runs of entries whose request body (`request_body`) is at most `max_bytes`
+    (an entry bigger than that on its own goes alone). Each entry is encoded exactly once."""
+    chunks: list[list[Encoded]] = []
     size = 0
     for entry in entries:
-        n = wire_size(entry.to_wire())
+        item = Encoded(entry, entry.wire_json())
+        n = len(item.wire) + 1  # its comma (or the envelope's slack for the first)
         if not chunks or size + n > max_bytes:
             chunks.append([])
-            size = 0
-        chunks[-1].append(entry)
+            size = len(_BODY_HEAD) + len(_BODY_TAIL) - 1
+        chunks[-1].append(item)
         size += n
     return chunks
 
@@ -281,23 +304,27 @@ class Syncer:
         """Claim one batch (at most `batch_size` rows), post it in requests of at most
         `max_batch_bytes`, apply the per-item results. Never raises for hub trouble.
         Rows that cannot be read locally are quarantined by the claim and counted here."""
-        claim = self.store.claim_batch(self.batch_size)
-        local = SyncReport(quarantined=claim.local_quarantined, local_quarantined=claim.local_quarantined)
+        return self._post_claim(self.store.claim_batch(self.batch_size))
+
+    def _post_claim(self, claim: Claim, acks: list[str] | None = None) -> SyncReport:
+        """Post a claimed batch. `acks`: collect the ids the hub took instead of marking them
+        acked here (the caller records them; until then they stay `sending`)."""
+        report = SyncReport(quarantined=claim.local_quarantined, local_quarantined=claim.local_quarantined)
         if not claim.entries:
-            return local
+            return report
         try:
-            report = local
             chunks = split_by_bytes(claim.entries, self.max_batch_bytes)
             for n, chunk in enumerate(chunks):
-                report = report + self._send(chunk)
+                report = report + self._send(chunk, acks)
                 if report.error:  # the hub is in trouble: the rest go back in line untouched
-                    rest = [e.id for c in chunks[n + 1:] for e in c]
+                    rest = [item.entry.id for later in chunks[n + 1:] for item in later]
                     if rest:
                         self.store.release_sending(rest, report.error)
                     break
             return report
         except BaseException:
-            self.store.release_sending([e.id for e in claim.entries], "interrupted")  # acked rows stay acked
+            taken = set(acks or ())  # recorded by the caller; acked rows stay acked
+            self.store.release_sending([e.id for e in claim.entries if e.id not in taken], "interrupted")
             raise
 
     def _pause(self, ids: list[str], problem: str, report: SyncReport) -> SyncReport:
@@ -307,20 +334,23 @@ class Syncer:
         log.error("sync paused: %s", problem)
         return dataclasses.replace(report, error=problem, config_error=problem)
 
-    def _send(self, batch: list) -> SyncReport:
+    def _send(self, items: list[Encoded], acks: list[str] | None = None) -> SyncReport:
+        batch = [item.entry for item in items]
         try:
-            results = self.client.post_batch([e.to_wire() for e in batch])
+            results = self.client.post_encoded([e.id for e in batch], request_body([item.wire for item in items]))
         except HubError as exc:
             if exc.status in _AUTH_STATUSES:
                 return self._pause([e.id for e in batch], identity_problem(exc.status, kiosk_id=batch[0].kiosk_id),
                                    SyncReport(sent=len(batch)))
             if exc.status in _PERMANENT_BATCH_STATUSES and not exc.transient:
-                if len(batch) > 1:  # one bad item must not block the rest: send them one by one
+                if len(items) > 1:  # one bad item must not block the rest: send them one by one
                     report = SyncReport(sent=0)
-                    for entry in batch:
-                        report = report + self._send([entry])
-                        if report.config_error:  # the rest would be refused the same way
-                            self.store.release_sending([e.id for e in batch], report.config_error)
+                    for n, item in enumerate(items):
+                        report = report + self._send([item], acks)
+                        if report.error:  # paused or in trouble: the rest would fare the same
+                            rest = [e.id for e in batch[n + 1:]]
+                            if rest:
+                                self.store.release_sending(rest, report.error)
                             break
                     return report
                 self.store.quarantine(batch[0].id, f"hub refused: {exc}")
@@ -331,7 +361,10 @@ class Syncer:
         named = {r.id: r for r in results}
         identity = [r for r in results if r.result == "rejected" and r.reason in IDENTITY_REASONS]
         acked_ids = [r.id for r in results if r.result in ("accepted", "duplicate")]
-        self.store.mark_acked(acked_ids)
+        if acks is None:
+            self.store.mark_acked(acked_ids)
+        else:
+            acks.extend(acked_ids)
         quarantined = 0
         for r in results:
             if r.result == "rejected" and r not in identity:
@@ -366,13 +399,48 @@ class Syncer:
         return None
 
     def drain(self, max_batches: int = 10_000) -> SyncReport:
-        """Batches until the queue is empty or an attempt fails (a paused sync is a failure)."""
+        """Batches until the queue is empty or an attempt fails (a paused sync is a failure).
+
+        Pipelined, one batch in flight and one prepared: while batch k is posted, a helper thread
+        records batch k-1's acks and claims batch k+1 in one transaction (`ack_and_claim`), so
+        the kiosk's commit and decryption run beside the hub's work instead of between requests.
+        Acks are still written only after the 2xx that names them; a prepared batch the hub's
+        trouble stopped goes back untried (`unclaim`); a crash leaves rows `sending`, released at
+        the next start and answered `duplicate` by the hub if they had arrived."""
         total = SyncReport()
-        for _ in range(max_batches):
-            report = self.sync_once()
-            total = total + report
-            if (report.sent == 0 and report.local_quarantined == 0) or report.error:
-                break
+        acks: list[str] = []  # taken by the hub, not yet recorded
+        claim: Claim | None = self.store.claim_batch(self.batch_size)
+        prepared: Future[Claim] | None = None
+        handed: list[str] = []  # the acks `prepared` records
+        batches = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-claim") as pool:
+            try:
+                while claim is not None and batches < max_batches:
+                    batches += 1
+                    if not claim.entries:  # empty queue, or only unreadable rows (quarantined: look again)
+                        total = total + self._post_claim(claim)
+                        claim = self.store.claim_batch(self.batch_size) if claim.local_quarantined else None
+                        continue
+                    handed, acks = acks, []
+                    prepared = pool.submit(self.store.ack_and_claim, handed,
+                                           self.batch_size if batches < max_batches else 0)
+                    report = self._post_claim(claim, acks)
+                    total = total + report
+                    claim, prepared, handed = prepared.result(), None, []
+                    if report.error:
+                        break
+            finally:
+                try:
+                    if prepared is not None:  # interrupted while the next claim was being prepared
+                        claim = None
+                        claim = prepared.result()
+                        handed = []
+                finally:
+                    acks = handed + acks  # `prepared` failed: its acks were not recorded
+                    if acks:
+                        self.store.mark_acked(acks)
+                if claim is not None and claim.entries:  # prepared but never posted
+                    self.store.unclaim([e.id for e in claim.entries])
         return total
 
 
