@@ -5,7 +5,8 @@ result. Run it on a worker thread in the UI; the engine is loaded once and kept 
 
 Never worse than the raw engine (issue 23): the prepared image is read first; if that reading
 fails its own checks (大写 = 小写, item sum, payment split, code formats, required fields), the
-untouched image is read too and the better-judged reading is kept. A clean receipt is read once.
+untouched image is read too and the better-judged reading is kept (a softly blurred page that
+still fails gets a third reading without any level stretch). A clean receipt is read once.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from kiosk.ocr.checks import ClaimedReceipts, fields_to_review, reconcile, run_c
 from kiosk.ocr.engines import OcrEngine, make_engine
 from kiosk.ocr.extract import FIELD_NAMES, Template, choose_template, extract, load_templates
 from kiosk.ocr.lines import TextBox, group_lines
-from kiosk.ocr.preprocess import SHARP_AT, Quality, measure_quality, prepare, suppress_stamp
+from kiosk.ocr.preprocess import (SHARP_AT, SOFT_LEVELS, Quality, levels_for, measure_quality, prepare,
+                                  suppress_stamp)
 
 log = logging.getLogger("kiosk.ocr")
 LOW_CONFIDENCE = 0.80
@@ -134,6 +136,15 @@ class ReceiptReader:
             result.readings = 2
             if raw.score > reading.score:
                 reading, result.image, result.boxes = raw, image, raw_boxes
+            if reading.needs_review and levels_for(result.quality) != SOFT_LEVELS:
+                # Softly blurred: which stretch keeps the strokes depends on the blur (a box blur
+                # wants half strength, a motion blur none); the checks judge the third reading.
+                soft = prepare(image, quality=result.quality, levels=SOFT_LEVELS)
+                soft_boxes = self.engine.recognize(soft.image)
+                third = interpret(soft_boxes, self.templates, self.claimed, self.today)
+                result.readings = 3
+                if third.score > reading.score:
+                    reading, result.image, result.boxes = third, soft.image, soft_boxes
         reading.apply_to(result)
         if result.needs_review:
             problem = result.quality.problem

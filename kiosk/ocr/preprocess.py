@@ -63,6 +63,9 @@ class Quality:
                 "brightness": round(self.brightness, 1)}
 
 
+SOFT_LEVELS = (0, 255)  # flatten the light only
+
+
 def levels_for(quality: Quality) -> tuple[int, int]:
     """(black, white) of the level stretch. Sharp: hard, so stamp remains turn white. Softly
     blurred: half as hard (a 5 px box blur read 12/12 this way, 10/12 with none). Blurred
@@ -71,7 +74,7 @@ def levels_for(quality: Quality) -> tuple[int, int]:
         return 50, 215
     if quality.sharpness >= BLURRY_BELOW:
         return 25, 235
-    return 0, 255
+    return SOFT_LEVELS
 
 
 def measure_quality(gray: np.ndarray, max_side: int = 1500) -> Quality:
@@ -221,7 +224,8 @@ def crop_to_ink(gray: np.ndarray, margin: int = 30) -> np.ndarray:
     return gray[max(0, y0 - margin):min(h, y1 + margin), max(0, x0 - margin):min(w, x1 + margin)]
 
 
-def prepare(image: np.ndarray, max_side: int = 1800, quality: Quality | None = None) -> Prepared:
+def prepare(image: np.ndarray, max_side: int = 1800, quality: Quality | None = None,
+            levels: tuple[int, int] | None = None) -> Prepared:
     gray = suppress_stamp(image)
     quality = quality or measure_quality(gray)
     corners = find_page(gray)
@@ -230,7 +234,7 @@ def prepare(image: np.ndarray, max_side: int = 1800, quality: Quality | None = N
     gray, angle = deskew(gray)
     if angle:
         gray = crop_to_ink(gray)
-    gray = flatten_background(gray, *levels_for(quality))
+    gray = flatten_background(gray, *(levels or levels_for(quality)))
     scale = max_side / max(gray.shape[:2])
     if scale < 1:
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
