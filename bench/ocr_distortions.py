@@ -6,7 +6,7 @@ images in one run, plus warm seconds per receipt for both.
 
 Prints the table and writes it between the ocr-distortions markers in docs/performance.md.
 On a busy machine split the classes over two runs (`--classes … --save a.json --no-write`),
-then `--merge a.json,b.json` writes one table.
+then `--merge a.json,b.json` writes one table (a later file's class replaces an earlier one's).
 """
 from __future__ import annotations
 
@@ -152,8 +152,9 @@ def main() -> int:
     parser.add_argument("--merge", metavar="FILE,FILE", help="build the table from saved rows instead of reading")
     args = parser.parse_args()
     if args.merge:
-        rows = [ClassScore(**row) for f in args.merge.split(",") for row in json.loads(Path(f).read_text())]
-        rows.sort(key=lambda r: list(distort.CLASSES).index(r.name))
+        by_name = {row["name"]: ClassScore(**row)  # a later file's class replaces an earlier one's
+                   for f in args.merge.split(",") for row in json.loads(Path(f).read_text())}
+        rows = sorted(by_name.values(), key=lambda r: list(distort.CLASSES).index(r.name))
         return finish(rows, args)
     classes = args.classes.split(",")
     unknown = [c for c in classes if c not in distort.CLASSES]
