@@ -304,3 +304,25 @@ def test_probe_on_a_silent_pty() -> None:
 def test_probe_on_a_missing_port() -> None:
     result = probe_sam("/dev/ttyUSB-not-there", timeout=0.2)
     assert not result.answered and result.outcome == "cannot_open"
+
+
+# -- a hub reached over plain http:// on a network: the token crosses it in clear (issue 14) ------
+class _AnsweringHub:
+    def self_test(self) -> CheckResult:
+        return CheckResult("hub.reachable", CheckStatus.OK, "ok (sqlite)", "连接正常", 3.0, {})
+
+
+@pytest.mark.parametrize("url, clear", [
+    ("http://10.1.2.3:8765", True), ("http://hub.county.example", True), ("http://[fd00::1]:8765", True),
+    ("http://127.0.0.1:8765", False), ("http://localhost:8765", False), ("http://[::1]:8765", False),
+    ("https://hub.county.example", False), ("https://10.1.2.3:8765", False),
+])
+def test_a_plain_http_hub_on_a_network_is_degraded_with_what_to_fix(config: Config, url: str, clear: bool) -> None:
+    config = dataclasses.replace(config, hub=dataclasses.replace(config.hub, url=url))
+    result = one(d.check_hub(config, _AnsweringHub()), "hub.reachable")
+    assert d.token_in_clear(url) is clear
+    if clear:
+        assert result.status is CheckStatus.DEGRADED and "https://" in result.detail and "in clear" in result.detail
+        assert "明文" in result.detail_zh
+    else:
+        assert result.status is CheckStatus.OK and "in clear" not in result.detail

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import io
+import ipaddress
 import json
 import logging
 import os
@@ -126,6 +127,10 @@ ADVICE: dict[str, tuple[str, str]] = {
     "hub.auth": (
         "the hub refused the kiosk's token: set hub.token (or KIOSK_HUB_TOKEN) to this kiosk's token",
         "医保中心拒绝了本机令牌：请设置正确的 hub.token（或环境变量 KIOSK_HUB_TOKEN）"),
+    "hub.cleartext": (
+        "the hub is reached over plain http:// on a network, so the kiosk's token crosses it in clear: "
+        "set hub.url to https:// (TLS by the hub or a reverse proxy; a private CA goes in hub.ca_file)",
+        "与医保中心的连接未加密（http://），本机令牌会以明文经过网络：请把 hub.url 改为 https://（私有证书颁发机构填 hub.ca_file）"),
     "disk.low": (
         "free disk space: delete old files, or run `kiosk outbox purge` to drop synced records past retention",
         "请清理磁盘空间：删除旧文件，或执行 kiosk outbox purge 清除已上传且过期的记录"),
@@ -353,8 +358,25 @@ def check_hub(config: Config, client: Any = None) -> list[CheckResult]:
     data = {**r.data, "latency_ms": round(r.elapsed_ms, 1), "url": config.hub.url}
     r = dataclasses.replace(r, data=data)
     if r.status is CheckStatus.OK:
-        return [dataclasses.replace(r, detail=f"{r.detail}, {r.elapsed_ms:.0f} ms", detail_zh=f"{r.detail_zh}，延迟 {r.elapsed_ms:.0f} 毫秒")]
+        r = dataclasses.replace(r, detail=f"{r.detail}, {r.elapsed_ms:.0f} ms", detail_zh=f"{r.detail_zh}，延迟 {r.elapsed_ms:.0f} 毫秒")
+        return [with_advice(r, "hub.cleartext", CheckStatus.DEGRADED) if token_in_clear(config.hub.url) else r]
     return [with_advice(r, "hub.auth" if re.search(r"HTTP 40[13]", r.detail) else "hub.down")]
+
+
+def token_in_clear(url: str) -> bool:
+    """A plain http:// hub that is not this machine: the bearer token would cross a network in clear."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a name: resolved elsewhere, so on a network
 
 
 def _existing(path: Path) -> Path:
