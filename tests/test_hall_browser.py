@@ -1,6 +1,7 @@
-"""Real browser (Debian's chromium + chromium-driver through Selenium; nothing downloaded): clerk
-login → 叫号 → the application the kiosk sent is on the counter page → 办结 → the lobby page
-updates without reload within 1 s → the rating pad asks → the rating reaches the hub.
+"""Real browser (Debian's chromium + chromium-driver through Selenium; nothing downloaded): a
+resident submits at the kiosk (the pytest-qt journey, the kiosk's [hall] pointing at the hall) →
+clerk login → 叫号 → the application typed at the kiosk is on the counter page → 办结 → the lobby
+page updates without reload within 1 s → the rating pad asks → the rating reaches the hub.
 
 Screenshots at 1920×1080 go to docs/screens only when asked (KIOSK_SCREENSHOTS_DIR=docs/screens):
 a test run must not rewrite tracked files."""
@@ -15,8 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from test_hall_support import (CLERK, CLERK2, KIOSK, NAME, PASSWORD2, TOKEN, TOKENS, PASSWORD, clerk_client, issue,
+from test_hall_support import (CLERK, CLERK2, KIOSK, PASSWORD2, TOKEN, TOKENS, PASSWORD, clerk_client, issue,
                                open_parts, wait_for)
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.options import Options  # noqa: E402
@@ -71,13 +74,30 @@ def shot(driver, name: str) -> None:
 
 
 def texts(driver, css: str) -> list[str]:
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, css)]
+    """Read in one script: the live lobby may redraw between finding elements and reading them."""
+    return driver.execute_script("return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText.trim())", css)
 
 
-def test_counter_lobby_and_rating_pad_in_a_real_browser(browser, hub_and_hall) -> None:
+def kiosk_submits(kiosk_shell, hall_url: str) -> tuple[dict, object]:
+    """A resident at the kiosk: card, 门诊慢特病认定, the pages, 提交 — the number comes from the hall."""
+    from drivers.idcard.simulator import load_profile
+    from kiosk.ui.journey import Journey, play_chronic_disease
+
+    shell, _own_hub = kiosk_shell(hall={"url": hall_url, "token": TOKEN})
+    place = lambda: shell.runtime.sims.idcard.insert(load_profile(PROJECT / "assets/cards/idcard/young_parent.json"))  # noqa: E731
+    play_chronic_disease(Journey(shell.window, log=lambda _: None), place,
+                         {"disease": "diabetes", "hospitals": ["h_township", "h_county_tcm"], "phone": "13912345678"},
+                         lambda: bool(shell.controller.done_view.number) and not shell.controller.done_view.printing)
+    view = shell.controller.done_view
+    ticket = shell.controller.last_ticket.ticket.json
+    assert (ticket["number"], ticket["submission_id"]) == (view.number, view.reference)
+    return ticket, shell.controller.session.person
+
+
+def test_counter_lobby_and_rating_pad_in_a_real_browser(browser, hub_and_hall, kiosk_shell) -> None:
     hub, hall = hub_and_hall
     url = hall.url
-    ticket = issue(url)  # the kiosk: application + ticket, as the resident's submit sends them
+    ticket, person = kiosk_submits(kiosk_shell, url)  # application + ticket, sent by the kiosk's submit
     for _ in range(3):
         issue(url, service="enrol", with_application=False)
     issue(url, service="sporadic_reimburse", with_application=False, priority=True)
@@ -108,9 +128,9 @@ def test_counter_lobby_and_rating_pad_in_a_real_browser(browser, hub_and_hall) -
     wait_for(lambda: browser.current_url == f"{url}/counter/1")
 
     browser.find_element(By.ID, "call").click()
-    wait_for(lambda: browser.find_element(By.ID, "number").text == ticket["number"])
+    wait_for(lambda: texts(browser, "#number") == [ticket["number"]])  # the page reloads: no stale element
     applicant = browser.find_element(By.ID, "applicant").text
-    assert NAME in applicant and "11010519491231002X" in applicant
+    assert person.name in applicant and person.id_number in applicant  # full data for the logged-in clerk
     answers = browser.find_element(By.ID, "answers").text
     assert "糖尿病" in answers and "本镇卫生院、县中医院" in answers
     assert "居民身份证" in browser.find_element(By.ID, "materials").text

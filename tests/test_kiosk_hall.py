@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from test_hall_support import CLERK, KIOSK, PASSWORD, TOKEN, application, clerk_client, clock, hall  # noqa: F401
+from test_hall_support import CLERK, PASSWORD, TOKEN, application, clerk_client, clock, hall  # noqa: F401 (fixtures)
 
 PROJECT = Path(__file__).resolve().parent.parent
 YOUNG = "assets/cards/idcard/young_parent.json"

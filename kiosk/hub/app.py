@@ -9,6 +9,10 @@ GET  /v1/health             → {"status": "ok"|"degraded", "store": ..., "time"
                               503 when the store cannot read or cannot commit a write
 POST /v1/vouchers/resolve   {"code": "..."} → the holder, through the platform's 电子凭证 service and
                             1101 (kiosk.hub.upstream); 404 unknown_voucher when it refuses the code
+POST /v1/persons/applications {id_number, evidence} → {"applications": [{id, service, created_at, state,
+                            note, updated_at, counter?: {outcome, note, counter, finished_at}}]} — 办理进度查询:
+                            the person's applications at any kiosk (found by a keyed hash of the ID
+                            number), with the same card-evidence check and audit as the record
 POST /v1/persons/record     {id_number, evidence, diseases?} → the insurance record for 参保信息查询
                             from the platform's 1101 (+ 5301 filed diseases when asked), only with
                             card-read evidence that checks out; audited. Platform failures answer
@@ -96,6 +100,12 @@ class RecordQueryIn(BaseModel):
     diseases: bool = False  # also the filed 门诊慢特病 (5301)
 
 
+class ApplicationsQueryIn(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+    id_number: Annotated[str, StringConstraints(pattern=r"^\d{17}[\dX]$")]
+    evidence: EvidenceIn | None = None
+
+
 # -- responses (for /openapi.json and the clients built from it) ------------------------------
 class ErrorOut(BaseModel):
     error: str
@@ -181,6 +191,27 @@ class RecordOut(BaseModel):
     insurances: list[InsuranceOut] = []
     filed_diseases: list[FiledDiseaseOut] | None = None
     filed_diseases_error: str | None = None
+
+
+class CounterOutcomeOut(BaseModel):
+    outcome: str
+    note: str = ""
+    counter: int | str | None = None
+    finished_at: str | None = None
+
+
+class PersonApplicationOut(BaseModel):
+    id: str
+    service: str
+    created_at: str
+    state: str
+    note: str
+    updated_at: str | None = None
+    counter: CounterOutcomeOut | None = None
+
+
+class PersonApplicationsOut(BaseModel):
+    applications: list[PersonApplicationOut]
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -407,6 +438,38 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
             raise ApiError(403, "evidence_mismatch" if found.verdict == "mismatch" else "evidence_required")
         return found.record
 
+    @app.post("/v1/persons/applications", response_model=PersonApplicationsOut, dependencies=bearer,
+              openapi_extra=_body(ApplicationsQueryIn), response_model_exclude_none=True,
+              responses=_errors(400, 401, 403, 413, 422, 429, 502, 503, 504))
+    async def person_applications(request: Request) -> Any:
+        """办理进度查询: only with card evidence that checks out (the record lookup's check), audited."""
+        kiosk_id = await authenticate(request)
+        raw = await read_json(request, 4096)
+        if not isinstance(raw, dict) or not isinstance(raw.get("id_number"), str) or not demo.id_number_valid(raw["id_number"]):
+            raise ApiError(422, "invalid_id_number")
+        query: ApplicationsQueryIn = validate(ApplicationsQueryIn, raw)
+        masked = mask_id_number(query.id_number)
+        wait = lookups.retry_after(kiosk_id)
+        if wait:
+            await _audit(kiosk_id, masked, "progress_rate_limited")
+            raise ApiError(429, "too_many_lookups", {"retry_after_s": wait}, {"Retry-After": str(wait)})
+        lookups.record(kiosk_id)
+        evidence = query.evidence.model_dump(exclude_none=True) if query.evidence else {}
+        try:
+            found = await run_in_threadpool(_platform().lookup, query.id_number, evidence, require_evidence, False)
+        except UpstreamError as exc:
+            await _audit(kiosk_id, masked, "progress_" + exc.code)
+            raise _upstream_error(exc) from None
+        await _audit(kiosk_id, masked, "progress_" + found.verdict)  # before anything is read
+        if found.record is None:
+            raise ApiError(403, "evidence_mismatch" if found.verdict == "mismatch" else "evidence_required")
+        try:
+            rows = await run_in_threadpool(store.person_applications, query.id_number)
+        except Exception as exc:
+            log.error("hub: progress query failed: %s", type(exc).__name__)
+            raise ApiError(503, "storage_unavailable") from None
+        return {"applications": rows}
+
     def _platform() -> Any:
         if platform is None:
             raise UpstreamError("upstream_not_configured")
@@ -432,7 +495,7 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (BatchIn, VoucherIn, RecordQueryIn, HeartbeatIn):  # bodies parsed by hand still get described
+            for model in (BatchIn, VoucherIn, RecordQueryIn, ApplicationsQueryIn, HeartbeatIn):  # bodies parsed by hand still get described
                 body = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(body.pop("$defs", {}))
                 components[model.__name__] = body

@@ -69,7 +69,31 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-_COLUMNS = "kiosk_id, id, service, kind, created_at, received_at, content_hash, key_id, sealed"
+_COLUMNS = "kiosk_id, id, service, kind, created_at, received_at, content_hash, key_id, sealed, person_mac, ref_id"
+_PERSON_DOMAIN = b"kiosk-hub person index v1"
+
+
+def person_mac(keyring: HubKeyring, key_id: str, id_number: str) -> str:
+    """办理进度查询's blind index: an HMAC of the ID number under a sub-key of a hub key, so the
+    database finds a person's applications without holding the number (nor a plain hash a
+    guess over the small space of ID numbers could be checked against)."""
+    import hashlib
+    import hmac
+
+    sub_key = hmac.new(keyring.keys[key_id], _PERSON_DOMAIN, hashlib.sha256).digest()
+    return hmac.new(sub_key, id_number.strip().upper().encode("ascii", "replace"), hashlib.sha256).hexdigest()
+
+
+def _applicant_id(item: "HubItem") -> str | None:
+    applicant = item.payload.get("applicant") if item.kind == "submission" else None
+    number = applicant.get("id_number") if isinstance(applicant, dict) else None
+    return number if isinstance(number, str) and number else None
+
+
+def _ref_id(item: "HubItem") -> str | None:
+    """The submission a hall's counter outcome reports on (a random UUID, nothing personal)."""
+    ref = item.payload.get("submission_id") if item.service == "hall_ticket" else None
+    return ref if isinstance(ref, str) and 0 < len(ref) <= 64 else None
 
 
 class HubStore:
@@ -128,11 +152,13 @@ class HubStore:
                 cur.execute("DROP INDEX IF EXISTS submissions_kiosk")
             for statement in self._schema():
                 cur.execute(statement)
+            self._add_person_index(cur)
             self._conn.commit()
             self.keyring = self._load_keyring(cur)
             if legacy:
                 self._migrate_legacy(cur)
             self._backfill_facts(cur)
+            self._backfill_person_index(cur)
         if legacy:
             self._after_migration()
 
@@ -153,6 +179,37 @@ class HubStore:
                 except ValueError:  # an unreadable created_at from an old client: left out of the figures
                     continue
             cur.execute("INSERT INTO hub_meta (name, value) VALUES ('facts_backfilled', '1')")
+            self._conn.commit()
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _add_person_index(self, cur: Any) -> None:
+        """Migration (issue 18, 办理进度查询): the blind index of the applicant's ID number and
+        the link from a hall's counter outcome to its submission."""
+        if "person_mac" not in self._columns(cur, "submissions"):
+            cur.execute("ALTER TABLE submissions ADD COLUMN person_mac TEXT")
+            cur.execute("ALTER TABLE submissions ADD COLUMN ref_id TEXT")
+        cur.execute("CREATE INDEX IF NOT EXISTS submissions_person ON submissions(person_mac)")
+        cur.execute("CREATE INDEX IF NOT EXISTS submissions_ref ON submissions(ref_id)")
+
+    def _backfill_person_index(self, cur: Any) -> None:
+        """Once per database: index the rows stored before the column existed."""
+        cur.execute("SELECT value FROM hub_meta WHERE name = 'person_index_backfilled'")
+        if cur.fetchone() is not None:
+            self._end_read()
+            return
+        try:
+            cur.execute("SELECT kiosk_id, id, service, kind, created_at, key_id, sealed FROM submissions "
+                        "WHERE person_mac IS NULL AND ref_id IS NULL")
+            for kiosk_id, sid, service, kind, created_at, key_id, sealed in cur.fetchall():
+                item = HubItem(sid, kiosk_id, service, kind, created_at,
+                               self.keyring.open(key_id, bytes(sealed), f"{kiosk_id}/{sid}"))
+                number, ref = _applicant_id(item), _ref_id(item)
+                if number or ref:
+                    cur.execute(self._q("UPDATE submissions SET person_mac = ?, ref_id = ? WHERE kiosk_id = ? AND id = ?"),
+                                (person_mac(self.keyring, key_id, number) if number else None, ref, kiosk_id, sid))
+            cur.execute("INSERT INTO hub_meta (name, value) VALUES ('person_index_backfilled', '1')")
             self._conn.commit()
         except BaseException:
             self._rollback()
@@ -208,7 +265,7 @@ class HubStore:
             cur.execute(f"SELECT id, kiosk_id, service, kind, created_at, received_at, {self._legacy_payload} FROM submissions_v1")
             for sid, kiosk_id, service, kind, created_at, received_at, payload in cur.fetchall():
                 item = HubItem(sid, kiosk_id, service, kind, created_at, json.loads(payload))
-                cur.execute(self._q(f"INSERT INTO submissions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) "
+                cur.execute(self._q(f"INSERT INTO submissions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
                                     "ON CONFLICT (kiosk_id, id) DO NOTHING"), self._row(item, received_at))
             cur.execute("DROP TABLE submissions_v1")
             self._conn.commit()
@@ -221,8 +278,10 @@ class HubStore:
 
     def _row(self, item: HubItem, received_at: float) -> tuple:
         key_id, sealed = self.keyring.seal(item.payload, item.associated_data())
+        number = _applicant_id(item)
         return (item.kiosk_id, item.id, item.service, item.kind, item.created_at, received_at,
-                self.keyring.content_mac(key_id, item.content()), key_id, sealed)
+                self.keyring.content_mac(key_id, item.content()), key_id, sealed,
+                person_mac(self.keyring, key_id, number) if number else None, _ref_id(item))
 
     def insert_batch(self, items: list[HubItem]) -> list[ItemOutcome]:
         """One outcome per item, in order (a repeated id is answered against its first copy)."""
@@ -233,7 +292,7 @@ class HubStore:
                 cur = self._conn.cursor()
                 for item in items:
                     row = self._row(item, now)
-                    cur.execute(self._q(f"INSERT INTO submissions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) "
+                    cur.execute(self._q(f"INSERT INTO submissions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
                                         "ON CONFLICT (kiosk_id, id) DO NOTHING"), row)
                     if cur.rowcount == 1:
                         self._insert_facts(cur, item)  # same transaction: figures never miss a stored item
@@ -307,6 +366,46 @@ class HubStore:
             rows = cur.fetchall()
             self._end_read()
         return [r[0] for r in rows]
+
+    def person_applications(self, id_number: str, limit: int = 50) -> list[dict[str, Any]]:
+        """办理进度查询: the applications filed for this ID number (newest first, at any kiosk),
+        each with the back office's state and note and, when a hall reported one, the counter's
+        outcome. The caller has checked the card evidence and audited the lookup."""
+        macs = [person_mac(self.keyring, k, id_number) for k in self.keyring.keys]  # rows under every key
+        marks = ",".join("?" * len(macs))
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute(self._q(
+                "SELECT s.kiosk_id, s.id, s.service, s.created_at, a.state, a.key_id, a.sealed_note, a.updated_at "
+                "FROM submissions s LEFT JOIN application_states a ON a.kiosk_id = s.kiosk_id AND a.id = s.id "
+                f"WHERE s.person_mac IN ({marks}) AND s.kind = 'submission' ORDER BY s.received_at DESC LIMIT ?"),
+                (*macs, limit))
+            rows = cur.fetchall()
+            counters: list[tuple] = []
+            if rows:
+                ids = [r[1] for r in rows]
+                cur.execute(self._q("SELECT kiosk_id, id, key_id, sealed, received_at FROM submissions "
+                                    f"WHERE ref_id IN ({','.join('?' * len(ids))}) AND service = 'hall_ticket' "
+                                    "ORDER BY received_at"), ids)
+                counters = cur.fetchall()
+            self._end_read()
+        outcomes: dict[str, dict[str, Any]] = {}
+        for kiosk_id, sid, key_id, sealed, _received in counters:  # the latest report per submission wins
+            event = self.keyring.open(key_id, bytes(sealed), f"{kiosk_id}/{sid}")
+            if event.get("event", "ticket_finished") == "ticket_finished" and isinstance(event.get("outcome"), str):
+                outcomes[str(event.get("submission_id"))] = {
+                    "outcome": event["outcome"], "note": str(event.get("note") or ""),
+                    "counter": event.get("counter"), "finished_at": event.get("finished_at")}
+        found = []
+        for kiosk_id, sid, service, created_at, state, key_id, sealed_note, updated_at in rows:
+            note = ""
+            if state is not None:
+                opened = self.keyring.open(key_id, bytes(sealed_note), f"{kiosk_id}/{sid}/state")
+                note = str(opened.get("note", ""))
+            found.append({"id": sid, "service": service, "created_at": created_at, "state": state or "submitted",
+                          "note": note, "updated_at": _iso(updated_at) if updated_at else None,
+                          **({"counter": outcomes[sid]} if sid in outcomes else {})})
+        return found
 
     def add_token(self, kiosk_id: str, token: str) -> None:
         """Tokens are kept hashed: a copy of the hub database does not let anyone act as a kiosk."""

@@ -1,9 +1,11 @@
-"""办理进度查询, the service side (issue 18 phase 1; the resident's Qt screen is phase 2): what
-the back office decided about a submission, in words for the resident and what to do next.
+"""办理进度查询, the service side: what the back office decided about a submission, in words for
+the resident and what to do next.
 
 The hub answers `GET /v1/applications/{id}/state` for the kiosk's own submissions
-(`HubClient.application_state`); states are set in the bureau's console. Blocking: call it from
-a lane, never from the GUI thread.
+(`HubClient.application_state`) and `POST /v1/persons/applications` for everything a card holder
+filed at any kiosk (`HubClient.person_applications`; `person_progress` turns the reply into rows
+for the done screen's progress list). States are set in the bureau's console; the hall's counter
+outcome comes along when a hall reported one. Blocking calls: from a lane, never the GUI thread.
 """
 from __future__ import annotations
 
@@ -25,6 +27,11 @@ STATE_TEXTS: dict[str, tuple[Text, Text]] = {
                 Text("原因见说明，如有疑问请到窗口咨询", "See the reason below; ask at a counter if unclear")),
 }
 UNKNOWN = (Text("状态未知", "Unknown state"), Text("请到窗口咨询", "Please ask at a counter"))
+COUNTER_TEXTS: dict[str, Text] = {  # kiosk.services.queue.OUTCOMES, as the hall reported them
+    "done": Text("窗口已办结", "Completed at the counter"),
+    "returned": Text("窗口退回补正", "Returned at the counter for correction"),
+    "transferred": Text("已转其他窗口办理", "Passed to another counter"),
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,15 @@ class Progress:
     next_step: Text
     note: str = ""
     updated_at: str | None = None
+    service: str = ""
+    submitted_on: str = ""  # YYYY-MM-DD as the kiosk stamped it
+    counter: Text | None = None  # the hall's outcome, with its note
+    counter_note: str = ""
+
+    @property
+    def reference(self) -> str:
+        """The 业务编号 printed on the done screen and the ticket (first 8 of the id)."""
+        return self.submission_id[:8].upper()
 
 
 def progress_of(reply: dict[str, Any]) -> Progress:
@@ -45,6 +61,25 @@ def progress_of(reply: dict[str, Any]) -> Progress:
     updated = reply.get("updated_at")
     return Progress(str(reply.get("id", "")), state, label, next_step, note if isinstance(note, str) else "",
                     updated if isinstance(updated, str) else None)
+
+
+def person_progress(applications: Iterable[dict[str, Any]], skip_services: Iterable[str] = ()) -> list[Progress]:
+    """`HubClient.person_applications`' rows → the progress list (pure). `skip_services`: the
+    instant ones (a record query has no progress to follow)."""
+    skip = set(skip_services)
+    found = []
+    for row in applications:
+        service = str(row.get("service", ""))
+        if service in skip:
+            continue
+        base = progress_of(row)
+        counter = row.get("counter") if isinstance(row.get("counter"), dict) else None
+        outcome = COUNTER_TEXTS.get(str(counter.get("outcome", ""))) if counter else None
+        note = str(counter.get("note") or "") if counter else ""
+        created = row.get("created_at")
+        found.append(Progress(base.submission_id, base.state, base.label, base.next_step, base.note, base.updated_at,
+                              service, created[:10] if isinstance(created, str) else "", outcome, note))
+    return found
 
 
 def application_progress(client: Any, submission_ids: Iterable[str]) -> list[Progress]:

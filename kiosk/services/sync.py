@@ -200,6 +200,17 @@ class HubClient:
             raise HubError("state reply has no state")
         return body
 
+    def person_applications(self, id_number: str, evidence: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """办理进度查询: this person's applications (at any kiosk) with their states; the same
+        card evidence as `person_record`."""
+        body: dict[str, Any] = {"id_number": id_number, **({"evidence": evidence} if evidence else {})}
+        response = self._request("POST", "/v1/persons/applications", json=body)
+        self._check(response)
+        reply = self._json(response)
+        if not isinstance(reply, dict) or not isinstance(reply.get("applications"), list):
+            raise HubError("applications reply has no list")
+        return [a for a in reply["applications"] if isinstance(a, dict)]
+
     def state_changes(self, since: int = 0) -> tuple[list[dict[str, Any]], int]:
         """This kiosk's application states changed after `since`, and the cursor to ask with next."""
         response = self._request("GET", "/v1/application-states", params={"since": since})
