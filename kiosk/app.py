@@ -19,8 +19,14 @@ from kiosk.errors import UserFacingError
 from kiosk.services import submissions
 from kiosk.services.forms import FormCatalog, FormSpec, load_forms
 from kiosk.services.identity import Person, person_from_voucher, record_evidence
+from kiosk.services.sync import HubError
 
 log = logging.getLogger(__name__)
+
+
+def record_offline() -> UserFacingError:
+    return UserFacingError("RECORD_OFFLINE", "网络暂时中断，无法查询参保信息，请稍后再试或到窗口查询",
+                           "The network is down; the record cannot be queried now. Try later or ask at a counter")
 
 
 @dataclass(frozen=True)
@@ -146,10 +152,14 @@ class KioskBackend:
         """The resident's insurance record from the hub (参保信息查询); offline → a clear message."""
         try:
             return self.hub_client.person_record(person.id_number, record_evidence(person))
+        except HubError as exc:
+            log.warning("record query failed: %s", exc)
+            if exc.message_zh:  # the hub (or the platform behind it) said what the resident should do
+                raise UserFacingError("RECORD_REFUSED", exc.message_zh, exc.message_en) from None
+            raise record_offline() from None
         except Exception as exc:
             log.warning("record query failed: %s", type(exc).__name__)
-            raise UserFacingError("RECORD_OFFLINE", "网络暂时中断，无法查询参保信息，请稍后再试或到窗口查询",
-                                  "The network is down; the record cannot be queried now. Try later or ask at a counter") from None
+            raise record_offline() from None
 
     def print_certificate(self, person: Person, record: dict) -> Any:
         """Render the 参保证明 PDF in a private temp folder and send it to the A4 printer."""

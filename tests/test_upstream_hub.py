@@ -241,3 +241,31 @@ def test_e_voucher_journey_with_a_slow_platform_does_not_hang(kiosk_shell):
     wait_until(lambda: "电子凭证" in shell.window.identify.state.text(), 30, "the e-voucher message")
     assert time.monotonic() - started < 15 and shell.controller.session.person is None
     assert not shell.window.identify.continue_button.isEnabled()
+
+
+def test_record_query_for_a_person_the_platform_does_not_know_says_so_not_network(kiosk_shell):
+    """The platform's refusal reaches the resident as its own message (check at a counter),
+    not as "the network is down"."""
+    from kiosk.ui.journey import click, wait_until
+
+    shell, hub, j = _identified(kiosk_shell)
+    hub.platform_sim.faults.infcode = -1
+    hub.platform_sim.faults.only = frozenset({"1101"})
+    j.choose_service("record_query")
+    j.on_screen("form")
+    j.fill_form({"purpose": "query"})
+    click(j.find("review_submit"))
+    wait_until(lambda: shell.controller.done_view.record_error, 30, "the resident's message")
+    assert "未查到您的参保信息" in shell.controller.done_view.record_error
+    assert "网络" not in shell.controller.done_view.record_error
+
+
+def test_hub_resident_message_is_taken_only_as_short_plain_text():
+    from kiosk.services.sync import _resident_message
+
+    assert _resident_message({"detail": {"message_zh": "请到窗口核实", "message_en": "Check at a counter"}}) == (
+        "请到窗口核实", "Check at a counter")
+    assert _resident_message({"detail": {"message_zh": "<b>x</b>", "message_en": "x"}}) == ("", "")
+    assert _resident_message({"detail": {"message_zh": "x" * 201, "message_en": "x"}}) == ("", "")
+    assert _resident_message({"detail": {"message_zh": "a\nb", "message_en": "x"}}) == ("", "")
+    assert _resident_message({"detail": "text"}) == ("", "") and _resident_message(None) == ("", "")

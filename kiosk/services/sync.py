@@ -33,15 +33,34 @@ RESULTS = ("accepted", "duplicate", "rejected")
 class HubError(Exception):
     """The hub could not be reached or did not answer usefully; `transient` says whether to retry."""
 
-    def __init__(self, message: str, status: int | None = None, transient: bool = True) -> None:
+    def __init__(self, message: str, status: int | None = None, transient: bool = True,
+                 message_zh: str = "", message_en: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.transient = transient
+        # what the hub says a resident should read (e.g. the platform does not know the person)
+        self.message_zh, self.message_en = message_zh, message_en
+
+
+def _resident_message(body: Any) -> tuple[str, str]:
+    """The hub's `detail.message_zh/en`, only as short plain text: a hostile reply cannot put
+    markup, control characters or a wall of text on the resident's screen."""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(detail, dict):
+        return "", ""
+
+    def clean(value: Any) -> str:
+        if not isinstance(value, str) or not 0 < len(value) <= 200:
+            return ""
+        return "" if any(ch < " " or ch in "<>" for ch in value) else value.strip()
+
+    zh, en = clean(detail.get("message_zh")), clean(detail.get("message_en"))
+    return (zh, en) if zh and en else ("", "")
 
 
 class HubNotFound(HubError):
-    def __init__(self, message: str = "not found") -> None:
-        super().__init__(message, 404, transient=False)
+    def __init__(self, message: str = "not found", message_zh: str = "", message_en: str = "") -> None:
+        super().__init__(message, 404, False, message_zh, message_en)
 
 
 @dataclass(frozen=True)
@@ -93,18 +112,19 @@ class HubClient:
             raise HubError(f"HTTP {response.status_code}: reply is not JSON", response.status_code) from None
 
     def _check(self, response: httpx.Response) -> None:
-        if response.status_code == 404:
-            raise HubNotFound()
         if not 200 <= response.status_code < 300:
             transient = response.status_code >= 500 or response.status_code in (401, 403, 408, 429)
-            detail = ""
+            detail, body = "", None
             try:
                 body = response.json()
                 if isinstance(body, dict):
                     detail = str(body.get("error", ""))[:100]
             except ValueError:
                 pass
-            raise HubError(f"HTTP {response.status_code}{': ' + detail if detail else ''}", response.status_code, transient)
+            if response.status_code == 404:
+                raise HubNotFound("not found", *_resident_message(body))
+            raise HubError(f"HTTP {response.status_code}{': ' + detail if detail else ''}", response.status_code, transient,
+                           *_resident_message(body))
 
     def post_batch(self, items: Sequence[dict[str, Any]]) -> list[ItemResult]:
         """Results the hub named, validated; unknown ids and malformed entries are dropped."""
