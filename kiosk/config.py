@@ -267,10 +267,36 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: typing.Mapp
     hall_overrides = {k: environ[e] for k, e in (("url", "KIOSK_HALL_URL"), ("token", "KIOSK_HALL_TOKEN")) if environ.get(e)}
     if hall_overrides:
         config = dataclasses.replace(config, hall=dataclasses.replace(config.hall, **hall_overrides))
+    config = _enrolled_hub(config, raw.get("hub"), environ)
     _check_ranges(config, where)  # first: a negative timeout is named as such, not as a bad pair
     _check_semantics(config, where)
     _check_paths(config, where, from_environment="KIOSK_DATA_DIR" in environ and bool(environ["KIOSK_DATA_DIR"]))
     return config
+
+
+HUB_TOKEN_FILE = Path("keys") / "hub.token"  # under the data dir; written by `kiosk enrol`
+HUB_PIN_FILE = Path("keys") / "hub-cert.pem"  # the hub's certificate as seen at enrolment (TOFU pin)
+
+
+def _enrolled_hub(config: Config, raw_hub: typing.Any, environ: typing.Mapping[str, str]) -> Config:
+    """What `kiosk enrol` wrote: the token when neither KIOSK_HUB_TOKEN nor the file's `[hub] token`
+    gives a real one (empty, absent, or the public demo token that config.toml ships with); the pinned
+    certificate as `ca_file` when none is configured (a configured ca_file wins) and the hub is
+    reached over https://."""
+    in_file = raw_hub.get("token") if isinstance(raw_hub, dict) else None
+    given = environ.get("KIOSK_HUB_TOKEN") or (in_file if in_file != HubSection.token else None)
+    changes: dict[str, str] = {}
+    if not given:
+        try:
+            token = (config.data_dir / HUB_TOKEN_FILE).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            token = ""
+        if token:
+            changes["token"] = token
+    pin = config.data_dir / HUB_PIN_FILE
+    if not config.hub.ca_file and config.hub.url.startswith("https://") and pin.is_file():
+        changes["ca_file"] = str(pin)
+    return dataclasses.replace(config, hub=dataclasses.replace(config.hub, **changes)) if changes else config
 
 
 def _file_fields(cls: type) -> list[dataclasses.Field]:

@@ -422,7 +422,8 @@ def test_openapi_describes_every_route_and_a_bounded_fuzz_finds_no_5xx(tmp_path)
         spec = httpx.get(h.url + "/openapi.json").json()
         assert set(spec["paths"]) == {"/v1/submissions", "/v1/submissions/{submission_id}", "/v1/stats", "/v1/health",
                                       "/v1/vouchers/resolve", "/v1/persons/record", "/v1/persons/applications", "/v1/heartbeat",
-                                      "/v1/applications/{submission_id}/state", "/v1/application-states"}
+                                      "/v1/applications/{submission_id}/state", "/v1/application-states",
+                                      "/v1/enrol"}
         assert spec["paths"]["/v1/submissions"]["post"]["requestBody"]["content"]["application/json"]["schema"] == \
             {"$ref": "#/components/schemas/BatchIn"}
         schema = schemathesis.openapi.from_url(h.url + "/openapi.json")

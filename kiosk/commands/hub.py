@@ -1,5 +1,5 @@
-"""`kiosk hub`: the central intake service (serve), its kiosk tokens (add-token) and its payload
-key ring (rotate-key). Every bad input is one line on stderr: exit 2 usage/config, 1 runtime."""
+"""`kiosk hub`: the central intake service (serve), its kiosk tokens (add-token; enrol-code and
+revoke-token, kiosk/hub/enrolment.py) and its payload key ring (rotate-key). Every bad input is one line on stderr: exit 2 usage/config, 1 runtime."""
 from __future__ import annotations
 
 import argparse
@@ -43,6 +43,15 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     kiosk.add_argument("--station", metavar="ID", required=True)
     kiosk.add_argument("--db")
     kiosk.add_argument("--key-file", metavar="FILE")
+    code = actions.add_parser("enrol-code", help="print a one-time enrolment code for a kiosk (24 h; `kiosk enrol` on the machine)")
+    code.add_argument("kiosk_id")
+    code.add_argument("--station", metavar="ID", help="also map the kiosk to its service point (as add-kiosk)")
+    code.add_argument("--db")
+    code.add_argument("--key-file", metavar="FILE")
+    revoke = actions.add_parser("revoke-token", help="revoke a kiosk's stored tokens and unused codes (its pending data stays on it)")
+    revoke.add_argument("kiosk_id")
+    revoke.add_argument("--db")
+    revoke.add_argument("--key-file", metavar="FILE")
     rotate = actions.add_parser("rotate-key", help="append a new current payload key (older keys stay)")
     rotate.add_argument("--key-file", metavar="FILE")
     sim = actions.add_parser("platform-sim", help="a simulator of the provincial 医保信息平台 (demo, tests, training)")
@@ -91,6 +100,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     db_url = _db_url(args, config)
     if args.action in ("add-user", "add-kiosk"):
         return _console_account(args, db_url, key_file)
+    if args.action in ("enrol-code", "revoke-token"):
+        return _enrolment(args, db_url, key_file)
     if args.action == "add-token":
         if not args.kiosk_id.strip() or any(c.isspace() or not c.isprintable() for c in args.kiosk_id):
             return _fail("kiosk id must be printable text without spaces", 2)
@@ -116,6 +127,44 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 def _printable_id(value: str) -> bool:
     return bool(value.strip()) and len(value) <= 64 and not any(c.isspace() or not c.isprintable() for c in value)
+
+
+def _enrolment(args: argparse.Namespace, db_url: str, key_file: Path) -> int:
+    """enrol-code (a one-time code, stored hashed) and revoke-token (kiosk/hub/enrolment.py)."""
+    import time
+
+    from kiosk.hub import enrolment
+    from kiosk.hub.keys import HubKeyError
+    from kiosk.hub.store import HubStoreError, open_hub_store, safe_db_url
+
+    if not _printable_id(args.kiosk_id):
+        return _fail("kiosk id must be printable text without spaces (at most 64 characters)", 2)
+    station = getattr(args, "station", None)
+    if station is not None and not _printable_id(station):
+        return _fail("--station must be printable text without spaces (at most 64 characters)", 2)
+    try:
+        store = open_hub_store(db_url, key_file)
+    except HubKeyError as exc:
+        return _fail(str(exc), 2)
+    except HubStoreError as exc:
+        return _fail(str(exc), 1)
+    try:
+        if args.action == "revoke-token":
+            out: dict = {"kiosk_id": args.kiosk_id, **enrolment.revoke(store, args.kiosk_id)}
+        else:
+            issued = enrolment.issue_code(store, args.kiosk_id)
+            if station is not None:
+                from kiosk.hub.console.store import ConsoleStore
+
+                ConsoleStore(store).set_station(args.kiosk_id, station)
+            out = {"kiosk_id": args.kiosk_id, "code": issued.code, "station": station,
+                   "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(issued.expires_at))}
+    except Exception as exc:  # e.g. a read-only database
+        return _fail(f"cannot write to {safe_db_url(db_url)}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", 1)
+    finally:
+        store.close()
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
 
 
 def _console_account(args: argparse.Namespace, db_url: str, key_file: Path) -> int:
@@ -162,6 +211,16 @@ def _console_account(args: argparse.Namespace, db_url: str, key_file: Path) -> i
     return 0
 
 
+def _pending_codes(store: object) -> int:
+    """Unused enrolment codes: a hub waiting for its first kiosk to enrol may start without tokens."""
+    try:
+        with store.transaction() as cur:  # type: ignore[attr-defined]
+            cur.execute("SELECT COUNT(*) FROM enrolment_codes WHERE used_at IS NULL")
+            return int(cur.fetchone()[0])
+    except Exception:
+        return 0
+
+
 def _serve(args: argparse.Namespace, config: Config, db_url: str, key_file: Path) -> int:
     from kiosk.hub.keys import HubKeyError
     from kiosk.hub.server import check_tls_files, exposure_problem, read_tokens_file, serve
@@ -200,10 +259,10 @@ def _serve(args: argparse.Namespace, config: Config, db_url: str, key_file: Path
     except Exception as exc:
         store.close()
         return _fail(f"cannot read kiosk tokens from {safe_db_url(db_url)}: {type(exc).__name__}", 1)
-    if not tokens and not stored_tokens:
+    if not tokens and not stored_tokens and not _pending_codes(store):
         store.close()
         return _fail("no kiosk tokens configured: pass --tokens FILE (lines 'KIOSK_ID TOKEN'), set hub.tokens_file, "
-                     "or run `kiosk hub add-token KIOSK_ID`", 2)
+                     "or run `kiosk hub enrol-code KIOSK_ID` (or `kiosk hub add-token KIOSK_ID`)", 2)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"kiosk hub: listening on {args.host}: reachable from the network", file=sys.stderr)
     try:

@@ -17,6 +17,8 @@ POST /v1/persons/record     {id_number, evidence, diseases?} → the insurance r
                             from the platform's 1101 (+ 5301 filed diseases when asked), only with
                             card-read evidence that checks out; audited. Platform failures answer
                             502/503/504 with {"error", "detail": {"message_zh", "message_en"}}
+POST /v1/enrol              {"kiosk_id", "code"} (no token) → {"kiosk_id", "token", "tls_fingerprint_sha256"}:
+                            a one-time code from `kiosk hub enrol-code` (kiosk.hub.enrolment); 401 refused
 GET  /openapi.json          FastAPI's own description of all of the above
 
 Hostile input is answered, never crashes the hub: bad token 401 (nothing read or stored; 429 with
@@ -491,11 +493,15 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
 
     mount_console(app, store, authenticate, read_json, validate, auth_failures, console)
 
+    from kiosk.hub.enrolment import mount_enrolment  # POST /v1/enrol: one-time code → token (issue 21)
+
+    mount_enrolment(app, store, read_json, validate, auth_failures, ApiError, _client_address)
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (BatchIn, VoucherIn, RecordQueryIn, ApplicationsQueryIn, HeartbeatIn):  # bodies parsed by hand still get described
+            for model in (BatchIn, VoucherIn, RecordQueryIn, ApplicationsQueryIn, HeartbeatIn, app.state.enrol_body):  # bodies parsed by hand still get described
                 body = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(body.pop("$defs", {}))
                 components[model.__name__] = body

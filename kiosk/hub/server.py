@@ -107,6 +107,10 @@ def check_tls_files(cert: str, key: str) -> str | None:
 def _server(app: object, log_level: str, tls_cert: str | None = None, tls_key: str | None = None) -> uvicorn.Server:
     config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False, timeout_keep_alive=5,
                             ssl_certfile=tls_cert, ssl_keyfile=tls_key)
+    if tls_cert:  # `POST /v1/enrol` tells the kiosk what it should have seen (pinned on first use)
+        from kiosk.hub.enrolment import certificate_fingerprint
+
+        app.state.tls_fingerprint = certificate_fingerprint(tls_cert)  # type: ignore[attr-defined]
     return uvicorn.Server(config)
 
 

@@ -126,6 +126,8 @@ class HubStore:
                 key_id TEXT NOT NULL, sealed {self._blob} NOT NULL, PRIMARY KEY (kiosk_id, id))""",
             "CREATE INDEX IF NOT EXISTS submissions_stats ON submissions(kiosk_id, service)",
             "CREATE TABLE IF NOT EXISTS kiosk_tokens (token_sha256 TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL)",
+            f"""CREATE TABLE IF NOT EXISTS enrolment_codes (code_sha256 TEXT PRIMARY KEY, kiosk_id TEXT NOT NULL,
+                created_at {self._real} NOT NULL, expires_at {self._real} NOT NULL, used_at {self._real})""",  # hub/enrolment.py
             f"CREATE TABLE IF NOT EXISTS hub_health (id INTEGER PRIMARY KEY, checked_at {self._real} NOT NULL)",
             f"""CREATE TABLE IF NOT EXISTS record_lookups (seq {self._serial}, kiosk_id TEXT NOT NULL,
                 at {self._real} NOT NULL, id_masked TEXT NOT NULL, outcome TEXT NOT NULL)""",
