@@ -180,8 +180,12 @@ def test_voucher_resolver_round_trip(hub):
 
 
 def test_person_record_is_deterministic(hub):
-    a = httpx.post(f"{hub.url}/v1/persons/record", json={"id_number": ID_NUMBER}, headers=AUTH).json()
-    b = httpx.post(f"{hub.url}/v1/persons/record", json={"id_number": ID_NUMBER}, headers=AUTH).json()
+    from kiosk.hub import demo
+
+    register = demo.card_register(ID_NUMBER)
+    query = {"id_number": ID_NUMBER, "evidence": {k: register[k] for k in ("id_issuer", "id_valid_from", "id_valid_until")}}
+    a = httpx.post(f"{hub.url}/v1/persons/record", json=query, headers=AUTH).json()
+    b = httpx.post(f"{hub.url}/v1/persons/record", json=query, headers=AUTH).json()
     assert a == b
     assert a["insurance_type"] in ("城乡居民", "职工") and a["region"] == "江西省" and a["paid_until"].endswith("-12-31")
     assert isinstance(a["enrolled"], bool)

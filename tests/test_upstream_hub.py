@@ -43,7 +43,19 @@ def platform(tmp_path, caplog):
     assert not leaked, f"personal data in logs: {leaked}"
 
 
+def card_evidence(id_number):
+    """What the kiosk sends after reading this person's ID card (the hub requires evidence)."""
+    from kiosk.hub import demo
+
+    register = demo.card_register(id_number)
+    keys = ("id_issuer", "id_valid_from", "id_valid_until")
+    if all(register.get(k) for k in keys):
+        return {k: register[k] for k in keys}
+    return {"id_name": "名字"}  # a permit without an issuer: the kiosk sends the name read from the card
+
+
 def record(hub, id_number, evidence=None, **extra):
+    evidence = card_evidence(id_number) if evidence is None else evidence
     body = {"id_number": id_number, **({"evidence": evidence} if evidence else {}), **extra}
     return httpx.post(hub.url + "/v1/persons/record", json=body, headers=AUTH, timeout=30)
 
@@ -77,7 +89,7 @@ def test_record_from_1101_with_names_not_codes_and_filed_diseases_from_5301(plat
 
 def test_population_cases(platform):
     hub, _sim = platform
-    paused = record(hub, WANG_SHULAN).json()  # no evidence: allowed unless the hub requires it
+    paused = record(hub, WANG_SHULAN, {"id_name": "王淑兰"}).json()  # her ID card: the name checked by 1101
     assert (paused["enrolled"], paused["status"], paused["paid_until"]) == (True, "暂停参保", "2023-12-31")
     ended = record(hub, ABDU, {"sscard_number": "D23456789"}).json()
     assert (ended["enrolled"], ended["status"]) == (False, "终止参保")
@@ -170,7 +182,7 @@ def test_a_wrong_signing_key_is_a_clear_configuration_answer(tmp_path):
     service = open_platform(sim.settings(timeout_s=TIMEOUT_S), tmp_path / "msgid.state", HmacSha256Signer("ak-test", "wrong"))
     hub = start_hub_in_thread(str(tmp_path / "hub.sqlite3"), {TOKEN: KIOSK}, platform=service)
     try:
-        r = record(hub, ZHANG_SAN)
+        r = record(hub, ZHANG_SAN, {"id_name": "张三"})  # no card register here: the name is the ID card's evidence
         assert (r.status_code, r.json()["error"]) == (502, "upstream_auth")
         assert sim.sim.calls == []  # refused at the gateway: nothing reached a transaction
     finally:
@@ -269,3 +281,50 @@ def test_hub_resident_message_is_taken_only_as_short_plain_text():
     assert _resident_message({"detail": {"message_zh": "x" * 201, "message_en": "x"}}) == ("", "")
     assert _resident_message({"detail": {"message_zh": "a\nb", "message_en": "x"}}) == ("", "")
     assert _resident_message({"detail": "text"}) == ("", "") and _resident_message(None) == ("", "")
+
+
+def test_lookups_need_evidence_and_a_voucher_grant_is_bound_to_its_kiosk_and_person(platform):
+    """A bare ID number opens nothing; the grant from a voucher resolution opens that person's
+    record from that kiosk only; without a card register the ID card's name is checked by 1101."""
+    hub, _sim = platform
+    bare = record(hub, ZHANG_SAN, {})
+    assert (bare.status_code, bare.json()["error"]) == (403, "evidence_required")
+    holder = httpx.post(hub.url + "/v1/vouchers/resolve", json={"code": "YBPZ-DEMO-" + ZHANG_SAN}, headers=AUTH, timeout=30).json()
+    grant = holder["lookup_grant"]
+    assert record(hub, ZHANG_SAN, {"voucher_grant": grant}).status_code == 200
+    assert record(hub, WANG_SHULAN, {"voucher_grant": grant}).json()["error"] == "evidence_mismatch"  # another person
+    assert record(hub, ZHANG_SAN, {"voucher_grant": grant[:-1] + "0"}).json()["error"] == "evidence_mismatch"
+    assert record(hub, ZHANG_SAN, {"id_name": "李四"}).json()["error"] == "evidence_mismatch"  # 1101 says 张三
+    assert record(hub, ZHANG_SAN, {"id_name": "张三"}).status_code == 200
+
+
+def test_a_voucher_grant_from_another_kiosk_opens_nothing(tmp_path):
+    from kiosk.hub.grants import LookupGrants
+    from kiosk.hub.keys import HubKeyring
+
+    grants = LookupGrants(HubKeyring.create(tmp_path / "hub.key"), clock=lambda: 1_000_000.0)
+    grant = grants.issue("kiosk-a", ZHANG_SAN)
+    assert grants.valid("kiosk-a", ZHANG_SAN, grant) and not grants.valid("kiosk-b", ZHANG_SAN, grant)
+    later = LookupGrants(HubKeyring.load(tmp_path / "hub.key"), clock=lambda: 1_000_000.0 + 16 * 60)
+    assert not later.valid("kiosk-a", ZHANG_SAN, grant)  # expired after the visit
+    assert grants.screen("kiosk-b", ZHANG_SAN, {"voucher_grant": grant}) == {"voucher_grant": "bad"}
+
+
+def test_a_resident_identified_by_e_voucher_gets_their_record(kiosk_shell):
+    """The voucher's lookup grant travels with the person, so the hub (which requires evidence)
+    answers the record query of a resident who only showed their phone."""
+    from kiosk.ui.journey import Journey, click, wait_until
+
+    shell, hub = kiosk_shell()
+    j = Journey(shell.window, log=lambda _: None)
+    j.choose_service("record_query")
+    j.on_screen("identify")
+    shell.runtime.sims.qrscan.scan("YBPZ-DEMO-" + ZHANG_SAN)
+    j.wait_for_person()
+    click(j.find("identify_continue"))
+    j.on_screen("form")
+    j.fill_form({"purpose": "query"})
+    click(j.find("review_submit"))
+    wait_until(lambda: shell.controller.done_view.record or shell.controller.done_view.record_error, 30, "the record")
+    assert shell.controller.done_view.record is not None, shell.controller.done_view.record_error
+    assert [a["outcome"] for a in hub.store.lookups()] == ["ok"]

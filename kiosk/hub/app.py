@@ -44,6 +44,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk.hub import demo
+from kiosk.hub.grants import LookupGrants
 from kiosk.hub.ratelimit import SlidingWindowLimiter
 from kiosk.hub.store import HubItem, HubStore, token_hash
 from kiosk.hub.upstream.errors import UpstreamError
@@ -93,6 +94,8 @@ class EvidenceIn(BaseModel):
     id_issuer: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     id_valid_from: Annotated[str, StringConstraints(min_length=1, max_length=16)] | None = None
     id_valid_until: Annotated[str, StringConstraints(min_length=1, max_length=16)] | None = None
+    id_name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None  # checked against 1101
+    voucher_grant: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None  # from /v1/vouchers/resolve
 
 
 class RecordQueryIn(BaseModel):
@@ -157,6 +160,7 @@ class PersonOut(BaseModel):
     birth_date: str | None
     voucher_status: str
     demo: bool
+    lookup_grant: str | None = None  # evidence for this person's record/progress lookups from this kiosk (15 min)
 
 
 class InsuranceOut(BaseModel):
@@ -276,11 +280,11 @@ def _client_address(request: Request) -> str:
 
 def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_000_000,
                auth_failures_per_minute: int = 10, lookups_per_minute: int = 30,
-               require_evidence: bool = False, console: Any = None, platform: Any = None) -> FastAPI:
+               require_evidence: bool = True, console: Any = None, platform: Any = None) -> FastAPI:
     """`tokens` maps token → kiosk id (from a file or config); tokens in the store's
-    `kiosk_tokens` table are accepted too. `require_evidence`: refuse record lookups that carry
-    no card-read evidence (off until every kiosk sends it: ID-card reads do not yet carry the
-    issuing authority; lookups without evidence are still audited as `no_evidence`).
+    `kiosk_tokens` table are accepted too. `require_evidence`: refuse record and progress lookups
+    that carry no card-read evidence (social-security card number, ID card name + issuer + dates,
+    or the grant a voucher resolution handed out); every lookup is audited with its verdict.
     `console`: `kiosk.hub.console.routes.ConsoleOptions` for the bureau's console (defaults when None).
     `platform`: the `kiosk.hub.upstream.service.PlatformService` answering record and voucher
     queries (None: they answer 503 upstream_not_configured)."""
@@ -289,6 +293,7 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
     app.state.store = store
     auth_failures = SlidingWindowLimiter(auth_failures_per_minute)
     lookups = SlidingWindowLimiter(lookups_per_minute)
+    grants = LookupGrants(store.keyring)
     bearer = [Security(HTTPBearer(auto_error=False))]  # documents the scheme; `authenticate` checks it
 
     @app.exception_handler(ApiError)
@@ -408,12 +413,13 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
     @app.post("/v1/vouchers/resolve", response_model=PersonOut, dependencies=bearer, openapi_extra=_body(VoucherIn),
               responses=_errors(400, 401, 404, 413, 422, 429, 502, 503, 504))
     async def resolve_voucher(request: Request) -> Any:
-        await authenticate(request)
+        kiosk_id = await authenticate(request)
         voucher: VoucherIn = validate(VoucherIn, await read_json(request, 4096))
         try:
-            return await run_in_threadpool(_platform().resolve_voucher, voucher.code)
+            holder = await run_in_threadpool(_platform().resolve_voucher, voucher.code)
         except UpstreamError as exc:
             raise _upstream_error(exc) from None
+        return {**holder, "lookup_grant": grants.issue(kiosk_id, holder["id_number"])}
 
     @app.post("/v1/persons/record", response_model=RecordOut, dependencies=bearer, openapi_extra=_body(RecordQueryIn),
               responses=_errors(400, 401, 403, 404, 413, 422, 429, 502, 503, 504), response_model_exclude_none=True)
@@ -429,7 +435,7 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
             await _audit(kiosk_id, masked, "rate_limited")
             raise ApiError(429, "too_many_lookups", {"retry_after_s": wait}, {"Retry-After": str(wait)})
         lookups.record(kiosk_id)
-        evidence = query.evidence.model_dump(exclude_none=True) if query.evidence else {}
+        evidence = grants.screen(kiosk_id, query.id_number, query.evidence.model_dump(exclude_none=True) if query.evidence else {})
         try:  # a social-security card is checked by the platform itself, so the verdict comes back with it
             found = await run_in_threadpool(_platform().lookup, query.id_number, evidence, require_evidence, query.diseases)
         except UpstreamError as exc:
@@ -456,7 +462,7 @@ def create_app(store: HubStore, tokens: dict[str, str], max_body_bytes: int = 1_
             await _audit(kiosk_id, masked, "progress_rate_limited")
             raise ApiError(429, "too_many_lookups", {"retry_after_s": wait}, {"Retry-After": str(wait)})
         lookups.record(kiosk_id)
-        evidence = query.evidence.model_dump(exclude_none=True) if query.evidence else {}
+        evidence = grants.screen(kiosk_id, query.id_number, query.evidence.model_dump(exclude_none=True) if query.evidence else {})
         try:
             found = await run_in_threadpool(_platform().lookup, query.id_number, evidence, require_evidence, False)
         except UpstreamError as exc:

@@ -91,12 +91,18 @@ def _idcard_evidence(text: Any) -> dict[str, str]:
     return evidence if all(evidence.values()) else {}
 
 
+IDCARD_EVIDENCE = ("id_issuer", "id_valid_from", "id_valid_until")
+
+
 def record_evidence(person: Person) -> dict[str, str] | None:
     """The card-read evidence a record lookup carries (see `HubClient.person_record`)."""
     if person.source == "sscard" and person.extra.get("card_number"):
         return {"sscard_number": person.extra["card_number"]}
-    if person.source == "idcard" and person.extra.get("id_issuer"):
-        return {k: person.extra[k] for k in ("id_issuer", "id_valid_from", "id_valid_until")}
+    if person.source == "idcard" and person.name:
+        # the name is checked against the platform's record; issuer and dates where the hub can
+        return {"id_name": person.name, **{k: person.extra[k] for k in IDCARD_EVIDENCE if person.extra.get(k)}}
+    if person.source == "voucher" and person.extra.get("lookup_grant"):
+        return {"voucher_grant": person.extra["lookup_grant"]}
     return None
 
 
@@ -124,4 +130,5 @@ def person_from_voucher(resolved: dict[str, Any]) -> Person:
         sex=str(resolved.get("sex", "")),
         birth_date=_date(resolved.get("birth_date")),
         card_type="voucher",
+        extra={"lookup_grant": str(resolved["lookup_grant"])} if resolved.get("lookup_grant") else {},
     )

@@ -5,7 +5,10 @@ Card-read evidence: a social-security card number is checked by the platform its
 `mdtrt_cert_type = 03`, the card number and the ID number: a refusal or another person's record
 means the card does not open this record). An ID card's issuing authority and validity dates are
 not part of any platform transaction; they are checked against `idcard_register` (a callable
-ID number → the card facts on file) when the hub has one, else they count as no evidence.
+ID number → the card facts on file) when the hub has one. The name read from the card (`id_name`)
+is checked against 1101's `psn_name` always, so without a register an ID card still proves more
+than a bare ID number. A voucher grant (`kiosk.hub.grants`, screened to "ok"/"bad" by the hub
+before this module sees it) proves the holder's e-voucher was scanned at this kiosk.
 """
 from __future__ import annotations
 
@@ -48,7 +51,7 @@ class PlatformService:
     # -- evidence -------------------------------------------------------------------------------
     def idcard_verdict(self, id_number: str, evidence: dict[str, str]) -> str:
         if not any(evidence.get(k) for k in IDCARD_KEYS) or self.idcard_register is None:
-            return "no_evidence"
+            return "ok" if evidence.get("id_name") else "no_evidence"  # the name is checked against 1101
         register = self.idcard_register(id_number)
         same = all(register.get(k) and _normal(evidence.get(k, "")) == _normal(register[k]) for k in IDCARD_KEYS)
         return "ok" if same else "mismatch"
@@ -84,12 +87,17 @@ class PlatformService:
             if info.certno.upper() != id_number.upper():
                 return Lookup("mismatch")
             return Lookup("ok", self._record(info, diseases))
-        verdict = self.idcard_verdict(id_number, evidence)
+        if evidence.get("voucher_grant"):
+            verdict = "ok" if evidence["voucher_grant"] == "ok" else "mismatch"
+        else:
+            verdict = self.idcard_verdict(id_number, evidence)
         if verdict == "mismatch" or (verdict == "no_evidence" and require_evidence):
             return Lookup(verdict)
         info = self.person_info(CERT_ID_CARD, id_number, id_number)
         if info.certno.upper() != id_number.upper():
             raise UpstreamError("upstream_bad_reply", "1101 answered for another person")
+        if evidence.get("id_name") and not evidence.get("voucher_grant") and _normal(evidence["id_name"]) != _normal(info.psn_name):
+            return Lookup("mismatch")
         return Lookup(verdict, self._record(info, diseases))
 
     def resolve_voucher(self, qr_code: str) -> dict[str, Any]:
