@@ -25,7 +25,7 @@ from kiosk.ocr.checks import ClaimedReceipts, fields_to_review, reconcile, run_c
 from kiosk.ocr.engines import OcrEngine, make_engine
 from kiosk.ocr.extract import FIELD_NAMES, Template, choose_template, extract, load_templates
 from kiosk.ocr.lines import TextBox, group_lines
-from kiosk.ocr.preprocess import (SHARP_AT, SOFT_LEVELS, Quality, levels_for, measure_quality, prepare,
+from kiosk.ocr.preprocess import (BLURRY_BELOW, SHARP_AT, SOFT_LEVELS, Quality, measure_quality, prepare,
                                   suppress_stamp)
 
 log = logging.getLogger("kiosk.ocr")
@@ -136,7 +136,7 @@ class ReceiptReader:
             result.readings = 2
             if raw.score > reading.score:
                 reading, result.image, result.boxes = raw, image, raw_boxes
-            if reading.needs_review and levels_for(result.quality) != SOFT_LEVELS:
+            if reading.needs_review and BLURRY_BELOW <= result.quality.sharpness < SHARP_AT:
                 # Softly blurred: which stretch keeps the strokes depends on the blur (a box blur
                 # wants half strength, a motion blur none); the checks judge the third reading.
                 soft = prepare(image, quality=result.quality, levels=SOFT_LEVELS)
