@@ -161,6 +161,27 @@ class KioskBackend:
             log.warning("record query failed: %s", type(exc).__name__)
             raise record_offline() from None
 
+    def person_progress(self, person: Person) -> list:
+        """办理进度查询: the resident's applications with their states (newest first), the card's
+        evidence along as for the record; refused or offline → one clear message."""
+        from kiosk.services.progress import person_progress, progress_offline
+
+        try:
+            rows = self.hub_client.person_applications(person.id_number, record_evidence(person))
+        except HubError as exc:
+            log.warning("progress query failed: %s", exc)
+            if exc.message_zh:
+                raise UserFacingError("PROGRESS_REFUSED", exc.message_zh, exc.message_en) from None
+            if exc.status == 403:
+                raise UserFacingError("PROGRESS_REFUSED", "无法核验您的卡片，请到窗口查询办理进度",
+                                      "Your card could not be verified; please ask at a counter") from None
+            raise progress_offline() from None
+        except Exception as exc:
+            log.warning("progress query failed: %s", type(exc).__name__)
+            raise progress_offline() from None
+        return person_progress(rows, skip_services=[f.code for f in self.forms.forms if f.instant],
+                               titles={f.code: f.title for f in self.forms.forms})
+
     def print_certificate(self, person: Person, record: dict) -> Any:
         """Render the 参保证明 PDF in a private temp folder and send it to the A4 printer."""
         import tempfile

@@ -126,3 +126,98 @@ def test_progress_words_for_each_state_and_the_counter():
     assert rows[0].label.zh_CN == "退回补正" and rows[0].note == "缺少诊断证明" and rows[0].reference == "AAAAAAAA"
     assert rows[1].label.zh_CN == "状态未知"
     assert rows[2].counter is not None and rows[2].counter.zh_CN.startswith("窗口已办结")
+
+
+# -- the kiosk's 办理进度查询 screen (pytest-qt) ----------------------------------------------------
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def console_sets(hub, submission_id: str, state: str, note: str) -> None:
+    """What a bureau user does in the console: log in and set the state through its JSON API."""
+    ConsoleStore(hub.store).put_staff("bureau", "bureau", None, hash_password(PASSWORD))
+    set_state(hub, submission_id, state, note)
+
+
+def open_progress(shell, j) -> None:
+    from kiosk.ui.journey import click, wait_until
+
+    if shell.window.current is shell.window.done:
+        click(j.find("done_another"))  # 办理其他业务: the same resident, the card not read again
+    j.on_screen("home")
+    j.choose_service("progress")
+    j.on_screen("done")
+    wait_until(lambda: shell.controller.done_view.settled and shell.controller.done_view.progress_only, 20,
+               "the progress list")
+
+
+def test_a_state_set_in_the_console_shows_on_the_kiosks_progress_screen(kiosk_shell) -> None:
+    from drivers.idcard.simulator import load_profile
+    from kiosk.ui.journey import Journey, click, wait_until
+
+    shell, hub = kiosk_shell(kiosk={"forms_dir": str(PROJECT / "forms")})
+    j = Journey(shell.window, log=lambda _: None)
+    shell.runtime.sims.idcard.insert(load_profile(PROJECT / "assets/cards/idcard/young_parent.json"))
+    j.on_screen("identify")
+    j.wait_for_person()
+    click(j.find("identify_continue"))
+    j.on_screen("home")
+    # the resident applies at this kiosk; it reaches the hub through the outbox
+    j.choose_service("chronic_disease")
+    j.on_screen("form")
+    j.fill_form({"disease": "hypertension", "hospitals": ["h_township"], "phone": "13812345678"})
+    j.on_screen("review")
+    submission_id = shell.controller.session.submission_id
+    click(j.find("review_submit"))
+    wait_until(lambda: shell.controller.done_view.settled, 20, "the submission and its ticket")
+    wait_until(lambda: hub.store.payload(submission_id) is not None, 20, "the hub copy")
+    done = shell.window.done
+
+    # 退回补正 with the missing materials, set in the console
+    console_sets(hub, submission_id, "returned", "缺少二级以上医院诊断证明")
+    open_progress(shell, j)
+    rows = shell.controller.done_view.progress
+    assert [p.submission_id for p in rows] == [submission_id]  # the record query (instant) is not listed
+    state = done.findChild(type(done.result), "progress_state_0")
+    assert state is not None and state.isVisible() and "退回补正" in state.text()
+    note = done.findChild(type(done.result), "progress_note_0")
+    assert note is not None and "缺少二级以上医院诊断证明" in note.text()
+    title = done.findChild(type(done.result), "progress_title_0")
+    assert rows[0].title is not None and title.text() == rows[0].title.zh_CN  # the service's name, not its code
+    assert not done.undo.isVisible() and not any(b.isVisible() for b in done.rating_buttons.values())
+
+    # then 办结: the next query shows it
+    console_sets(hub, submission_id, "done", "")
+    open_progress(shell, j)
+    state = done.findChild(type(done.result), "progress_state_0")
+    assert state is not None and "已办结" in state.text()
+    assert done.findChild(type(done.result), "progress_note_0") is None
+    assert [a["outcome"] for a in hub.store.lookups()][-2:] == ["progress_ok", "progress_ok"]  # audited, with evidence
+
+
+def test_the_progress_screen_says_when_the_hub_cannot_be_reached(kiosk_shell) -> None:
+    from drivers.idcard.simulator import load_profile
+    from kiosk.ui.journey import Journey, click
+
+    shell, hub = kiosk_shell(kiosk={"forms_dir": str(PROJECT / "forms")})
+    j = Journey(shell.window, log=lambda _: None)
+    shell.runtime.sims.idcard.insert(load_profile(PROJECT / "assets/cards/idcard/young_parent.json"))
+    j.on_screen("identify")
+    j.wait_for_person()
+    click(j.find("identify_continue"))
+    hub.stop()
+    open_progress(shell, j)
+    assert "网络" in shell.window.done.progress_heading.text()
+    assert shell.window.done.another.isVisible()
+
+
+def test_a_progress_service_has_no_questions_and_submits_nothing(tmp_path: Path) -> None:
+    from kiosk.services.forms import AnswersInvalid, FormError, load_form, load_forms, submission_payload
+
+    spec = load_forms(PROJECT / "forms").by_code("progress")
+    assert spec.progress and not spec.fields and not spec.ticket_only
+    with pytest.raises(AnswersInvalid):
+        submission_payload(spec, None, {})
+    path = tmp_path / "bad.toml"
+    path.write_text('code = "xx"\ntitle = "x"\nkind = "progress"\n[[fields]]\nname = "a"\n', encoding="utf-8")
+    with pytest.raises(FormError, match="a progress query has no fields"):
+        load_form(path)

@@ -12,7 +12,7 @@ from kiosk.services.forms import load_forms
 from kiosk.ui.journey import Journey, click, wait_until
 
 PROJECT = Path(__file__).resolve().parent.parent
-FORMS = [f for f in load_forms(PROJECT / "forms").forms if not f.ticket_only]  # 取号咨询 has no form: tests/test_journey_lengths.py
+FORMS = [f for f in load_forms(PROJECT / "forms").forms if f.kind == "form"]  # 取号咨询: tests/test_journey_lengths.py; 办理进度查询: tests/test_progress_query.py
 
 
 def sample_answer(spec):

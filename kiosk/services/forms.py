@@ -18,8 +18,10 @@ from kiosk.services.identity import Person
 
 FIELD_TYPES = ("text", "id_number", "phone", "date", "choice", "multichoice", "amount", "integer", "consent")
 # "form": questions, review, submission (and a ticket unless instant). "ticket_only": no questions,
-# no submission — the tile issues a queue ticket for the form's band (取号/综合咨询).
-FORM_KINDS = ("form", "ticket_only")
+# no submission — the tile issues a queue ticket for the form's band (取号/综合咨询). "progress": no
+# questions, no submission — after the card, the done screen lists the person's applications and
+# their states from the hub (办理进度查询, kiosk/services/progress.py).
+FORM_KINDS = ("form", "ticket_only", "progress")
 PREFILL_SOURCES = ("card.", "visit.")  # the card read now; an answer given earlier in this visit
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
@@ -76,6 +78,10 @@ class FormSpec:
     @property
     def ticket_only(self) -> bool:
         return self.kind == "ticket_only"
+
+    @property
+    def progress(self) -> bool:
+        return self.kind == "progress"
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,8 @@ def load_form(path: Path) -> FormSpec:
         raise FormError(f"kind: expected one of {', '.join(FORM_KINDS)}, got {kind!r}")
     if kind == "ticket_only" and (fields or raw.get("instant", False)):
         raise FormError("kind = \"ticket_only\": a ticket-only service has no fields and is not instant")
+    if kind == "progress" and fields:
+        raise FormError("kind = \"progress\": a progress query has no fields (the card identifies the resident)")
     pages = [f.page for f in fields if f.page]
     for page in set(pages):  # a page is one screen: its fields must follow each other
         at = [i for i, f in enumerate(fields) if f.page == page]
@@ -376,6 +384,8 @@ def submission_payload(spec: FormSpec, person: Person | None, data: dict[str, An
                        today: dt.date | None = None) -> dict[str, Any]:
     """Validate answers given by field name with the form engine's rules and build the payload
     with `build_payload`, the function the kiosk screen uses; raise AnswersInvalid otherwise."""
+    if spec.progress:
+        raise AnswersInvalid({"service": Text(f"{spec.code} 是查询，不提交表单", f"{spec.code} is a query, nothing to submit")})
     if spec.ticket_only:  # nothing is submitted for it on the kiosk either
         raise AnswersInvalid({"service": Text(f"{spec.code} 只取号、不提交表单，请用 kiosk ticket --service {spec.code}",
                                               f"{spec.code} is ticket-only, nothing to submit: use kiosk ticket --service {spec.code}")})

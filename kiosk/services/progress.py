@@ -46,6 +46,7 @@ class Progress:
     submitted_on: str = ""  # YYYY-MM-DD as the kiosk stamped it
     counter: Text | None = None  # the hall's outcome, with its note
     counter_note: str = ""
+    title: Text | None = None  # the service's name from the form catalog
 
     @property
     def reference(self) -> str:
@@ -63,9 +64,10 @@ def progress_of(reply: dict[str, Any]) -> Progress:
                     updated if isinstance(updated, str) else None)
 
 
-def person_progress(applications: Iterable[dict[str, Any]], skip_services: Iterable[str] = ()) -> list[Progress]:
+def person_progress(applications: Iterable[dict[str, Any]], skip_services: Iterable[str] = (),
+                    titles: dict[str, Text] | None = None) -> list[Progress]:
     """`HubClient.person_applications`' rows → the progress list (pure). `skip_services`: the
-    instant ones (a record query has no progress to follow)."""
+    instant ones (a record query has no progress to follow); `titles`: service code → its name."""
     skip = set(skip_services)
     found = []
     for row in applications:
@@ -78,8 +80,14 @@ def person_progress(applications: Iterable[dict[str, Any]], skip_services: Itera
         note = str(counter.get("note") or "") if counter else ""
         created = row.get("created_at")
         found.append(Progress(base.submission_id, base.state, base.label, base.next_step, base.note, base.updated_at,
-                              service, created[:10] if isinstance(created, str) else "", outcome, note))
+                              service, created[:10] if isinstance(created, str) else "", outcome, note,
+                              (titles or {}).get(service)))
     return found
+
+
+def progress_offline() -> UserFacingError:
+    return UserFacingError("PROGRESS_OFFLINE", "网络暂时中断，无法查询办理进度，请稍后再试或到窗口查询",
+                           "The network is down; progress cannot be checked now. Try later or ask at a counter")
 
 
 def application_progress(client: Any, submission_ids: Iterable[str]) -> list[Progress]:
@@ -94,6 +102,5 @@ def application_progress(client: Any, submission_ids: Iterable[str]) -> list[Pro
         except HubNotFound:
             continue
         except HubError:
-            raise UserFacingError("PROGRESS_OFFLINE", "网络暂时中断，无法查询办理进度，请稍后再试或到窗口查询",
-                                  "The network is down; progress cannot be checked now. Try later or ask at a counter") from None
+            raise progress_offline() from None
     return found

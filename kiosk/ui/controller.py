@@ -189,6 +189,8 @@ class KioskController(QObject):
             self.show(self.window.identify)
         elif form.ticket_only:
             self.issue_ticket_only(form)
+        elif form.progress:
+            self.show_progress(form)
         else:
             self.start_form(form)
 
@@ -266,6 +268,8 @@ class KioskController(QObject):
             form, self.pending_form = self.pending_form, None
             if form.ticket_only:
                 self.issue_ticket_only(form)
+            elif form.progress:
+                self.show_progress(form)
             else:
                 self.start_form(form)
         else:
@@ -288,6 +292,30 @@ class KioskController(QObject):
         priority = self.session.priority_reason
         self.lanes.run("outbox", lambda: self.backend.issue_ticket(form, priority),
                        self.for_this_visit(self.on_ticket_issued), self.for_this_visit(self.on_ticket_failed))
+
+    # -- 办理进度查询: the person's applications and their states; nothing is submitted ----------
+    def show_progress(self, form: FormSpec) -> None:
+        person = self.session.person
+        if person is None:
+            return
+        self.session.choose(form, None)
+        self.done_view = DoneView(progress_only=True, progress_loading=True, another=True)
+        self.window.done.update_view(self.done_view)
+        self.window.done.show_preview(None)
+        self.show(self.window.done)
+
+        def arrived(rows: list) -> None:
+            self.done_view.progress, self.done_view.progress_loading = rows, False
+            self.window.done.update_view(self.done_view)
+            self.journey_step.emit("progress_shown")
+
+        def failed(error: BaseException) -> None:
+            self.done_view.progress_loading = False
+            self.done_view.progress_error = error.message(language()) if isinstance(error, UserFacingError) else tr("error.generic")
+            self.window.done.update_view(self.done_view)
+            self.speak(self.done_view.progress_error)
+
+        self.lanes.run("hub", lambda: self.backend.person_progress(person), self.for_this_visit(arrived), self.for_this_visit(failed))
 
     # -- form, review, submit ---------------------------------------------------------------
     def start_form(self, form: FormSpec) -> None:

@@ -111,6 +111,19 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
     settle()
     yield "done-ticket-only"
     w.done.show_preview(None)
+    from kiosk.services.progress import person_progress
+
+    titles = {f.code: f.title for f in catalog.forms}
+    w.done.update_view(DoneView(progress_only=True, another=True, progress=person_progress([
+        {"id": "5c1e7a20-0000", "service": "sporadic_reimburse", "created_at": "2026-11-03T10:00:00+08:00",
+         "state": "returned", "note": "缺少发票原件、费用清单" if language() == "zh_CN" else "Original invoice and cost list missing",
+         "counter": {"outcome": "returned", "note": ""}},
+        {"id": "9a7b3d10-0000", "service": "chronic_disease", "created_at": "2026-10-21T09:30:00+08:00", "state": "done",
+         "note": ""},
+    ], titles=titles)))
+    settle()
+    yield "done-progress"
+    w.done.show_preview(None)
     w.error.show_error("OUTBOX", "保存失败，请到窗口办理", "Could not save; please go to a counter")
     w.show_screen(w.error)
     settle()

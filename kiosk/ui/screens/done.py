@@ -8,7 +8,7 @@ from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import (QBoxLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
                                QVBoxLayout, QWidget)
 
-from kiosk.ui.i18n import register_strings, tr
+from kiosk.ui.i18n import language, register_strings, tr
 from kiosk.ui.screens.base import Screen, button, card, clause, label, repolish
 from kiosk.ui.theme import Metrics
 from kiosk.ui.widgets.reflow import ReflowGrid
@@ -18,7 +18,17 @@ register_strings({
     "done.ticket_issuing": ("正在取号…", "Getting your number…"),
     "done.another": ("办理其他业务", "Another service"),
     "done.ticket_only_failed": ("暂时无法取号，请到咨询窗口或询问工作人员", "No number could be issued; please ask at the enquiries counter or a member of staff"),
+    "progress.heading": ("办理进度", "Application progress"),
+    "progress.loading": ("正在查询办理进度…", "Checking your applications…"),
+    "progress.none": ("暂无已提交的业务", "No applications found"),
+    "progress.submitted_on": ("{date} 提交 · 业务编号 {ref}", "Submitted {date} · ref. {ref}"),
+    "progress.state": ("状态：{state}", "State: {state}"),
+    "progress.note": ("说明：{note}", "Note: {note}"),
+    "progress.next": ("下一步：{step}", "Next: {step}"),
+    "progress.counter": ("窗口办理结果：{outcome}", "At the counter: {outcome}"),
 })
+# a state the resident must act on stands out (and says so in words, not colour alone)
+ACTION_STATES = ("returned", "refused")
 
 
 @dataclass
@@ -44,12 +54,18 @@ class DoneView:
     notice: str = ""  # an inline problem after the save (no number, undo refused): shown, not an error page
     ticket_only: bool = False  # 取号咨询: a number and nothing submitted (no reference, undo or rating)
     another: bool = False  # the resident is identified: offer 办理其他业务 (same visit, person kept)
+    progress_only: bool = False  # 办理进度查询: the person's applications, nothing submitted
+    progress: list | None = None  # kiosk.services.progress.Progress rows, newest first
+    progress_loading: bool = False
+    progress_error: str = ""
 
     @property
     def settled(self) -> bool:
         """Nothing more is on its way to this screen (saved, numbered or told why not, printed)."""
         if self.printing or self.record_loading or self.certificate == "printing":
             return False
+        if self.progress_only:
+            return not self.progress_loading
         if self.ticket_only:
             return bool(self.number or self.notice)
         return self.saved and (self.instant or self.undone or bool(self.number or self.notice))
@@ -145,6 +161,13 @@ class DoneScreen(Screen):
         record_box.addWidget(self.record_heading)
         record_box.addLayout(self.record_grid)
         record_box.addWidget(self.print_certificate)
+        self.progress_card, progress_box = card(left)
+        self.progress_card.setObjectName("done_progress")
+        self.progress_heading = label(role="title")
+        progress_box.addWidget(self.progress_heading)
+        self.progress_rows = QVBoxLayout()
+        progress_box.addLayout(self.progress_rows)
+        self.progress_labels: list[QLabel] = []
         self.message = label(role="hint")
         self.message.setObjectName("done_message")
         left.addWidget(self.message)
@@ -203,7 +226,9 @@ class DoneScreen(Screen):
 
     def retranslate(self) -> None:
         v = self.view
-        if v.ticket_only:
+        if v.progress_only:
+            self.result.setText(tr("progress.heading"))
+        elif v.ticket_only:
             self.result.setText(("✔ " + tr("done.ticket_only")) if v.number else "" if v.notice else tr("done.ticket_issuing"))
         elif v.undone:
             self.result.setText("↩ " + tr("done.undone"))
@@ -246,6 +271,7 @@ class DoneScreen(Screen):
         self.another.setText(tr("done.another") + " ›")
         self.another.setVisible(v.another and v.settled)
         self._retranslate_record()
+        self._retranslate_progress()
         self.rating_prompt.setText("✓ " + tr("rating.thanks") if v.rated else tr("rating.prompt"))
         self.rating_prompt.setProperty("role", "ok" if v.rated else "hint")
         repolish(self.rating_prompt)
@@ -280,6 +306,59 @@ class DoneScreen(Screen):
         self.print_certificate.setVisible(bool(record) and v.certificate != "printing")
         self.print_certificate.setEnabled(v.certificate != "printed")  # one certificate per visit
         self.print_certificate.setText(tr("record.print"))
+
+    def _retranslate_progress(self) -> None:
+        """One block per application: service and date, the state in words, the bureau's note
+        (missing materials, the reason), what to do next, and the counter's outcome if any."""
+        v = self.view
+        self.progress_card.setVisible(v.progress_only)
+        for widget in self.progress_labels:  # out of the tree now, freed by the event loop
+            self.progress_rows.removeWidget(widget)
+            widget.hide()
+            widget.setParent(None)
+            widget.deleteLater()
+        self.progress_labels = []
+        if not v.progress_only:
+            return
+        lang = language()
+        if v.progress_loading:
+            self.progress_heading.setText(tr("progress.loading"))
+        elif v.progress_error:
+            self.progress_heading.setText("⚠ " + v.progress_error)
+        elif not v.progress:
+            self.progress_heading.setText(tr("progress.none"))
+        else:
+            self.progress_heading.setText(tr("progress.heading") + f"（{len(v.progress)}）" if lang == "zh_CN"
+                                          else f"{tr('progress.heading')} ({len(v.progress)})")
+        for n, p in enumerate(v.progress or []):
+            title = label(role="title")
+            title.setObjectName(f"progress_title_{n}")
+            title.setText((p.title.get(lang) if p.title else p.service))
+            when = label(role="hint")
+            when.setText(tr("progress.submitted_on", date=p.submitted_on or "—", ref=p.reference))
+            act = p.state in ACTION_STATES
+            state = label(role="error" if act else "ok")
+            state.setObjectName(f"progress_state_{n}")
+            state.setText(("⚠ " if act else "● ") + tr("progress.state", state=p.label.get(lang)))
+            parts = [title, when, state]
+            if p.note:
+                note = label()
+                note.setObjectName(f"progress_note_{n}")
+                note.setText(tr("progress.note", note=p.note))
+                parts.append(note)
+            step = label(role="hint")
+            step.setText(tr("progress.next", step=p.next_step.get(lang)))
+            parts.append(step)
+            if p.counter is not None:
+                counter = label()
+                counter.setObjectName(f"progress_counter_{n}")
+                outcome = p.counter.get(lang) + (f"（{p.counter_note}）" if p.counter_note else "")
+                counter.setText(tr("progress.counter", outcome=outcome))
+                parts.append(counter)
+            for widget in parts:
+                self.progress_rows.addWidget(widget)
+                widget.show()  # a child added to a shown card is not shown by itself
+            self.progress_labels.extend(parts)
 
     def spoken_prompt(self) -> str:
         return self.result.text().lstrip("✔↩ ")
