@@ -85,3 +85,11 @@ def test_the_wire_item_is_exactly_to_wire(store):
     entry = store.claim_batch(1).entries[0]
     assert json.loads(entry.wire_json()) == entry.to_wire()
     assert json.loads(entry.wire_json())["payload"] == payload
+
+
+def test_a_string_that_is_not_unicode_still_reaches_the_hub_for_its_verdict():
+    """A lone surrogate cannot be UTF-8: the wire item escapes it, as any JSON client would."""
+    from kiosk.services.outbox import OutboxEntry
+    entry = OutboxEntry(1, "0b0b0b0b-0000-4000-8000-000000000000", "enrol", "submission", KIOSK, "sending",
+                        1.7e9, 1.7e9, 1, payload={"name": "\ud800张"})
+    assert json.loads(entry.wire_json()) == entry.to_wire()

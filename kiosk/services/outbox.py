@@ -199,12 +199,11 @@ class OutboxEntry:
                 "created_at": _iso(self.created_at), "payload": self.payload}
 
     def wire_json(self) -> bytes:
-        """`to_wire()` as the UTF-8 JSON bytes that go into the request body, made once per item
-        (the payload as canonical JSON; the hub decodes it to the same object)."""
-        head = json.dumps({"id": self.id, "kiosk_id": self.kiosk_id, "service": self.service, "kind": self.kind,
-                           "created_at": _iso(self.created_at)}, ensure_ascii=False, separators=(",", ":"))
-        payload = b"null" if self.payload is None else canonical_json(self.payload)
-        return head[:-1].encode("utf-8") + b',"payload":' + payload + b"}"
+        """`to_wire()` as the JSON bytes that go into the request body: one encoder pass, made
+        once per item (the byte bound and the body both use it). ASCII-escaped, as a JSON
+        client sends it: any string, even one that is not valid Unicode, reaches the hub intact
+        and the hub judges it per item."""
+        return _WIRE_ENCODER.encode(self.to_wire()).encode("ascii")
 
 
 @dataclass(frozen=True)
@@ -220,6 +219,9 @@ class OutboxStatus:
         return {"pending": self.pending, "sending": self.sending, "acked": self.acked, "quarantined": self.quarantined,
                 "withdrawn": self.withdrawn,
                 "oldest_pending_age_s": None if self.oldest_pending_age_s is None else round(self.oldest_pending_age_s, 1)}
+
+
+_WIRE_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def _iso(ts: float) -> str:

@@ -337,14 +337,25 @@ class Syncer:
         Rows that cannot be read locally are quarantined by the claim and counted here."""
         return self._post_claim(self.store.claim_batch(self.batch_size))
 
-    def _post_claim(self, claim: Claim, acks: list[str] | None = None) -> SyncReport:
-        """Post a claimed batch. `acks`: collect the ids the hub took instead of marking them
-        acked here (the caller records them; until then they stay `sending`)."""
+    def _prepare(self, acks: list[str], limit: int) -> tuple[Claim, list[list[Encoded]]]:
+        """The helper thread's part of `drain`: record acks, claim the next batch, encode it."""
+        claim = self.store.ack_and_claim(acks, limit)
+        try:
+            return claim, split_by_bytes(claim.entries, self.max_batch_bytes)
+        except BaseException:  # claimed but cannot be sent from here: back in line, untried
+            self.store.unclaim([e.id for e in claim.entries])
+            raise
+
+    def _post_claim(self, claim: Claim, acks: list[str] | None = None,
+                    chunks: list[list[Encoded]] | None = None) -> SyncReport:
+        """Post a claimed batch (`chunks`: already encoded). `acks`: collect the ids the hub took
+        instead of marking them acked here (the caller records them; until then they stay `sending`)."""
         report = SyncReport(quarantined=claim.local_quarantined, local_quarantined=claim.local_quarantined)
         if not claim.entries:
             return report
         try:
-            chunks = split_by_bytes(claim.entries, self.max_batch_bytes)
+            if chunks is None:
+                chunks = split_by_bytes(claim.entries, self.max_batch_bytes)
             for n, chunk in enumerate(chunks):
                 report = report + self._send(chunk, acks)
                 if report.error:  # the hub is in trouble: the rest go back in line untouched
@@ -441,7 +452,8 @@ class Syncer:
         total = SyncReport()
         acks: list[str] = []  # taken by the hub, not yet recorded
         claim: Claim | None = self.store.claim_batch(self.batch_size)
-        prepared: Future[Claim] | None = None
+        chunks: list[list[Encoded]] | None = None
+        prepared: Future[tuple[Claim, list[list[Encoded]]]] | None = None
         handed: list[str] = []  # the acks `prepared` records
         batches = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-claim") as pool:
@@ -451,20 +463,20 @@ class Syncer:
                     if not claim.entries:  # empty queue, or only unreadable rows (quarantined: look again)
                         total = total + self._post_claim(claim)
                         claim = self.store.claim_batch(self.batch_size) if claim.local_quarantined else None
+                        chunks = None
                         continue
                     handed, acks = acks, []
-                    prepared = pool.submit(self.store.ack_and_claim, handed,
-                                           self.batch_size if batches < max_batches else 0)
-                    report = self._post_claim(claim, acks)
+                    prepared = pool.submit(self._prepare, handed, self.batch_size if batches < max_batches else 0)
+                    report = self._post_claim(claim, acks, chunks)
                     total = total + report
-                    claim, prepared, handed = prepared.result(), None, []
+                    (claim, chunks), prepared, handed = prepared.result(), None, []
                     if report.error:
                         break
             finally:
                 try:
                     if prepared is not None:  # interrupted while the next claim was being prepared
                         claim = None
-                        claim = prepared.result()
+                        claim = prepared.result()[0]
                         handed = []
                 finally:
                     acks = handed + acks  # `prepared` failed: its acks were not recorded
