@@ -49,7 +49,6 @@ from kiosk.hub.ratelimit import SlidingWindowLimiter
 from kiosk.hub.store import HubItem, HubStore, token_hash
 from kiosk.hub.upstream.errors import UpstreamError
 from kiosk.privacy import mask_id_number
-from kiosk.services.crypto import canonical_json
 
 log = logging.getLogger(__name__)
 
@@ -249,23 +248,25 @@ def _safe_errors(exc: ValidationError | RequestValidationError) -> list[dict[str
 def text_problem(value: Any) -> str | None:
     """Why a payload cannot be stored as text anywhere, or None. A lone surrogate ("\\ud800") is
     not Unicode text at all; a real NUL is refused because PostgreSQL text cannot hold it (the
-    six characters backslash-u-0-0-0-0 are ordinary text and pass)."""
-    try:
-        canonical_json(value)
-    except UnicodeEncodeError:
-        return "invalid_text"
+    six characters backslash-u-0-0-0-0 are ordinary text and pass). One walk, no encoding of
+    the whole payload: it runs for every item of every batch (issue 20)."""
+    nul = False
     stack = [value]
     while stack:
         v = stack.pop()
         if isinstance(v, str):
-            if "\x00" in v:
-                return "nul_character"
+            if not v.isascii():
+                try:
+                    v.encode("utf-8")
+                except UnicodeEncodeError:
+                    return "invalid_text"  # wins over a NUL anywhere, as before
+            nul = nul or "\x00" in v
         elif isinstance(v, dict):
             stack.extend(v.keys())
             stack.extend(v.values())
         elif isinstance(v, list):
             stack.extend(v)
-    return None
+    return "nul_character" if nul else None
 
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
