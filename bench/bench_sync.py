@@ -4,7 +4,9 @@
 
 * sync → hub (SQLite, PostgreSQL): submissions/s acknowledged by a loopback hub (Syncer.drain
   with the default batch and byte bound), beside the hub store's own `insert_batch` rate on the
-  same payloads and batch size — the part of sync no network or kiosk change can beat.
+  same payloads and batch size — the part of sync no network or kiosk change can beat. The hub
+  runs in its own process, as `kiosk hub serve` does (a hub thread inside the kiosk's process
+  would share one GIL with it, a coupling no deployment has). Median of --repeat runs.
 * batch sweep: the same on SQLite for several batch sizes (how DEFAULT_BATCH_SIZE was chosen).
 * kept-alive vs fresh: a request on a kept-alive connection beside the same request on a new
   connection each time (kiosk → hub, kiosk → hall, browser → hall). Nagle meeting delayed ACKs
@@ -13,12 +15,15 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,13 +57,42 @@ def store_rate(tmp: Path, db_url: str, n: int, batch: int) -> float:
     return rate
 
 
+def _serve_hub(db_url: str, key_file: str, conn) -> None:  # noqa: ANN001 (a Pipe end)
+    """The hub process: serve until told to stop."""
+    with start_hub_in_thread(db_url, {TOKEN: KIOSK}, key_file=key_file, platform=None) as hub:
+        conn.send(hub.url)
+        conn.recv()
+
+
+@contextmanager
+def hub_process(db_url: str, key_file: Path) -> Iterator[str]:
+    """A loopback hub in its own (spawned) process; yields its URL."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve_hub, args=(db_url, str(key_file), child), name="bench-hub", daemon=True)
+    proc.start()
+    try:
+        if not parent.poll(60):
+            raise RuntimeError("the hub process did not start within 60 s")
+        yield parent.recv()
+    finally:
+        try:
+            parent.send("stop")
+        except OSError:
+            pass
+        proc.join(15)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+
 def sync_rate(tmp: Path, db_url: str, n: int, batch: int) -> float:
     path = tmp / f"outbox-{uuid.uuid4().hex[:8]}.sqlite3"
     store = OutboxStore(path, FieldCipher.load_or_create(tmp / "keys" / "outbox.key"))
     for _ in range(n):
         store.enqueue(store.new_submission_id(), "enrol", KIOSK, PAYLOAD)
-    with start_hub_in_thread(db_url, {TOKEN: KIOSK}, key_file=tmp / "hub-keys" / "hub.key") as hub:
-        client = HubClient(hub.url, TOKEN, 30)
+    with hub_process(db_url, tmp / "hub-keys" / "hub.key") as url:
+        client = HubClient(url, TOKEN, 30)
         start = time.perf_counter()
         report = Syncer(store, client, batch, DEFAULT_BATCH_BYTES).drain()
         elapsed = time.perf_counter() - start
@@ -68,11 +102,16 @@ def sync_rate(tmp: Path, db_url: str, n: int, batch: int) -> float:
     return n / elapsed
 
 
-def side_by_side(tmp: Path, label: str, fresh_db, n: int, batch: int, floor: float) -> None:
-    baseline = store_rate(tmp, fresh_db(), n, batch)
-    rate = sync_rate(tmp, fresh_db(), n, batch)
+def side_by_side(tmp: Path, label: str, fresh_db, n: int, batch: int, floor: float, repeat: int) -> None:
+    """Store and sync alternately, `repeat` times each; the medians go in the table."""
+    stores, syncs = [], []
+    for _ in range(repeat):
+        stores.append(store_rate(tmp, fresh_db(), n, batch))
+        syncs.append(sync_rate(tmp, fresh_db(), n, batch))
+        print(f"  {label}: sync {syncs[-1]:,.0f} /s, store {stores[-1]:,.0f} /s ({syncs[-1] / stores[-1]:.2f}×)", flush=True)
+    baseline, rate = statistics.median(stores), statistics.median(syncs)
     emit(f"sync → {label} hub (batch {batch})", rate, "/s", f"≥ 0.5× store and ≥ {floor:,.0f} /s",
-         rate >= 0.5 * baseline and rate >= floor, baseline, "hub store insert_batch")
+         rate >= 0.5 * baseline and rate >= floor, baseline, f"hub store insert_batch; median of {repeat}")
 
 
 def latency_ms(url: str, path: str, rounds: int, headers: dict[str, str] | None = None) -> tuple[float, float]:
@@ -124,6 +163,7 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=4000, help="submissions per side-by-side measurement")
     parser.add_argument("--sweep", default="50,100,200,500", help="batch sizes to compare on SQLite ('' to skip)")
     parser.add_argument("--rounds", type=int, default=40, help="requests per latency measurement")
+    parser.add_argument("--repeat", type=int, default=3, help="side-by-side runs per hub (medians reported)")
     parser.add_argument("--no-pg", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as d:
@@ -139,7 +179,7 @@ def main() -> int:
                 n = max(batch * 5, args.n // 2)
                 s, r = store_rate(tmp, sqlite_db(), n, batch), sync_rate(tmp, sqlite_db(), n, batch)
                 print(f"  {batch:5d} → {r:7.0f} /s   {s:7.0f} /s   {r / s:5.0%}", flush=True)
-        side_by_side(tmp, "SQLite", sqlite_db, args.n, DEFAULT_BATCH_SIZE, 5000)
+        side_by_side(tmp, "SQLite", sqlite_db, args.n, DEFAULT_BATCH_SIZE, 5000, args.repeat)
         if args.no_pg:
             print("  PostgreSQL skipped (--no-pg)")
             return 0
@@ -150,7 +190,7 @@ def main() -> int:
             print(f"  PostgreSQL skipped: {pg.skip_reason}")
             return 0
         try:
-            side_by_side(tmp, "PostgreSQL", pg.fresh_database, args.n, DEFAULT_BATCH_SIZE, 3000)
+            side_by_side(tmp, "PostgreSQL", pg.fresh_database, args.n, DEFAULT_BATCH_SIZE, 3000, args.repeat)
         finally:
             pg.stop()
     return 0
