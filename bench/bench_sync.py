@@ -72,8 +72,10 @@ def hub_process(db_url: str, key_file: Path) -> Iterator[str]:
     proc = ctx.Process(target=_serve_hub, args=(db_url, str(key_file), child), name="bench-hub", daemon=True)
     proc.start()
     try:
-        if not parent.poll(60):
-            raise RuntimeError("the hub process did not start within 60 s")
+        deadline = time.monotonic() + 60
+        while not parent.poll(0.1):
+            if not proc.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the hub process did not start (exit code {proc.exitcode})")
         yield parent.recv()
     finally:
         try:
