@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from hub_fixtures import KIOSK, TOKEN, TOKENS, cipher, hub, store  # noqa: F401
 from kiosk.hub.server import start_hub_in_thread
-from kiosk.services.sync import HubClient, HubNotFound, Syncer, SyncStatus, SyncWorker
+from kiosk.services.sync import HubClient, HubError, HubNotFound, Syncer, SyncStatus, SyncWorker
 
 
 def fill(store, n, service="enrol"):
@@ -130,7 +130,13 @@ def test_client_round_trips_against_the_hub(hub):
     assert client.resolve_voucher("YBPZ-DEMO-11010519491231002X")["id_number"] == "11010519491231002X"
     with pytest.raises(HubNotFound):
         client.resolve_voucher("nobody")
-    assert client.person_record("360426199101010071")["region"] == "江西省"
+    from kiosk.hub import demo
+
+    resident = "360426199101010071"
+    with pytest.raises(HubError, match="evidence_required"):  # a typed-in number alone is refused
+        client.person_record(resident)
+    evidence = {"sscard_number": demo.card_register(resident)["sscard_number"]}
+    assert client.person_record(resident, evidence)["region"] == "江西省"
     with pytest.raises(HubNotFound):
         client.get_submission("9b2e0f7e-2c1a-4f6a-8a39-000000000000")
 
