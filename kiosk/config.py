@@ -178,6 +178,25 @@ class QueueSection:
 
 
 @dataclass(frozen=True)
+class SignageSection:
+    """What the service point shows and prints (issue 19): its name, the CHS logo and slogan, the
+    public consultation/complaint phone, the policy-publicity QR on home and the lobby, the QR codes
+    the service guides point to (`qr`: name → URL, e.g. the e-voucher app, payment channels) and this
+    year's residents' contribution standard (the 参保缴费 guide)."""
+    name: str = ""  # empty = kiosk.service_point
+    logo: str = "assets/chs_logo.png"  # PNG (or SVG), relative to the project root
+    slogan: str = "医保服务 贴心为民"
+    slogan_en: str = "Medical insurance, close to you"
+    phone: str = "12393"  # 医疗保障服务热线 (consultation and complaints)
+    policy_qr_url: str = "https://www.nhsa.gov.cn/"
+    contribution_year: int = 2027
+    contribution_yuan: int = 400  # residents' individual contribution per person for that year
+    qr: dict[str, str] = field(default_factory=lambda: {
+        "voucher_app": "https://fuwu.nhsa.gov.cn/", "pay_wechat": "https://fuwu.nhsa.gov.cn/",
+        "pay_alipay": "https://fuwu.nhsa.gov.cn/", "pay_app": "https://fuwu.nhsa.gov.cn/"})
+
+
+@dataclass(frozen=True)
 class OcrSection:
     engine: str = "rapidocr"  # rapidocr | tesseract
 
@@ -206,6 +225,7 @@ class Config:
     upstream: UpstreamSection = field(default_factory=UpstreamSection)
     outbox: OutboxSection = field(default_factory=OutboxSection)
     queue: QueueSection = field(default_factory=QueueSection)
+    signage: SignageSection = field(default_factory=SignageSection)
     ocr: OcrSection = field(default_factory=OcrSection)
     voice: VoiceSection = field(default_factory=VoiceSection)
     technician: TechnicianSection = field(default_factory=TechnicianSection)
@@ -491,11 +511,39 @@ def _check_ranges(config: Config, where: str) -> None:
             raise ConfigError(where, "hall.token", "must not be empty when hall.url is set (this kiosk's token in the hall's --tokens file)")
     if config.hall.token and (problem := _token_problem(config.hall.token)):
         raise ConfigError(where, "hall.token", problem)
+    _check_signage(config, where)
     forms = config.resolve(config.kiosk.forms_dir)
     if not forms.is_dir():
         raise ConfigError(where, "kiosk.forms_dir", f"expected a folder of form files (*.toml); {forms} does not exist or is not a folder")
     if not any(forms.glob("*.toml")):
         raise ConfigError(where, "kiosk.forms_dir", f"expected at least one form file (*.toml) in {forms}")
+
+
+_PHONE = re.compile(r"[0-9][0-9-]{2,19}")
+_QR_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def _check_signage(config: Config, where: str) -> None:
+    s = config.signage
+    if not _PHONE.fullmatch(s.phone):
+        raise ConfigError(where, "signage.phone", f"expected a phone number of digits and dashes such as 12393, got {s.phone!r}")
+    for key, text, most in (("signage.name", s.name, 40), ("signage.slogan", s.slogan, 40), ("signage.slogan_en", s.slogan_en, 80)):
+        if len(text) > most:
+            raise ConfigError(where, key, f"expected at most {most} characters (it is printed on the ticket), got {len(text)}")
+    logo = config.resolve(s.logo)
+    if logo.suffix.lower() not in (".png", ".svg") or not logo.is_file():
+        raise ConfigError(where, "signage.logo", f"expected a PNG or SVG file; {logo} does not exist or is not one")
+    if (problem := _url_problem(s.policy_qr_url)):
+        raise ConfigError(where, "signage.policy_qr_url", problem)
+    for name, url in s.qr.items():
+        if not _QR_KEY.fullmatch(name):
+            raise ConfigError(where, f"signage.qr.{name}", "expected a short lowercase name such as pay_wechat")
+        if (problem := _url_problem(url)):
+            raise ConfigError(where, f"signage.qr.{name}", problem)
+    if not 2000 <= s.contribution_year <= 2100:
+        raise ConfigError(where, "signage.contribution_year", f"expected a year such as 2027, got {s.contribution_year}")
+    if not 0 <= s.contribution_yuan <= 100_000:
+        raise ConfigError(where, "signage.contribution_yuan", f"expected yuan per person between 0 and 100000, got {s.contribution_yuan}")
 
 
 def _first_existing(path: Path) -> Path:
