@@ -1,5 +1,5 @@
 # The two commands of the README's Quick start. Both set everything up first (idempotent).
-.PHONY: setup demo test bench clean install
+.PHONY: setup demo test test-fast bench clean install
 
 setup:
 	@scripts/setup.sh
@@ -9,6 +9,10 @@ demo: setup
 
 test: setup
 	QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -q -p no:cacheprovider
+
+# The unit tests only (under a minute): the whole suite less the `slow` marker (tests/conftest.py).
+test-fast: setup
+	QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 bench: setup
 	QT_QPA_PLATFORM=offscreen .venv/bin/python bench/run_all.py

@@ -1,0 +1,38 @@
+"""The lint and type check run with the suite, so `make test` and CI run them: ruff and mypy on
+kiosk/ and drivers/ as configured in pyproject.toml ([tool.ruff], [tool.mypy]). The same commands
+by hand: see /work/notes/tooling.md or README's test section."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+# The venv's own executables (tests run as .venv/bin/python -m pytest); not resolved, since the
+# venv's python is a symlink to the system one.
+BIN = Path(sys.executable).parent
+
+# Until the findings of the first run are fixed (issue 15); removed when both are clean.
+PENDING = pytest.mark.xfail(strict=False, reason="issue 15: lint/type findings being fixed file by file")
+
+
+def run(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = BIN / tool
+    if not exe.exists():
+        pytest.fail(f"{exe} is missing: scripts/setup.sh installs the dev dependencies (pyproject [dev])")
+    return subprocess.run([str(exe), *args], cwd=PROJECT, capture_output=True, text=True, timeout=600)
+
+
+@PENDING
+def test_ruff_finds_nothing_in_kiosk_and_drivers() -> None:
+    result = run("ruff", "check", "--output-format", "concise", "kiosk", "drivers")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@PENDING
+def test_mypy_passes_on_kiosk_and_drivers() -> None:
+    result = run("mypy")  # `files` in [tool.mypy]: kiosk, drivers
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success" in result.stdout
