@@ -178,6 +178,13 @@ class QueueSection:
 
 
 @dataclass(frozen=True)
+class PrioritySection:
+    """Self-declared priority a resident may choose on identify, beyond the age rule (issue 19):
+    any of disabled (残疾人), pregnant (孕妇), military (军人), other (其他). Served like the green channel."""
+    reasons: list[str] = field(default_factory=lambda: ["disabled", "pregnant", "military"])
+
+
+@dataclass(frozen=True)
 class SignageSection:
     """What the service point shows and prints (issue 19): its name, the CHS logo and slogan, the
     public consultation/complaint phone, the policy-publicity QR on home and the lobby, the QR codes
@@ -225,6 +232,7 @@ class Config:
     upstream: UpstreamSection = field(default_factory=UpstreamSection)
     outbox: OutboxSection = field(default_factory=OutboxSection)
     queue: QueueSection = field(default_factory=QueueSection)
+    priority: PrioritySection = field(default_factory=PrioritySection)
     signage: SignageSection = field(default_factory=SignageSection)
     ocr: OcrSection = field(default_factory=OcrSection)
     voice: VoiceSection = field(default_factory=VoiceSection)
@@ -243,6 +251,7 @@ class Config:
         return Path(self.outbox.key_file) if self.outbox.key_file else self.data_dir / "keys" / "outbox.key"
 
 
+DECLARED_PRIORITY_REASONS = ("disabled", "pregnant", "military", "other")  # [priority] reasons
 _ALLOWED_CHOICES = {
     "kiosk.language": ("zh_CN", "en"),
     "display.theme": ("standard", "high_contrast"),
@@ -409,6 +418,9 @@ def _check_semantics(config: Config, where: str) -> None:
     ratio = config.queue.priority_ratio
     if len(ratio) != 2 or min(ratio) < 1:
         raise ConfigError(where, "queue.priority_ratio", "expected two positive integers, e.g. [1, 2]")
+    declared = config.priority.reasons
+    if any(r not in DECLARED_PRIORITY_REASONS for r in declared) or len(set(declared)) != len(declared):
+        raise ConfigError(where, "priority.reasons", f"expected distinct reasons from {', '.join(DECLARED_PRIORITY_REASONS)}")
     if config.queue.minutes_per_ticket.keys() != config.queue.band_names.keys():
         raise ConfigError(where, "queue.minutes_per_ticket", "expected the same band letters as queue.band_names")
 

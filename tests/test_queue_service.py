@@ -140,7 +140,7 @@ def test_print_state(queue):
 def test_database_is_wal_full_and_versioned(tmp_path, queue):
     db = sqlite3.connect(tmp_path / "queue.sqlite3")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 2
+    assert db.execute("SELECT version FROM schema_version").fetchone()[0] == 3
     db.execute("UPDATE schema_version SET version = 99")
     db.commit()
     db.close()
@@ -183,7 +183,7 @@ def test_a_v1_database_upgrades_in_place_and_keeps_its_tickets(tmp_path, clock):
     db.close()
     q = QueueService(db_path, QueueSection(), 65, clock=clock)
     try:
-        assert sqlite3.connect(db_path).execute("SELECT version FROM schema_version").fetchone()[0] == 2
+        assert sqlite3.connect(db_path).execute("SELECT version FROM schema_version").fetchone()[0] == 3
         assert q.issue("enrol", "参保登记", "A", None).number == "A002"  # the old ticket still counts
         called = q.call_next(1)
         assert called.ticket_id == "t-old" and called.first_called_at == clock.now

@@ -1,4 +1,5 @@
-"""`kiosk hall`: the service-hall service on the LAN (serve) and its staff accounts (add-user).
+"""`kiosk hall`: the service-hall service on the LAN (serve), its staff accounts (add-user) and
+预约 (add-appointment: prints the code the resident checks in with at the kiosk).
 Every bad input is one line on stderr: exit 2 usage/config, 1 runtime."""
 from __future__ import annotations
 
@@ -36,6 +37,14 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     add.add_argument("--role", choices=("clerk", "manager"), required=True)
     add.add_argument("--password-stdin", action="store_true", required=True,
                      help="read the password from the first line of stdin (never from the command line)")
+    book = actions.add_parser("add-appointment", help="book a 预约: prints JSON with the 8-digit check-in code")
+    book.add_argument("--service", required=True, metavar="CODE", help="the form's code, e.g. chronic_disease")
+    book.add_argument("--day", metavar="YYYY-MM-DD", help="default: today")
+    book.add_argument("--from", dest="window_from", metavar="HH:MM", help="the booked window's start (optional)")
+    book.add_argument("--until", dest="window_until", metavar="HH:MM", help="the booked window's end (optional)")
+    book.add_argument("--priority", default="appointment", metavar="REASON",
+                      help="the queue priority it checks in with (default: appointment)")
+    book.add_argument("--db", metavar="PATH")
     parser.set_defaults(handler=run)
 
 
@@ -57,6 +66,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     try:
         if args.action == "add-user":
             return _add_user(args, db_path)
+        if args.action == "add-appointment":
+            return _add_appointment(args, config, db_path)
         return _serve(args, config, db_path)
     except HallStoreError as exc:
         return _fail(str(exc), 2)
@@ -79,6 +90,28 @@ def _add_user(args: argparse.Namespace, db_path: Path) -> int:
     finally:
         store.close()
     print(json.dumps({"user": name, "role": args.role, "created": new, "db": str(db_path)}, ensure_ascii=False))
+    return 0
+
+
+def _add_appointment(args: argparse.Namespace, config: Config, db_path: Path) -> int:
+    import datetime as dt
+
+    from kiosk.services.forms import load_forms
+    from kiosk.services.queue import QueueService
+
+    form = load_forms(config.resolve(config.kiosk.forms_dir)).by_code(args.service)
+    if form is None:
+        return _fail(f"no service {args.service!r} in {config.kiosk.forms_dir}", 2)
+    queue = QueueService(db_path, config.queue, config.kiosk.elderly_age)
+    try:
+        booked = queue.add_appointment(form.code, form.title.zh_CN or form.code, form.band,
+                                       args.day or dt.date.today().isoformat(), args.window_from, args.window_until,
+                                       args.priority, created_by="cli")
+    except ValueError as exc:
+        return _fail(f"appointment not booked: {exc}", 2)
+    finally:
+        queue.close()
+    print(json.dumps(booked.to_json(), ensure_ascii=False))
     return 0
 
 

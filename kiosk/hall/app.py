@@ -9,10 +9,18 @@ POST /api/applications  {"submission_id", "service", "payload"} → {"submission
                          (the application may come before, with or after its ticket)
 POST /api/tickets/{id}/withdraw → {"withdrawn": bool} (the resident withdrew the submission at the
                          kiosk: a ticket still waiting leaves the queue; one already called stays)
+POST /v1/appointments/check-in (also /api/appointments/check-in) {"code": 8 digits, "request_id": UUID}
+                         → the ticket as /api/tickets answers plus "appointment"; queued with the
+                         appointment's priority. The same request id again returns the same ticket;
+                         404 appointment_unknown, 409 appointment_not_yet | appointment_used,
+                         410 appointment_expired; 429 after too many wrong codes from one kiosk
 Clerk (session cookie from /api/login or /login; POSTs need the session's CSRF token in the
 `X-CSRF-Token` header, or a `csrf` form field for the pages' forms):
 POST /api/login         {"user", "password"} → {"user", "role", "csrf"} + cookie
 POST /api/logout
+POST /api/appointments  {"service", "day": YYYY-MM-DD, "from"?: HH:MM, "until"?: HH:MM, "priority"?: REASON}
+                         → {"code", …} (预约: a clerk books; `kiosk hall add-appointment` does the same)
+GET  /api/appointments?day=YYYY-MM-DD → {"appointments": [...]} (codes, services, windows, check-in state)
 GET  /api/audit         → {"audit": [{"at","user","action","submission_id","ticket_id","counter","address"}]} (managers)
 GET  /api/counters/{n}  → {"ticket": …|null} (the ticket now at counter n, with its application)
 POST /api/counters/{n}/call   {"service"?, "bands"?} → {"ticket": {…, "number", "submission_id",
@@ -255,7 +263,47 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
         await kiosk(request)
         return {"withdrawn": await run_in_threadpool(service.withdraw, ticket_id[:64])}
 
+    wrong_codes = SlidingWindowLimiter(20)  # per kiosk: 8-digit codes are not to be guessed by trying
+
+    @app.post("/v1/appointments/check-in")
+    @app.post("/api/appointments/check-in")
+    async def post_check_in(request: Request) -> Any:
+        kiosk_id = await kiosk(request)
+        wait = wrong_codes.retry_after(kiosk_id)
+        if wait:
+            raise HallError(429, "too_many_failures", f"错误次数过多，请 {wait} 秒后再试")
+        body = await read_json(request, 4096)
+        code, request_id = body.get("code"), body.get("request_id")
+        if not isinstance(code, str) or not (code.isascii() and code.isdigit() and len(code) == 8):
+            wrong_codes.record(kiosk_id)
+            raise HallError(404, "appointment_unknown", "预约码不存在")
+        if not _is_uuidish(request_id):
+            raise HallError(422, "invalid_request_id", "需要 request_id")
+        try:
+            return await run_in_threadpool(service.check_in, code, request_id)
+        except HallError as exc:
+            if exc.code == "appointment_unknown":
+                wrong_codes.record(kiosk_id)
+            raise
+
     # -- API: clerks -----------------------------------------------------------------------------
+    @app.post("/api/appointments")
+    async def api_add_appointment(request: Request) -> Any:
+        session = await clerk(request)
+        body = await read_json(request, 4096)
+        values = [body.get(k) for k in ("service", "day", "from", "until")]
+        priority = body.get("priority", "appointment")
+        if not isinstance(values[0], str) or not isinstance(values[1], str) or \
+                not all(v is None or isinstance(v, str) for v in values[2:]) or not isinstance(priority, str):
+            raise HallError(422, "invalid", "需要 service、day（YYYY-MM-DD），可选 from/until（HH:MM）")
+        return await run_in_threadpool(service.add_appointment, *values, priority, session.name)
+
+    @app.get("/api/appointments")
+    async def api_appointments(request: Request, day: str = "") -> Any:
+        await clerk(request, check_csrf=False)
+        rows = await run_in_threadpool(service.queue.appointments, day[:10] or None)
+        return {"appointments": [a.to_json() for a in rows]}
+
     @app.post("/api/login")
     async def api_login(request: Request) -> Any:
         # JSON only: a cross-site form can post text/plain that parses as JSON (login CSRF)

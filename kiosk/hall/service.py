@@ -17,7 +17,7 @@ from kiosk.hall.live import LiveFeed
 from kiosk.hall.report import HallReporter
 from kiosk.hall.store import HallStore
 from kiosk.services.forms import FormCatalog, display_value
-from kiosk.services.queue import PRIORITY_REASONS, QueueService, Ticket
+from kiosk.services.queue import PRIORITY_REASONS, AppointmentRefused, QueueService, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,15 @@ OUTCOME_LABELS = {"done": "办结", "returned": "退回补正", "transferred": "
 # The materials checklist: what every application needs, plus what a form's `attachments` name.
 BASE_MATERIALS = ("居民身份证或社会保障卡（原件）",)
 ATTACHMENT_MATERIALS = {"receipts": "医疗费用票据（原件）及费用明细", "photo": "近期免冠照片"}
+
+
+# A refused 预约 check-in: HTTP status and the clerk-facing text (the kiosk has its own zh/en words).
+CHECK_IN_REFUSALS = {
+    "unknown": (404, "预约码不存在"),
+    "not_yet": (409, "还没到预约时间"),
+    "expired": (410, "预约已过期"),
+    "used": (409, "预约码已签到使用"),
+}
 
 
 class HallError(Exception):
@@ -75,6 +84,29 @@ class HallService:
         ticket = self.queue.issue(service, form.title.zh_CN or service, form.band, reason, submission_id=submission_id)
         self.live.notify()
         return self.ticket_json(ticket)
+
+    def add_appointment(self, service: str, day: str, window_from: str | None = None, window_until: str | None = None,
+                        priority: str = "appointment", created_by: str = "") -> dict[str, Any]:
+        """预约: book a service for a day (and a window); the resident checks in at the kiosk with the code."""
+        form = self.forms.by_code(service)
+        if form is None:
+            raise HallError(422, "unknown_service", f"没有业务代码 {service}")
+        try:
+            booked = self.queue.add_appointment(service, form.title.zh_CN or service, form.band, day, window_from or None,
+                                                window_until or None, priority, created_by)
+        except ValueError as exc:
+            raise HallError(422, "invalid_appointment", f"预约内容无效：{exc}") from None
+        return booked.to_json()
+
+    def check_in(self, code: str, request_id: str) -> dict[str, Any]:
+        """预约签到 at the kiosk: the ticket (as `issue` answers) plus the appointment."""
+        try:
+            booked, ticket = self.queue.check_in(code, request_id)
+        except AppointmentRefused as exc:
+            status, message = CHECK_IN_REFUSALS[exc.reason]
+            raise HallError(status, f"appointment_{exc.reason}", message) from None
+        self.live.notify()
+        return {**self.ticket_json(ticket), "appointment": booked.to_json()}
 
     def withdraw(self, ticket_id: str) -> bool:
         """撤回 at the kiosk: a waiting ticket leaves the queue (nobody is called for it)."""

@@ -114,6 +114,22 @@ class HallClient(_HallHttp):
             raise HallError("hall ticket reply has no number or id")
         return ticket
 
+    def check_in(self, code: str, request_id: str) -> dict[str, Any]:
+        """预约签到: the hall's ticket JSON (plus "appointment"). The request id makes it idempotent
+        (a repeat gets the same ticket), so a lost reply is retried once. HallError with code
+        appointment_unknown | appointment_not_yet | appointment_expired | appointment_used when refused."""
+        body = {"code": code, "request_id": request_id}
+        for attempt in range(2):
+            try:
+                ticket = self._call("POST", "/v1/appointments/check-in", json=body)
+                break
+            except HallError as exc:
+                if attempt == 1 or not exc.unreachable:
+                    raise
+        if not isinstance(ticket.get("number"), str) or not isinstance(ticket.get("id"), str):
+            raise HallError("hall check-in reply has no number or id")
+        return ticket
+
     def withdraw(self, ticket_id: str) -> bool:
         """The resident withdrew the submission: True when the ticket left the hall's queue."""
         return self._call("POST", f"/api/tickets/{ticket_id}/withdraw").get("withdrawn") is True

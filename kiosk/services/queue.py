@@ -15,6 +15,12 @@ per submission: issuing again returns the first), how it ended (`outcome` done |
 transferred | skipped, a note), when it was first called and finished (waiting and handling
 times), and a route: a transfer puts a called ticket back in line in another band and/or for one
 counter, keeping its place (its issue order), under the number the resident holds.
+
+Schema v3 (issue 19): `appointments` (预约). A clerk books one for a service and a day (optionally a
+time window); the resident checks in at the kiosk with its 8-digit code and is queued with the
+appointment's priority. The check-in claims the code and issues the ticket in one transaction;
+a repeat with the same request id (a kiosk retrying a lost reply) gets the same ticket, any other
+use of a used code is refused.
 """
 from __future__ import annotations
 
@@ -29,10 +35,14 @@ from typing import Callable
 
 from kiosk.config import QueueSection
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 OUTCOMES = ("done", "returned", "transferred")
-PRIORITY_REASONS = ("elderly", "disabled", "appointment")
-PRIORITY_LABELS_ZH = {"elderly": "长者优先", "disabled": "残疾人优先", "appointment": "预约优先"}
+# Every reason is served alike (the priority class of `calling_order`); the reason is recorded and
+# printed. elderly comes from the card's birth date, appointment from a 预约 check-in, the others
+# are self-declared on the identify screen (config [priority] reasons).
+PRIORITY_REASONS = ("elderly", "disabled", "pregnant", "military", "other", "appointment")
+PRIORITY_LABELS_ZH = {"elderly": "长者优先", "disabled": "残疾人优先", "pregnant": "孕妇优先", "military": "军人优先",
+                      "other": "优先照顾", "appointment": "预约优先"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -56,6 +66,21 @@ CREATE TABLE IF NOT EXISTS tickets (
     UNIQUE (day, band, serial)
 );
 CREATE INDEX IF NOT EXISTS tickets_waiting ON tickets (day, state, seq);
+CREATE TABLE IF NOT EXISTS appointments (
+    code            TEXT PRIMARY KEY,                   -- 8 digits, typed or scanned at the kiosk
+    service_code    TEXT NOT NULL,
+    service_name    TEXT NOT NULL,
+    band            TEXT NOT NULL,
+    day             TEXT NOT NULL,                      -- local date YYYY-MM-DD
+    window_from     TEXT,                               -- HH:MM or NULL (any time that day)
+    window_until    TEXT,
+    priority_reason TEXT NOT NULL DEFAULT 'appointment',
+    created_at      TEXT NOT NULL,
+    created_by      TEXT NOT NULL DEFAULT '',
+    checked_in_at   TEXT,
+    request_id      TEXT,                               -- the kiosk's check-in request (idempotency)
+    ticket_id       TEXT
+);
 CREATE TABLE IF NOT EXISTS call_cycle (
     day  TEXT PRIMARY KEY,
     slot INTEGER NOT NULL,       -- position in the p+n alternation cycle
@@ -73,6 +98,38 @@ _V2_COLUMNS = (
     ("route_band", "TEXT"),        # transferred to another band (NULL: its own)
     ("route_counter", "INTEGER"),  # transferred to one counter (NULL: any)
 )
+
+
+CHECK_IN_EARLY_MIN = 60  # a resident may check in this long before the booked window opens
+CHECK_IN_LATE_MIN = 30  # and this long after it closed
+
+
+class AppointmentRefused(Exception):
+    """A check-in that cannot be accepted: `reason` is unknown | not_yet | expired | used."""
+
+    def __init__(self, reason: str, appointment: "Appointment | None" = None) -> None:
+        super().__init__(reason)
+        self.reason, self.appointment = reason, appointment
+
+
+@dataclass(frozen=True)
+class Appointment:
+    code: str
+    service_code: str
+    service_name: str
+    band: str
+    day: str
+    window_from: str | None
+    window_until: str | None
+    priority_reason: str
+    created_at: str
+    checked_in_at: str | None = None
+    ticket_id: str | None = None
+
+    def to_json(self) -> dict:
+        return {"code": self.code, "service": self.service_code, "service_name": self.service_name, "day": self.day,
+                "from": self.window_from, "until": self.window_until, "priority_reason": self.priority_reason,
+                "checked_in_at": self.checked_in_at, "ticket_id": self.ticket_id}
 
 
 @dataclass(frozen=True)
@@ -221,25 +278,89 @@ class QueueService:
         if priority_reason is not None and priority_reason not in PRIORITY_REASONS:
             raise ValueError(f"unknown priority reason {priority_reason!r}")
         now = self.clock()
-        day = now.date().isoformat()
-        ticket_id = str(uuid.uuid4())
         with self._transaction():
             if submission_id is not None:
                 row = self._db.execute("SELECT * FROM tickets WHERE submission_id = ?", (submission_id,)).fetchone()
                 if row is not None:
                     return _ticket(row)
-            (last,) = self._db.execute("SELECT COALESCE(MAX(serial), 0) FROM tickets WHERE day = ? AND band = ?",
-                                       (day, band)).fetchone()
-            serial = last + 1
-            number = f"{band}{serial:03d}"
-            self._db.execute(
-                "INSERT INTO tickets (ticket_id, day, band, serial, number, service_code, service_name,"
-                " priority_reason, issued_at, submission_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (ticket_id, day, band, serial, number, service_code, service_name, priority_reason,
-                 now.isoformat(timespec="seconds"), submission_id),
-            )
+            return self._issue_locked(service_code, service_name, band, priority_reason, submission_id, now)
+
+    def _issue_locked(self, service_code: str, service_name: str, band: str, priority_reason: str | None,
+                      submission_id: str | None, now: datetime) -> Ticket:
+        """The next number of the band (inside the caller's transaction)."""
+        day = now.date().isoformat()
+        ticket_id = str(uuid.uuid4())
+        (last,) = self._db.execute("SELECT COALESCE(MAX(serial), 0) FROM tickets WHERE day = ? AND band = ?",
+                                   (day, band)).fetchone()
+        serial = last + 1
+        number = f"{band}{serial:03d}"
+        self._db.execute(
+            "INSERT INTO tickets (ticket_id, day, band, serial, number, service_code, service_name,"
+            " priority_reason, issued_at, submission_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (ticket_id, day, band, serial, number, service_code, service_name, priority_reason,
+             now.isoformat(timespec="seconds"), submission_id),
+        )
         return Ticket(ticket_id, number, band, service_code, service_name, priority_reason,
                       now.replace(microsecond=0), submission_id=submission_id)
+
+    # -- appointments (预约) ----------------------------------------------------------------------
+    def add_appointment(self, service_code: str, service_name: str, band: str, day: str,
+                        window_from: str | None = None, window_until: str | None = None,
+                        priority_reason: str = "appointment", created_by: str = "") -> Appointment:
+        """Book one; the code is 8 random digits, unique among all appointments kept."""
+        import secrets
+
+        if band not in self.config.band_names:
+            raise ValueError(f"unknown queue band {band!r}; configured: {', '.join(sorted(self.config.band_names))}")
+        if priority_reason not in PRIORITY_REASONS:
+            raise ValueError(f"unknown priority reason {priority_reason!r}")
+        datetime.strptime(day, "%Y-%m-%d")  # ValueError names a bad date
+        for value in (window_from, window_until):
+            if value is not None:
+                datetime.strptime(value, "%H:%M")
+        if window_from and window_until and window_until < window_from:
+            raise ValueError("the window ends before it starts")
+        now = self.clock().isoformat(timespec="seconds")
+        with self._transaction():
+            while True:
+                code = f"{secrets.randbelow(10**8):08d}"
+                if self._db.execute("SELECT 1 FROM appointments WHERE code = ?", (code,)).fetchone() is None:
+                    break
+            self._db.execute("INSERT INTO appointments (code, service_code, service_name, band, day, window_from,"
+                             " window_until, priority_reason, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (code, service_code, service_name, band, day, window_from, window_until, priority_reason,
+                              now, created_by))
+        return Appointment(code, service_code, service_name, band, day, window_from, window_until, priority_reason, now)
+
+    def appointments(self, day: str | None = None) -> list[Appointment]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM appointments WHERE day = ? ORDER BY window_from, created_at",
+                                    (day or self._today(),)).fetchall()
+        return [_appointment(r) for r in rows]
+
+    def check_in(self, code: str, request_id: str) -> tuple[Appointment, Ticket]:
+        """Claim the appointment and queue its ticket (with the appointment's priority) in one
+        transaction. The same `request_id` again returns the same ticket; AppointmentRefused
+        otherwise (unknown, not yet, expired, used)."""
+        now = self.clock()
+        with self._transaction():
+            row = self._db.execute("SELECT * FROM appointments WHERE code = ?", (code,)).fetchone()
+            if row is None:
+                raise AppointmentRefused("unknown")
+            booked = _appointment(row)
+            if row["checked_in_at"] is not None:
+                ticket = self._db.execute("SELECT * FROM tickets WHERE ticket_id = ?", (row["ticket_id"],)).fetchone()
+                if row["request_id"] == request_id and ticket is not None:
+                    return booked, _ticket(ticket)  # a retried request: the same ticket, never a second place
+                raise AppointmentRefused("used", booked)
+            refused = _window_problem(booked, now)
+            if refused:
+                raise AppointmentRefused(refused, booked)
+            ticket = self._issue_locked(booked.service_code, booked.service_name, booked.band, booked.priority_reason, None, now)
+            stamp = now.isoformat(timespec="seconds")
+            self._db.execute("UPDATE appointments SET checked_in_at = ?, request_id = ?, ticket_id = ? WHERE code = ?",
+                             (stamp, request_id, ticket.ticket_id, code))
+        return _appointment_with(booked, stamp, ticket.ticket_id), ticket
 
     def by_submission(self, submission_id: str) -> Ticket | None:
         with self._lock:
@@ -474,6 +595,39 @@ class _Immediate:
 
 def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _appointment(row: sqlite3.Row) -> Appointment:
+    return Appointment(row["code"], row["service_code"], row["service_name"], row["band"], row["day"],
+                       row["window_from"], row["window_until"], row["priority_reason"], row["created_at"],
+                       row["checked_in_at"], row["ticket_id"])
+
+
+def _appointment_with(a: Appointment, checked_in_at: str, ticket_id: str) -> Appointment:
+    from dataclasses import replace
+
+    return replace(a, checked_in_at=checked_in_at, ticket_id=ticket_id)
+
+
+def _window_problem(a: Appointment, now: datetime) -> str | None:
+    """not_yet / expired / None: the day, and the booked window with its margins."""
+    today = now.date().isoformat()
+    if a.day < today:
+        return "expired"
+    if a.day > today:
+        return "not_yet"
+    from datetime import timedelta
+
+    day = datetime.strptime(a.day, "%Y-%m-%d")
+    if a.window_from:
+        opens = datetime.combine(day.date(), datetime.strptime(a.window_from, "%H:%M").time()) - timedelta(minutes=CHECK_IN_EARLY_MIN)
+        if now.replace(tzinfo=None) < opens:
+            return "not_yet"
+    if a.window_until:
+        closes = datetime.combine(day.date(), datetime.strptime(a.window_until, "%H:%M").time()) + timedelta(minutes=CHECK_IN_LATE_MIN)
+        if now.replace(tzinfo=None) > closes:
+            return "expired"
+    return None
 
 
 def _ticket(row: sqlite3.Row) -> Ticket:

@@ -34,6 +34,32 @@ class HallUnavailable(UserFacingError):
         self.detail = detail  # for the log and the CLI: names the hall and the failure, never data
 
 
+# 预约签到 refused: one clear message per reason, zh and en (issue 19).
+CHECK_IN_MESSAGES = {
+    "unknown": ("预约码不正确，请核对后重新输入", "This appointment code is not known; please check it and try again"),
+    "not_yet": ("还没到您的预约时间，请在预约时段前一小时内签到", "It is not yet time for your appointment; check in within an hour before it"),
+    "expired": ("预约已过期，请重新预约或直接取号", "This appointment has expired; please book again or take a number"),
+    "used": ("此预约码已签到，请勿重复签到；如丢失号票请到服务台", "This appointment is already checked in; if you lost the ticket, ask at the desk"),
+    "too_many": ("输入错误次数过多，请稍后再试或到服务台签到", "Too many wrong codes; please try later or check in at the desk"),
+}
+
+
+class CheckInRefused(UserFacingError):
+    def __init__(self, reason: str) -> None:
+        zh, en = CHECK_IN_MESSAGES[reason]
+        super().__init__("CHECK_IN_" + reason.upper(), zh, en)
+        self.reason = reason
+
+
+class CheckInUnavailable(UserFacingError):
+    """The hall cannot be reached: nothing was claimed; the resident checks in at the desk."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("CHECK_IN_UNAVAILABLE", "暂时无法连接服务大厅，请到服务台出示预约码签到",
+                         "The service hall cannot be reached; please show your appointment code at the desk")
+        self.detail = detail
+
+
 @dataclass(frozen=True)
 class DeskTicket:
     ticket_id: str
@@ -63,6 +89,21 @@ class LocalDesk:
         ahead, wait = self.queue.people_ahead(ticket), self.queue.estimated_wait_min(ticket)
         data = {**ticket.to_json(), "people_ahead": ahead, "estimated_wait_min": wait, "id": ticket.ticket_id,
                 "submission_id": ticket.submission_id, "service_point": self.config.kiosk.service_point}
+        return DeskTicket(ticket.ticket_id, ticket.number, ahead, wait, ticket.priority_reason, ticket.issued_at,
+                          ticket.service_name, data)
+
+    def check_in(self, code: str, request_id: str) -> DeskTicket:
+        """预约签到 on the local queue (appointments booked with `kiosk hall add-appointment --db
+        <data_dir>/queue.sqlite3`)."""
+        from kiosk.services.queue import AppointmentRefused
+
+        try:
+            _, ticket = self.queue.check_in(code, request_id)
+        except AppointmentRefused as exc:
+            raise CheckInRefused(exc.reason) from None
+        ahead, wait = self.queue.people_ahead(ticket), self.queue.estimated_wait_min(ticket)
+        data = {**ticket.to_json(), "people_ahead": ahead, "estimated_wait_min": wait, "id": ticket.ticket_id,
+                "submission_id": None, "service_point": self.config.kiosk.service_point}
         return DeskTicket(ticket.ticket_id, ticket.number, ahead, wait, ticket.priority_reason, ticket.issued_at,
                           ticket.service_name, data)
 
@@ -107,6 +148,26 @@ class HallDesk:
             log.warning("hall ticket reply unusable: %s", type(exc).__name__)
             raise HallUnavailable("hall ticket reply unusable") from None
         return ticket
+
+    def check_in(self, code: str, request_id: str) -> DeskTicket:
+        from kiosk.services.hall_client import HallError
+
+        try:
+            data = self.client.check_in(code, request_id)
+            return DeskTicket(data["id"], data["number"], _count(data.get("people_ahead")),
+                              _count(data.get("estimated_wait_min")), data.get("priority_reason"),
+                              _when(data.get("issued_at")), str(data.get("service_name") or ""), data)
+        except HallError as exc:
+            reason = exc.code.removeprefix("appointment_") if exc.code.startswith("appointment_") else ""
+            if reason in CHECK_IN_MESSAGES:
+                raise CheckInRefused(reason) from None
+            if exc.code == "too_many_failures":
+                raise CheckInRefused("too_many") from None
+            log.warning("hall check-in failed: %s", exc)
+            raise CheckInUnavailable(str(exc)) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("hall check-in reply unusable: %s", type(exc).__name__)
+            raise CheckInUnavailable("hall check-in reply unusable") from None
 
     # The print state is the kiosk's concern (reprint on its own screen); the hall has no use for it.
     def mark_printed(self, ticket_id: str) -> None:
