@@ -108,7 +108,7 @@ def scenarios(sync_items: int) -> dict[str, float]:
     from kiosk.config import load_config
     from kiosk.hub.server import start_hub_in_thread
     from kiosk.ui.journey import Journey
-    from kiosk.ui.shell import KioskShell
+    from kiosk.stations.resident import KioskShell
 
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-gui-") as data:
@@ -209,7 +209,7 @@ KIOSK = """
 import dataclasses, sys, tempfile, time
 from PySide6.QtCore import QObject, QEvent, QTimer
 from kiosk.config import load_config
-from kiosk.ui.shell import KioskShell
+from kiosk.stations.resident import KioskShell
 from kiosk.ui.panel import fix_to_panel
 data = tempfile.mkdtemp()
 config = load_config(environ={"KIOSK_DATA_DIR": data})

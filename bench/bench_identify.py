@@ -30,7 +30,7 @@ def main() -> None:
     from drivers.idcard.simulator import load_profile
     from kiosk.config import load_config
     from kiosk.ui.journey import wait_until
-    from kiosk.ui.shell import KioskShell
+    from kiosk.stations.resident import KioskShell
 
     with tempfile.TemporaryDirectory() as data:
         config = load_config(environ={"KIOSK_DATA_DIR": data})

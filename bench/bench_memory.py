@@ -62,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     from drivers.idcard.simulator import load_profile
     from kiosk.config import load_config
-    from kiosk.ui.shell import KioskShell
+    from kiosk.stations.resident import KioskShell
 
     base = rss_mib()
     with tempfile.TemporaryDirectory() as data:

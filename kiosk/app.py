@@ -1,20 +1,23 @@
-"""Composition root: config → simulators (for sim://) → drivers → services → window.
+"""The resident kiosk's runtime: config → simulators (for sim://) → drivers → services.
 
-`KioskRuntime` owns every long-lived object and the order they start and stop in.
-`KioskBackend` is the narrow, blocking API the UI controller calls on its task lanes: the UI
-never opens a port, a card, a socket or a database itself.
+`KioskRuntime` owns every long-lived object and the order they start and stop in; the station
+(`kiosk.stations.resident`) builds the window around it. `KioskBackend` is the narrow, blocking
+API the UI controller calls on its task lanes: the UI never opens a port, a card, a socket or a
+database itself. Simulators and device sources are `kiosk.devices`' (re-exported here for
+callers of the old names).
 """
 from __future__ import annotations
 
-import io
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.config import SIMULATED, Config
+from kiosk.config import Config
+from kiosk.devices.simulators import Simulators, start_simulators
+from kiosk.devices.sources import identity_sources, scanner_source
 from kiosk.errors import UserFacingError
 from kiosk.services import submissions
 from kiosk.services.forms import FormCatalog, FormSpec, load_forms
@@ -22,6 +25,8 @@ from kiosk.services.identity import Person, person_from_voucher, record_evidence
 from kiosk.services.sync import HubError
 
 log = logging.getLogger(__name__)
+__all__ = ["IssuedTicket", "KioskBackend", "KioskRuntime", "PrintResult", "Simulators", "identity_sources",
+           "record_offline", "start_simulators"]
 
 
 def record_offline() -> UserFacingError:
@@ -116,23 +121,20 @@ class KioskBackend:
                                "Printing failed; please note the number on screen or tap Reprint")
 
     def _print_ticket(self, issued: IssuedTicket) -> PrintResult:
-        from drivers.printer.preview import render_preview
-        from drivers.printer.ticket import encode_ticket
+        from kiosk.devices.ticket_preview import ticket_stream_and_png
 
-        stream = encode_ticket(issued.content, self.config.devices.printer.width_chars)
-        buffer = io.BytesIO()
-        render_preview(stream, self.config.devices.printer.width_chars).save(buffer, format="PNG")
+        stream, png = ticket_stream_and_png(issued.content, self.config.devices.printer.width_chars)
         if self.printer is None:
             self.desk.mark_print_failed(issued.ticket.ticket_id, "printer disabled")
             return PrintResult(False, "打印机未启用，请记住屏幕上的号码", "The printer is disabled; please note your number",
-                               buffer.getvalue(), stream, "missing")
+                               png, stream, "missing")
         outcome = self.printer.print_ticket(issued.content)
         self._note_printer(outcome.status_after)
         if outcome.ok:
             self.desk.mark_printed(issued.ticket.ticket_id)
         else:
             self.desk.mark_print_failed(issued.ticket.ticket_id, outcome.error_code)  # no ghost number: reprint offered
-        return PrintResult(outcome.ok, outcome.message_zh, outcome.message_en, buffer.getvalue(), stream,
+        return PrintResult(outcome.ok, outcome.message_zh, outcome.message_en, png, stream,
                            printer_state_of(outcome.status_after))
 
     def printer_state(self) -> str:
@@ -217,60 +219,6 @@ class KioskBackend:
         return person_from_voucher(resolved)
 
 
-@dataclass
-class Simulators:
-    """Simulated devices started for `sim://` addresses; each speaks the real wire protocol."""
-
-    idcard: Any = None
-    printer: Any = None
-    qrscan: Any = None
-    sscard: Any = None
-    urls: dict[str, str] = field(default_factory=dict)
-
-    def stop(self) -> None:
-        for sim in (self.idcard, self.printer, self.qrscan, self.sscard):
-            if sim is not None:
-                try:
-                    sim.stop()
-                except Exception:
-                    log.exception("stopping simulator failed")
-
-
-def start_simulators(config: Config, kinds: tuple[str, ...] = ("idcard", "printer", "qrscan")) -> Simulators:
-    sims = Simulators()
-    devices = config.devices
-    if "idcard" in kinds and devices.idcard.enabled and devices.idcard.port == SIMULATED:
-        from drivers.idcard.simulator import start_simulated_reader
-
-        sims.urls["idcard"], sims.idcard = start_simulated_reader(config.resolve(devices.idcard.sim_profile))
-        sims.idcard.remove()  # the reader starts empty: a resident places the card
-    if "printer" in kinds and devices.printer.enabled and devices.printer.url == SIMULATED:
-        from drivers.printer.simulator import start_simulated_printer
-
-        sims.urls["printer"], sims.printer = start_simulated_printer()
-    if "qrscan" in kinds and devices.qrscan.enabled and devices.qrscan.port == SIMULATED:
-        from drivers.qrscan.simulator import QrScannerSimulator
-
-        sims.qrscan = QrScannerSimulator()
-        sims.urls["qrscan"] = sims.qrscan.start_pty()
-    return sims
-
-
-def identity_sources(config: Config, sims: Simulators) -> dict[str, Any]:
-    """The card readers (each runs on its own device thread): resident kiosk and clerk station."""
-    devices, sources = config.devices, {}
-    if devices.idcard.enabled:
-        from drivers.idcard.reader import IdCardReader
-
-        url = sims.urls.get("idcard", devices.idcard.port)
-        sources["idcard"] = IdCardReader(url, baud=devices.idcard.baud, poll_interval_s=devices.idcard.poll_interval_ms / 1000)
-    if devices.sscard.enabled:
-        from drivers.sscard.reader import SsCardMonitor
-
-        sources["sscard"] = SsCardMonitor(devices.sscard.reader)
-    return sources
-
-
 class KioskRuntime:
     """Everything the running kiosk owns. `start()` then `stop()`; safe to stop twice."""
 
@@ -334,12 +282,10 @@ class KioskRuntime:
         return TicketPrinter(url, baud=section.baud, profile=section.profile, width_chars=section.width_chars)
 
     def _make_device_sources(self) -> dict[str, Any]:
-        devices = self.config.devices
         sources = identity_sources(self.config, self.sims)
-        if devices.qrscan.enabled:
-            from drivers.qrscan.serial_scanner import SerialQrScanner
-
-            sources["qrscan"] = SerialQrScanner(self.sims.urls.get("qrscan", devices.qrscan.port), devices.qrscan.baud)
+        scanner = scanner_source(self.config, self.sims)
+        if scanner is not None:
+            sources["qrscan"] = scanner
         from kiosk.services.device_board import ObservedSource
 
         return {name: ObservedSource(source, name, self.device_board) for name, source in sources.items()}

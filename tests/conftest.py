@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QT_IM_MODULE", "qtvirtualkeyboard")  # as the kiosk runs (kiosk.ui.shell)
+os.environ.setdefault("QT_IM_MODULE", "qtvirtualkeyboard")  # as the kiosk runs (kiosk.stations.qt)
 os.environ.setdefault("QT_VIRTUALKEYBOARD_DESKTOP_DISABLE", "1")
 os.environ.setdefault("QT_QUICK_BACKEND", "software")
 os.environ.pop("KIOSK_HUB_URL", None)
@@ -39,7 +39,7 @@ def kiosk_shell(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     import dataclasses
 
     from kiosk.config import load_config
-    from kiosk.ui.shell import KioskShell
+    from kiosk.stations.resident import KioskShell
 
     made = []
 

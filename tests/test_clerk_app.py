@@ -1,7 +1,7 @@
 """`build_clerk_station(config)`: the station on the configured devices (simulated camera here)."""
 from __future__ import annotations
 
-from kiosk.ui.clerk_app import CLAIMED_DB, build_clerk_station
+from kiosk.stations.clerk import CLAIMED_DB, build_clerk_station
 
 
 def test_station_opens_the_configured_camera_and_stores(config, qtbot) -> None:
@@ -23,7 +23,7 @@ def test_card_read_at_the_clerk_desk_sets_the_resident(config, qtbot) -> None:
     import dataclasses
 
     from drivers.idcard.simulator import load_profile
-    from kiosk.ui.clerk_app import attach_card_readers
+    from kiosk.stations.clerk import attach_card_readers
 
     devices = dataclasses.replace(config.devices, sscard=dataclasses.replace(config.devices.sscard, enabled=False))
     config = dataclasses.replace(config, devices=devices)

@@ -139,20 +139,22 @@ def run(args: argparse.Namespace, config: Config) -> int:
     print(f"hall clerk login: {DEMO_CLERK} / {clerk_password}")
     pcsc, sscard = start_sscard_simulation(config)
     try:
-        from kiosk.ui.shell import KioskShell
+        from kiosk.devices.simulators import DemoHands
+        from kiosk.stations.resident import KioskShell
 
         shell = KioskShell(config)
+        hands = DemoHands(shell.runtime.sims, config, sscard)
         try:
             if headless:
                 from kiosk.ui.demo_script import play_demo
 
                 shots = out / time.strftime("shots-%Y%m%d-%H%M%S")
-                ok = play_demo(shell, shots, sscard)
+                ok = play_demo(shell, shots, hands)
                 print(f"screenshots: {shots}")
                 return 0 if ok else 1
             from kiosk.ui.demo_controls import install_demo_controls
 
-            install_demo_controls(shell, sscard)
+            install_demo_controls(shell.window, hands)
             return shell.exec()
         finally:
             shell.close()

@@ -29,12 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
 def run(args: argparse.Namespace, config: Config) -> int:
     station = getattr(args, "station", "resident")
     if station == "clerk":
-        from kiosk.ui.clerk_app import run_clerk_station
+        from kiosk.stations.clerk import run_clerk_station
 
         return run_clerk_station(config)
     if station in ("counter", "lobby"):
         return moved_to_hall(station, args.counter, config)
-    from kiosk.ui.shell import KioskShell
+    from kiosk.stations.resident import KioskShell
 
     shell = KioskShell(config)
     try:

@@ -1,18 +1,50 @@
 """Lanes of background work (outbox disk writes, printing, hub calls) off the GUI thread.
 
 Each lane is one worker thread, so work on one resource stays ordered (a print never overtakes
-the submission it belongs to). Results come back to the GUI thread through a queued signal.
+the submission it belongs to). Results come back to the GUI thread through a queued signal: this
+is the kiosk's one way to run background work.
+
+`user_error` is the one error → message mapping for what a lane's work raised: a
+`UserFacingError` is shown as it is; anything else is logged with its traceback and a short
+reference number, and the screen shows a generic zh/en message with that reference — never a
+Python exception's text.
 """
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 
+from kiosk.errors import UserFacingError
+
 log = logging.getLogger(__name__)
+
+INTERNAL = "E-INTERNAL"
+
+
+class InternalError(UserFacingError):
+    """An unexpected failure as a resident sees it: a generic message and the reference under
+    which the log holds the details."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(INTERNAL, f"系统繁忙，请稍后再试或到窗口办理（参考号 {reference}）",
+                         f"The system is busy; please try again or go to a counter (reference {reference})")
+        self.reference = reference
+
+
+def user_error(error: BaseException) -> UserFacingError:
+    """What a person may be shown for `error`: itself when it is safe to show, else a generic
+    message with a reference number that is logged together with the traceback."""
+    if isinstance(error, UserFacingError):
+        return error
+    reference = secrets.token_hex(3).upper()
+    log.error("unexpected %s, shown as reference %s", type(error).__name__, reference,
+              exc_info=(type(error), error, error.__traceback__))
+    return InternalError(reference)
 
 
 class _Delivery(QObject):

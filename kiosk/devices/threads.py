@@ -1,8 +1,9 @@
 """One thread per device; driver events reach the GUI through queued Qt signals only.
 
 A driver exposes `run(stop: threading.Event, on_event: Callable[[object], None])`. `DeviceThread`
-runs it on its own named thread; `on_event` only emits a signal, so no driver code ever touches
-a widget, and the GUI thread never waits on a port, a card or the network.
+runs it on its own named thread; `on_event` translates the driver's event into a typed app event
+(`kiosk.devices.events`) and only emits a signal, so no driver code ever touches a widget, and
+the GUI thread never waits on a port, a card or the network.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
+
+from kiosk.devices.events import ERROR, DeviceStateChanged, translate
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +26,7 @@ class EventSource(Protocol):
 class DeviceChannel(QObject):
     """Lives in the GUI thread; `event` is delivered there whatever thread emitted it."""
 
-    event = Signal(str, object)  # device name, event dataclass
+    event = Signal(str, object)  # device name, app event (kiosk.devices.events) or SyncStatus
 
 
 class DeviceThread:
@@ -39,20 +42,20 @@ class DeviceThread:
 
     def _main(self) -> None:
         try:
-            self._source.run(self._stop, lambda event: self._channel.event.emit(self.name, event))
+            self._source.run(self._stop, self._deliver)
         except Exception:  # a driver bug must not take the kiosk down; the status strip shows it
             log.exception("device thread %s crashed", self.name)
-            self._channel.event.emit(self.name, DeviceThreadCrashed(self.name))
+            self._channel.event.emit(self.name, DeviceStateChanged(self.name, ERROR))
+
+    def _deliver(self, driver_event: object) -> None:
+        event = translate(self.name, driver_event)
+        if event is not None:
+            self._channel.event.emit(self.name, event)
 
     def stop(self, timeout: float = 3.0) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
-
-
-class DeviceThreadCrashed:
-    def __init__(self, name: str) -> None:
-        self.name = name
 
 
 def connect_queued(signal: Any, slot: Callable[..., Any]) -> None:

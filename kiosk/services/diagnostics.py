@@ -485,7 +485,7 @@ def run_checks(config: Config, sims: Any = None, *, only: Iterable[str] | None =
     own_sims = None
     needs_sim = {"idcard": config.devices.idcard.port, "printer": config.devices.printer.url, "qrscan": config.devices.qrscan.port}
     if sims is None and any(g in groups and needs_sim[g] == SIMULATED for g in needs_sim):
-        from kiosk.app import start_simulators
+        from kiosk.devices.simulators import start_simulators
 
         sims = own_sims = start_simulators(config)
     urls = dict(getattr(sims, "urls", {}) or {})

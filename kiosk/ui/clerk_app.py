@@ -1,30 +1,15 @@
-"""The clerk's 零星报销 scan station as its own window, on the configured devices.
+"""The clerk's 零星报销 scan station window: the screen in the house style.
 
-`build_clerk_station(config)` wires the camera (config.devices.camera), the warm OCR reader
-(config.ocr.engine), the outbox and the claimed-receipts register into a `ClerkStationScreen`;
-`run_clerk_station(config)` shows it and runs the Qt event loop (`kiosk run --station clerk`).
+The station itself (camera, OCR reader, outbox, card readers) is composed in
+`kiosk.stations.clerk` (`kiosk run --station clerk`).
 """
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
-from typing import Any
+from PySide6.QtWidgets import QMainWindow
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMainWindow
-
-from kiosk.config import Config
-from kiosk.devices.tasks import TaskLanes
-from kiosk.ui.i18n import set_language, tr
+from kiosk.ui.i18n import tr
+from kiosk.ui.panel import apply_kiosk_style
 from kiosk.ui.screens.clerk_station import ClerkStationScreen
-from kiosk.ui.panel import apply_kiosk_style, show_on_panel
-from kiosk.ui.theme import Metrics
-
-log = logging.getLogger(__name__)
-
-CLAIMED_DB = "claimed_receipts.sqlite3"
-SIM_PREVIEW_MS = 2000  # the folder simulator shows a new receipt per frame: slow enough to pick one
-LIVE_PREVIEW_MS = 300
 
 
 class ClerkWindow(QMainWindow):
@@ -34,98 +19,3 @@ class ClerkWindow(QMainWindow):
         self.setCentralWidget(screen)
         self.setWindowTitle(tr("clerk.title"))
         apply_kiosk_style(self, screen.metrics, theme, font_family)
-
-
-@dataclass
-class ClerkStation:
-    """Everything the running station owns, so `close()` releases it in order."""
-
-    window: ClerkWindow
-    screen: ClerkStationScreen
-    lanes: TaskLanes
-    closables: list[Any] = field(default_factory=list)
-
-    def close(self) -> None:
-        self.screen.shutdown()
-        self.lanes.shutdown()
-        for thing in self.closables:
-            try:
-                thing.close()
-            except Exception:
-                log.exception("closing %s failed", type(thing).__name__)
-        self.window.close()
-
-
-def build_clerk_station(config: Config) -> ClerkStation:
-    from drivers.camera import open_camera
-    from kiosk.ocr.checks import SqliteClaimedReceipts
-    from kiosk.ocr.pipeline import ReceiptReader
-    from kiosk.services.submissions import open_outbox
-
-    if QApplication.instance() is None:
-        QApplication([])
-    set_language(config.kiosk.language)
-    camera_cfg = config.devices.camera
-    outbox = open_outbox(config)
-    claimed = SqliteClaimedReceipts(config.data_dir / CLAIMED_DB)
-    lanes = TaskLanes()
-    simulated = camera_cfg.source.startswith("sim://")
-
-    def camera_factory() -> Any:
-        if not camera_cfg.enabled:
-            from drivers.camera import CameraError
-            raise CameraError("CAMERA_DISABLED", "拍摄仪已在配置中关闭", "the camera is disabled in config.toml")
-        return open_camera(camera_cfg.source, config.resolve(camera_cfg.sim_folder))
-
-    screen = ClerkStationScreen(
-        Metrics(config.display.dpi), lanes, camera_factory,
-        lambda: ReceiptReader(config.ocr.engine, claimed=claimed),
-        outbox, config.kiosk.id, claimed, preview_ms=SIM_PREVIEW_MS if simulated else LIVE_PREVIEW_MS,
-    )
-    window = ClerkWindow(screen, config.display.font_family, config.display.theme)
-    return ClerkStation(window, screen, lanes, [claimed, outbox])
-
-
-def attach_card_readers(station: ClerkStation, config: Config) -> None:
-    """The resident identifies at the clerk's desk with the same readers as at the kiosk."""
-    from kiosk.app import identity_sources, start_simulators
-    from kiosk.devices.threads import DeviceChannel, DeviceThread
-    from kiosk.services.identity import person_from_idcard, person_from_sscard
-
-    sims = start_simulators(config, kinds=("idcard",))
-    channel = DeviceChannel()
-
-    def on_event(device: str, event: object) -> None:
-        if type(event).__name__ == "CardRead":
-            person = person_from_idcard(event.read.text) if device == "idcard" else person_from_sscard(event.data)
-            station.screen.set_resident(person)
-
-    channel.event.connect(on_event, Qt.ConnectionType.QueuedConnection)
-    threads = [DeviceThread(name, source, channel) for name, source in identity_sources(config, sims).items()]
-    for thread in threads:
-        thread.start()
-    station.channel = channel  # keep the QObject alive as long as the station
-    station.closables[:0] = [_Stopper(threads, sims)]
-
-
-@dataclass
-class _Stopper:
-    threads: list[Any]
-    sims: Any
-
-    def close(self) -> None:
-        for thread in self.threads:
-            thread.stop()
-        self.sims.stop()
-
-
-def run_clerk_station(config: Config) -> int:
-    """Show the station and run until the window closes; returns the exit code."""
-    app = QApplication.instance() or QApplication([])
-    station = build_clerk_station(config)
-    attach_card_readers(station, config)
-    show_on_panel(station.window, config.kiosk.fullscreen)
-    try:
-        return app.exec()
-    finally:
-        station.close()

@@ -14,11 +14,13 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from kiosk.errors import UserFacingError
 from kiosk.services.forms import FormSpec, build_payload, id_number_is_valid, prefill, visit_answers
-from kiosk.services.identity import Person, person_from_idcard, person_from_sscard
+from kiosk.services.identity import Person
 from kiosk.services.session import ResidentSession
 from kiosk.services.technician import TapSequenceDetector
-from kiosk.devices.tasks import TaskLanes
+from kiosk.devices.events import CardPresented, DeviceStateChanged, PersonRead, ReadFailed, VoucherScanned
+from kiosk.devices.tasks import TaskLanes, user_error
 from kiosk.devices.threads import DeviceChannel
+from kiosk.services.sync import SyncStatus
 from kiosk.ui.i18n import STRINGS, language, tr
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.screens.done import DoneView
@@ -28,11 +30,6 @@ PRINTER_POLL_MS = 20_000
 
 # The outbox could not store a submission: nothing was promised, the resident is sent to a counter.
 STORE_FAILURES = frozenset({"OUTBOX_FULL", "OUTBOX_BUSY", "OUTBOX_IO", "OUTBOX_KEY", "OUTBOX_CORRUPT"})
-DEVICE_STATE_EVENTS = {
-    "ReaderConnected": "ok", "ReaderAttached": "ok", "ScannerConnected": "ok",
-    "ReaderDisconnected": "missing", "ReaderDetached": "missing", "ScannerDisconnected": "missing",
-    "PcscUnavailable": "error", "DeviceThreadCrashed": "error",
-}
 
 
 class KioskController(QObject):
@@ -195,41 +192,41 @@ class KioskController(QObject):
             self.start_form(form)
 
     def on_device_event(self, device: str, event: object) -> None:
-        kind = type(event).__name__
-        if kind == "SyncStatus":
-            self.window.status.set_sync(event.online, event.pending)
-            if getattr(event, "config_error", None):  # sync paused: the hub refuses this kiosk (token, identity, key)
-                self.window.status.network.setText("⚠ " + tr("status.config_error"))
-            return
-        if kind in DEVICE_STATE_EVENTS:
-            self.window.status.set_device(device, DEVICE_STATE_EVENTS[kind])
-            return
-        if kind == "CardPlaced" or kind == "CardInserted":
-            self.window.status.set_device(device, "ok")
-            if self.window.current is self.window.identify:
-                self.window.identify.show_state("identify.reading")
-        elif kind == "CardRead":
-            self.window.status.set_device(device, "ok")
-            if device == "idcard":
-                self.accept_person(person_from_idcard(event.read.text))
-                # last reply byte → person on screen (bench/bench_identify.py reads this)
-                self.last_identify_latency_ms = (time.monotonic() - event.reply_received_at) * 1000
-            else:
-                self.accept_person(person_from_sscard(event.data))
-        elif kind == "CardReadFailed":
-            error = getattr(event, "error", None)
-            message = getattr(error, "message", None)
-            reason = (message(language()) if callable(message) else "") or tr("error.generic")
-            if self.window.current in (self.window.identify, self.window.home):
-                self.show_card_problem("identify.failed", reason=reason)
-        elif kind == "VoucherScanned":
-            self.lanes.run("hub", lambda: self.backend.resolve_voucher(event.code),
-                          self.for_this_visit(self.accept_person), self.for_this_visit(self.on_voucher_failed))
+        """Typed app events from `kiosk.devices` (the only translation from driver events), and the
+        sync worker's status."""
+        match event:
+            case SyncStatus():
+                self.window.status.set_sync(event.online, event.pending)
+                if event.config_error:  # sync paused: the hub refuses this kiosk (token, identity, key)
+                    self.window.status.network.setText("⚠ " + tr("status.config_error"))
+            case DeviceStateChanged():
+                self.window.status.set_device(event.device, event.state)
+            case CardPresented():
+                self.window.status.set_device(event.device, "ok")
+                if self.window.current is self.window.identify:
+                    self.window.identify.show_state("identify.reading")
+            case PersonRead():
+                self.window.status.set_device(event.device, "ok")
+                self.accept_person(event.person)
+                if event.reply_received_at is not None:
+                    # last reply byte → person on screen (bench/bench_identify.py reads this)
+                    self.last_identify_latency_ms = (time.monotonic() - event.reply_received_at) * 1000
+            case ReadFailed():
+                if self.window.current in (self.window.identify, self.window.home):
+                    self.show_card_problem("identify.failed", reason=self.error_text(event.error))
+            case VoucherScanned():
+                code = event.code
+                self.lanes.run("hub", lambda: self.backend.resolve_voucher(code),
+                               self.for_this_visit(self.accept_person), self.for_this_visit(self.on_voucher_failed))
+
+    def error_text(self, error: BaseException) -> str:
+        """The one error → message mapping (`kiosk.devices.tasks.user_error`) in the screen's
+        language: a Python exception's text never reaches a resident."""
+        return user_error(error).message(language())
 
     def on_voucher_failed(self, error: BaseException) -> None:
         if self.window.current is self.window.identify:
-            message = error.message(language()) if isinstance(error, UserFacingError) else str(error)
-            self.window.identify.show_state("identify.failed", "error", reason=message)
+            self.window.identify.show_state("identify.failed", "error", reason=self.error_text(error))
 
     def accept_person(self, person: Person) -> None:
         current = self.window.current
@@ -311,7 +308,7 @@ class KioskController(QObject):
 
         def failed(error: BaseException) -> None:
             self.done_view.progress_loading = False
-            self.done_view.progress_error = error.message(language()) if isinstance(error, UserFacingError) else tr("error.generic")
+            self.done_view.progress_error = self.error_text(error)
             self.window.done.update_view(self.done_view)
             self.speak(self.done_view.progress_error)
 
@@ -414,7 +411,7 @@ class KioskController(QObject):
 
         def failed(error: BaseException) -> None:
             self.done_view.record_loading = False
-            self.done_view.record_error = error.message(language()) if isinstance(error, UserFacingError) else str(error)
+            self.done_view.record_error = self.error_text(error)
             self.window.done.update_view(self.done_view)
 
         self.lanes.run("hub", lambda: self.backend.person_record(person), self.for_this_visit(arrived), self.for_this_visit(failed))
@@ -434,7 +431,7 @@ class KioskController(QObject):
 
         def failed(error: BaseException) -> None:
             self.done_view.certificate = ""
-            self.done_view.notice = error.message(language()) if isinstance(error, UserFacingError) else tr("error.generic")
+            self.done_view.notice = self.error_text(error)
             self.window.done.update_view(self.done_view)
 
         self.lanes.run("printer", lambda: self.backend.print_certificate(person, record),
@@ -460,7 +457,7 @@ class KioskController(QObject):
 
     def on_undo_refused(self, error: BaseException) -> None:
         """Already with the hub (or gone): say so on the done screen; the number stays."""
-        self.done_view.notice = error.message(language()) if isinstance(error, UserFacingError) else tr("error.generic")
+        self.done_view.notice = self.error_text(error)
         self.window.done.update_view(self.done_view)
 
     def on_ticket_failed(self, error: BaseException) -> None:
@@ -484,10 +481,8 @@ class KioskController(QObject):
             log.error("submission not stored: %s", error.message_en)
             self.window.error.show_error(error.code, STRINGS["error.cannot_store"][0], STRINGS["error.cannot_store"][1])
             self.speak(tr("error.cannot_store"))
-        elif isinstance(error, UserFacingError):
-            self.window.error.show_error(error.code, error.message_zh, error.message_en)
-            self.speak(error.message(language()))
-        else:
-            log.error("unexpected failure: %s", type(error).__name__)
-            self.window.error.show_error("E-INTERNAL")
+        else:  # safe to show as it is, or generic with the logged reference (kiosk.devices.tasks.user_error)
+            shown = user_error(error)
+            self.window.error.show_error(shown.code, shown.message_zh, shown.message_en)
+            self.speak(shown.message(language()))
         self.show(self.window.error)

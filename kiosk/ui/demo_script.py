@@ -1,32 +1,26 @@
-"""The scripted offscreen demo: two residents, one in 长辈版, through the real UI and devices."""
+"""The scripted offscreen demo: two residents, one in 长辈版, through the real UI and devices.
+
+The residents' hands are `kiosk.devices.simulators.DemoHands` (the UI never touches a simulator).
+"""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kiosk.ui.journey import Journey, JourneyError, click, wait_until
 from kiosk.ui.panel import fix_to_panel
-from kiosk.ui.shell import KioskShell
 
 ELDERLY_PROFILE = "assets/cards/idcard/resident.json"
 YOUNG_PROFILE = "assets/cards/idcard/young_parent.json"
 
 
-def _insert_card(shell: KioskShell, profile_path: str) -> None:
-    from drivers.idcard.simulator import load_profile
-
-    shell.runtime.sims.idcard.insert(load_profile(shell.config.resolve(profile_path)))
-
-
-def _remove_card(shell: KioskShell) -> None:
-    shell.runtime.sims.idcard.remove()
-
-
-def _wait_synced(shell: KioskShell, timeout_s: float = 20.0) -> None:
+def _wait_synced(shell: Any, timeout_s: float = 20.0) -> None:
     status = shell.window.status
     wait_until(lambda: status.online and status.pending_count == 0, timeout_s, "the outbox to sync to the hub")
 
 
-def play_demo(shell: KioskShell, shots: Path, sscard=None) -> bool:
+def play_demo(shell: Any, shots: Path, hands: Any) -> bool:
+    """`shell`: the resident station (window, controller, config); `hands`: its `DemoHands`."""
     window = shell.window
     # Exactly the panel (display.width × display.height, or `kiosk demo --size`): every
     # screenshot is that size, and a screen that does not fit shows as such.
@@ -39,7 +33,7 @@ def play_demo(shell: KioskShell, shots: Path, sscard=None) -> bool:
         j.choose_service("chronic_disease")
         j.on_screen("identify")
         j.step("identify-waiting", "选择门诊慢特病认定，等待读卡 / waiting for a card")
-        _insert_card(shell, ELDERLY_PROFILE)
+        hands.place_idcard(ELDERLY_PROFILE)
         j.wait_for_person()
         j.step("identify-elderly", "70 岁长辈刷身份证：自动长辈版、绿色通道 / elderly resident read, large text on")
         click(j.find("identify_continue"))
@@ -65,13 +59,13 @@ def play_demo(shell: KioskShell, shots: Path, sscard=None) -> bool:
         j.on_screen("review")
         j.step("review-phone-reused", "电话沿用本次已填（不再询问）/ the phone given earlier in this visit")
         click(j.find("header_sign_out"))  # leaves without submitting: the visit, and its phone, end here
-        _remove_card(shell)
+        hands.remove_idcard()
         j.on_screen("home")
 
         window.set_language("en")
         j.step("home-english", "English home screen")
         window.set_language("zh_CN")
-        _insert_card(shell, YOUNG_PROFILE)
+        hands.place_idcard(YOUNG_PROFILE)
         j.on_screen("identify")
         j.wait_for_person()
         j.step("identify-young", "年轻家长刷卡：标准字号 / a young parent, normal text")
@@ -88,13 +82,13 @@ def play_demo(shell: KioskShell, shots: Path, sscard=None) -> bool:
         j.step("done-newborn", "新生儿参保：取号 / newborn ticket")
         _wait_synced(shell)
         click(j.find("done_home"))
-        _remove_card(shell)
+        hands.remove_idcard()
         j.on_screen("home")
 
-        if sscard is not None:
+        if hands.has_sscard:
             j.choose_service("record_query")
             j.on_screen("identify")
-            sscard.insert()
+            hands.insert_sscard()
             j.wait_for_person(15)
             j.step("identify-sscard", "插入社保卡（经 pcscd 读取）/ social-security card through pcscd")
             click(j.find("identify_continue"))
@@ -106,7 +100,7 @@ def play_demo(shell: KioskShell, shots: Path, sscard=None) -> bool:
             click(j.find("rate_5"))
             j.step("rated", "好差评：非常满意 / rated")
             click(j.find("done_home"))
-            sscard.remove()
+            hands.remove_sscard()
         j.on_screen("home")
         j.choose_service("consult")
         j.on_screen("identify")

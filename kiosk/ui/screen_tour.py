@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
 from collections.abc import Iterator
 
 from PySide6.QtWidgets import QApplication
@@ -29,13 +28,9 @@ SAMPLE_PERSON = Person(name="张三", id_number="11010519491231002X", source="id
 def sample_ticket_png(service: str = "门诊慢特病认定", number: str = "C012", ahead: int = 3, wait: int = 30,
                       priority: bool = True) -> bytes:
     """The preview the printer simulator renders for a ticket (the done screen shows it)."""
-    from drivers.printer.preview import render_preview
-    from drivers.printer.ticket import TicketContent, encode_ticket
+    from kiosk.devices.ticket_preview import sample_ticket_png as render
 
-    content = TicketContent("示范镇医保服务站", service, number, ahead, wait, dt.datetime(2026, 1, 5, 9, 30), priority, "3f2a9c1e")
-    buffer = io.BytesIO()
-    render_preview(encode_ticket(content)).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return render("示范镇医保服务站", service, number, ahead, wait, dt.datetime(2026, 1, 5, 9, 30), priority, "3f2a9c1e")
 
 
 def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:

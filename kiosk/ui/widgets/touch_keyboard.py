@@ -6,7 +6,7 @@ Sized from the panel's millimetres: the panel is made just wide enough that a le
 candidate list) has candidates as tall as a touch target in the title font. The widget's height
 is whatever that keyboard needs, so it never overflows or squeezes the form.
 
-Needs QT_IM_MODULE=qtvirtualkeyboard before the QApplication exists (kiosk.ui.shell sets it).
+Needs QT_IM_MODULE=qtvirtualkeyboard before the QApplication exists (kiosk.stations.qt sets it).
 Where the plugin or QML module is missing the widget says so in the log and stays empty; the
 field still accepts a hardware keyboard.
 """

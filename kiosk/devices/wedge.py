@@ -3,6 +3,8 @@ keystrokes ending in Enter from a person typing, and hands the code to the sessi
 
 Key events carry their own timestamps (ms), so the decision does not depend on how busy the GUI
 thread is. The Enter that ends a scan is swallowed so it cannot press a focused button.
+The Qt side of `drivers.qrscan.keystrokes` lives here, in the translation layer: the filter
+emits the app's `VoucherScanned` event on the station's `DeviceChannel`.
 """
 from __future__ import annotations
 
@@ -10,13 +12,18 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 
 from drivers.qrscan.keystrokes import KeystrokeBurstDetector
+from kiosk.devices.events import VoucherScanned
+from kiosk.devices.threads import DeviceChannel
 
 
 class KeyboardWedgeFilter(QObject):
     voucher_scanned = Signal(str)
 
-    def __init__(self, min_len: int = 8, max_gap_s: float = 0.050) -> None:
+    def __init__(self, min_len: int = 8, max_gap_s: float = 0.050, channel: DeviceChannel | None = None,
+                 device: str = "qrscan") -> None:
         super().__init__()
+        if channel is not None:  # the station's device events: the controller sees a scan like any other
+            self.voucher_scanned.connect(lambda code: channel.event.emit(device, VoucherScanned(device, code)))
         self.detector = KeystrokeBurstDetector(min_len, max_gap_s)
         self._last_seen: tuple[int, int, str] | None = None
 

@@ -1,56 +1,29 @@
-"""Builds the running GUI around a `KioskRuntime`: window, controller, device threads, idle watcher."""
+"""The resident kiosk station: builds the running GUI around a `KioskRuntime` — window,
+controller, device threads (their events translated by `kiosk.devices`), the keyboard-wedge
+scanner, idle watcher, voice. `kiosk run` and `kiosk demo` start it."""
 from __future__ import annotations
 
 import logging
 import os
-import signal
 
-from PySide6.QtCore import QEvent, QTimer
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from kiosk.app import KioskRuntime
 from kiosk.config import Config
 from kiosk.devices.tasks import TaskLanes
 from kiosk.devices.threads import DeviceChannel, DeviceThread
+from kiosk.devices.wedge import KeyboardWedgeFilter
 from kiosk.services.voice import EspeakSpeaker, NullSpeaker, VoicePlayer
 from kiosk.ui.controller import KioskController
 from kiosk.ui.i18n import set_language
 from kiosk.ui.lockdown import NoContextMenus
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.panel import screen_dpi, show_on_panel
-from drivers.qrscan.serial_scanner import VoucherScanned
 from kiosk.ui.widgets.idle import IdleWatcher
-from kiosk.ui.widgets.wedge_filter import KeyboardWedgeFilter
+from kiosk.stations.qt import qt_application, quit_on_signals
 
 log = logging.getLogger(__name__)
-
-
-def use_touch_keyboard() -> None:
-    """Qt Virtual Keyboard (pinyin) as the input method; must happen before QApplication exists.
-    DESKTOP_DISABLE keeps it inside our embedded InputPanel instead of a floating window."""
-    os.environ.setdefault("QT_IM_MODULE", "qtvirtualkeyboard")
-    os.environ.setdefault("QT_VIRTUALKEYBOARD_DESKTOP_DISABLE", "1")
-    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
-        os.environ.setdefault("QT_QUICK_BACKEND", "software")  # no GPU offscreen
-
-
-def quit_on_signals(app: QApplication) -> QTimer:
-    """SIGTERM (systemd stop) and SIGINT end the event loop, so `close()` runs and simulators,
-    pcscd and threads are stopped. A short timer lets Python see the signal while Qt waits."""
-    for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda *_: app.quit())
-    timer = QTimer()
-    timer.timeout.connect(lambda: None)
-    timer.start(250)
-    return timer
-
-
-def ensure_application() -> QApplication:
-    app = QApplication.instance()
-    if app is None:
-        use_touch_keyboard()
-        app = QApplication([])
-    return app  # type: ignore[return-value]
 
 
 def make_voice(config: Config) -> VoicePlayer:
@@ -67,7 +40,7 @@ def make_voice(config: Config) -> VoicePlayer:
 
 class KioskShell:
     def __init__(self, config: Config, runtime: KioskRuntime | None = None) -> None:
-        self.app = ensure_application()
+        self.app = qt_application(touch_keyboard=True)
         self.config = config
         self.runtime = runtime or KioskRuntime(config)
         self.channel = DeviceChannel()
@@ -87,9 +60,8 @@ class KioskShell:
         self.app.installEventFilter(self.idle)
         self.controller = KioskController(self.window, backend, self.lanes, self.channel,
                                           config.kiosk.elderly_age, self.idle, self.voice)
-        self.wedge = KeyboardWedgeFilter()
+        self.wedge = KeyboardWedgeFilter(channel=self.channel)  # a HID scanner's code: a VoucherScanned event
         self.app.installEventFilter(self.wedge)
-        self.wedge.voucher_scanned.connect(lambda code: self.channel.event.emit("qrscan", VoucherScanned(code)))
         if config.technician.pin_hash:
             self.controller.diagnostics_factory = self.runtime.diagnostics
         self.threads = [DeviceThread(name, source, self.channel) for name, source in self.runtime.device_sources.items()]
