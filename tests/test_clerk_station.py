@@ -27,6 +27,7 @@ from kiosk.ui.i18n import set_language
 from kiosk.ui.screens.clerk_station import ClerkStationScreen
 from kiosk.devices.tasks import TaskLanes
 from kiosk.ui.theme import Metrics
+from waiting import settled
 
 PROJECT = Path(__file__).resolve().parent.parent
 RECEIPTS = PROJECT / "assets" / "receipts"
@@ -140,8 +141,7 @@ def test_missing_camera_is_a_message_not_a_crash(make_station, qtbot, tmp_path: 
     assert "未找到拍摄仪" in screen.camera_status.text() and "⚠" in screen.camera_status.text()
     assert screen.camera_status.property("role") == "error"
     assert not screen.capture.isEnabled()
-    qtbot.wait(50)
-    assert audit(window, screen.metrics) == []
+    assert settled(qtbot, lambda: audit(window, screen.metrics)) == []
     window.grab().save(str(SCREENS / "clerk-camera-missing.png"))
 
 
@@ -184,8 +184,7 @@ def test_review_with_a_failed_check_passes_the_audit(make_station, qtbot, langua
     assert not screen.submit.isEnabled()
     assert "¥2133.56" in screen.sum_label.text()
     window.setStyleSheet(window.styleSheet())
-    qtbot.wait(50)
-    assert audit(window, screen.metrics, language=language) == []
+    assert settled(qtbot, lambda: audit(window, screen.metrics, language=language)) == []
     if language == "zh_CN":
         window.grab().save(str(SCREENS / "clerk-review.png"))
 
@@ -199,8 +198,8 @@ def test_review_with_a_failed_check_passes_the_audit(make_station, qtbot, langua
     edit.selectAll()
     qtbot.keyClicks(edit, "74x")
     assert not screen.submit.isEnabled() and screen.problems["fund_paid"].isVisible()
-    qtbot.wait(50)  # let the layout settle, as it has by the time anyone looks
-    assert audit(window, screen.metrics, language=language) == []
+    # once the layout has settled, as it has by the time anyone looks
+    assert settled(qtbot, lambda: audit(window, screen.metrics, language=language)) == []
 
 
 def test_remove_a_receipt_updates_the_sum(make_station, qtbot) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import httpx
 import pytest
+from waiting import wait_until
 
 KIOSK, TOKEN = "KIOSK-HALL-T", "hall-test-token-0123456789"
 TOKENS = {TOKEN: KIOSK}
@@ -80,11 +81,4 @@ def issue(url: str, service: str = "chronic_disease", with_application: bool = T
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 10.0, step: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(step)
+    return wait_until(condition, timeout, step)

@@ -12,12 +12,12 @@ import os
 import random
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 from test_hub_console import HASH, INSTANT, PASSWORD, STATION_OF, TOKENS, Clock, expected_figures, seed
+from waiting import wait_until
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.options import Options  # noqa: E402
@@ -82,16 +82,8 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def wait_for(condition, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except WebDriverException:  # the page is being replaced (stale element): look again
-            value = None
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    # WebDriverException: the page is being replaced (stale element): look again
+    return wait_until(condition, timeout, 0.05, what, retry_on=(WebDriverException,))
 
 
 def shot(driver, name: str) -> None:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
+from waiting import Counter
 
 from drivers.qrscan import (
     GarbageRejected, QrScannerSimulator, ScannerConnected, ScannerDisconnected, SerialQrScanner, VoucherScanned,
@@ -76,11 +76,15 @@ def test_line_splitter_handles_split_chunks_and_crlf():
     assert splitter.feed(b"\n") == []
 
 
-def test_missing_port_never_connects():
+def test_missing_port_never_connects(monkeypatch):
+    from drivers.qrscan import serial_scanner
+
+    opens = Counter(serial_scanner.serial.serial_for_url)
+    monkeypatch.setattr(serial_scanner.serial, "serial_for_url", opens)
     events, stop = Events(), threading.Event()
     thread = threading.Thread(target=SerialQrScanner("/dev/nonexistent-qr", reopen_s=0.05).run, args=(stop, events))
     thread.start()
-    time.sleep(0.3)
+    opens.wait(4)  # it keeps trying to open the port, quietly
     stop.set()
     thread.join(timeout=5)
     assert events.items == []

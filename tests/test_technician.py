@@ -11,6 +11,7 @@ from kiosk.services.audit_log import AuditLog
 from kiosk.services.diagnostics import OutboxSummary, QuarantinedItem, TestPrintResult
 from kiosk.services.technician import (TapSequenceDetector, TechnicianGate, hash_pin, pin_hash_for_config,
                                        verify_pin)
+from waiting import settled
 
 FAST = dict(n=2**10)  # tests: cheap scrypt; production uses n=2**14
 
@@ -284,19 +285,39 @@ def test_screen_passes_the_accessibility_audit(make_window, qtbot, elderly: bool
     enter_pin(qtbot, screen, "2468")
     screen.test_print()
     window.resize(window.width(), 2600)  # everything in view: a half-scrolled-out button is not a finding
-    qtbot.wait(50)
     # the panel's own texts (check details from the fake are data, as from a real device)
-    assert [f for f in audit(window, metrics, language=language) if f.rule != "untranslated"] == []
+    assert settled(qtbot, lambda: [f for f in audit(window, metrics, language=language) if f.rule != "untranslated"]) == []
 
 
-def test_screen_snapshot(make_window, qtbot) -> None:
-    out = Path("/tmp/technician_shots")
-    out.mkdir(exist_ok=True)
+def test_screen_renders_pin_pad_then_panel(make_window, qtbot, tmp_path: Path) -> None:
+    """What a technician sees, grabbed as pixels (into tmp_path, for a look when it fails): the PIN
+    pad, then the panel with its device rows; the 长辈版 draws the same screen larger."""
+    from PySide6.QtWidgets import QLabel
+
+    digit_heights = {}
     for elderly in (False, True):
         window, screen, facade, _ = make_window(elderly)
-        window.grab().save(str(out / f"pin_{int(elderly)}.png"))
+        pin = window.grab().toImage()
+        pin.save(str(tmp_path / f"pin_{int(elderly)}.png"))
+        assert (pin.width(), pin.height()) == (window.width(), window.height())
+        assert screen.digit_buttons["1"].isVisible() and not screen.unlocked
+        digit_heights[elderly] = screen.digit_buttons["1"].height()
+        assert distinct_colours(pin) > 3  # a drawn pad, not a blank window
+
         enter_pin(qtbot, screen, "2468")
         screen.test_print()
-        qtbot.wait(50)
-        window.grab().save(str(out / f"panel_{int(elderly)}.png"))
-        assert (out / f"panel_{int(elderly)}.png").stat().st_size > 10_000
+        row = screen.findChild(QLabel, "tech_state_sscard.pcsc")
+        qtbot.waitUntil(lambda: row.isVisible() and not screen.digit_buttons["1"].isVisible())  # noqa: B023
+        panel = window.grab().toImage()
+        panel.save(str(tmp_path / f"panel_{int(elderly)}.png"))
+        assert panel != pin
+        assert row.text() == "✖ 故障" and distinct_colours(row.grab().toImage()) > 2  # the state is drawn, not just set
+        assert not screen.print_preview.pixmap().isNull()
+        assert window.rect().contains(row.mapTo(window, row.rect().center()))
+        window.close()
+    assert digit_heights[True] > digit_heights[False]
+
+
+def distinct_colours(image, step: int = 7) -> int:
+    """Colours on a sparse grid of the image (enough to tell a drawn widget from a blank one)."""
+    return len({image.pixel(x, y) for x in range(0, image.width(), step) for y in range(0, image.height(), step)})
