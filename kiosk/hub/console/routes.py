@@ -47,7 +47,8 @@ from starlette.concurrency import run_in_threadpool
 
 from kiosk.hall import auth
 from kiosk.hub.app import ApiError, text_problem
-from kiosk.hub.console import export
+from kiosk.hub.console import export, followups as fu
+from kiosk.hub.console.series import BUCKETS, figure_series
 from kiosk.hub.console.store import STATE_LABELS, STATES, ConsoleStore, StaffSession
 from kiosk.hub.store import HubStore
 
@@ -61,7 +62,8 @@ DEVICE_STATE_LABELS = {"ok": "正常", "degraded": "异常", "error": "故障", 
 FAULT_STATES = frozenset({"error", "missing", "paper_out", "offline"})
 WARN_STATES = frozenset({"degraded", "paper_low"})
 RATING_LABELS = {"5": "非常满意", "4": "满意", "3": "基本满意", "2": "不满意", "1": "非常不满意"}
-EXPORTS = ("fleet", "applications", "figures-services", "figures-ratings", "figures-times")
+EXPORTS = ("fleet", "applications", "figures-services", "figures-ratings", "figures-times", "figures-series", "followups")
+BUCKET_LABELS = {"day": "日", "week": "周", "month": "月"}
 MAX_DAYS = 400
 _NAME = r"^[a-z][a-z0-9_]{0,31}$"
 
@@ -140,6 +142,7 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
     options = options or ConsoleOptions()
     console = ConsoleStore(store, options.clock)
     app.state.console = console
+    followups = fu.Followups(store, options.clock)
     forms = _forms(options)
     service_names = {f.code: f.title.zh_CN for f in forms.forms}
     instant = options.instant_services if options.instant_services is not None else \
@@ -149,7 +152,8 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
                             autoescape=select_autoescape(["html"]))
     templates.globals.update(DEVICE_LABELS=DEVICE_LABELS, DEVICE_STATE_LABELS=DEVICE_STATE_LABELS, FAULT_STATES=FAULT_STATES,
                              WARN_STATES=WARN_STATES, STATE_LABELS=STATE_LABELS, RATING_LABELS=RATING_LABELS,
-                             service_names=service_names, STATES=STATES)
+                             service_names=service_names, STATES=STATES, FOLLOWUP_LABELS=fu.LABELS,
+                             FOLLOWUP_STATES=fu.STATES, BUCKET_LABELS=BUCKET_LABELS, FOLLOWUP_DAYS=fu.FOLLOWUP_DAYS)
     templates.filters["local"] = _local_time
     theme = theme_css()
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
@@ -332,7 +336,22 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
 
     async def figures_for(session: StaffSession, day_from: str | None, day_to: str | None, station: str | None) -> dict[str, Any]:
         start, end = figure_range(day_from, day_to)
-        return await run_in_threadpool(console.figures, start, end, scope(session, station), instant)
+        point = scope(session, station)
+        figures = await run_in_threadpool(console.figures, start, end, point, instant)
+        figures["bad_ratings"] = await run_in_threadpool(followups.summary, start, end, point)
+        return figures
+
+    async def series_for(session: StaffSession, q: Any) -> dict[str, Any]:
+        start, end = figure_range(q.get("from"), q.get("to"))
+        by = q.get("by") or "day"
+        if by not in BUCKETS:
+            raise ApiError(422, "invalid_bucket", {"allowed": list(BUCKETS)})
+        return await run_in_threadpool(figure_series, store, start, end, scope(session, q.get("station") or None), by)
+
+    @app.get("/api/figures/series", include_in_schema=False)
+    async def api_figure_series(request: Request) -> Any:
+        session = await staff(request)
+        return await series_for(session, request.query_params)
 
     @app.get("/api/figures", include_in_schema=False)
     async def api_figures(request: Request, station: str | None = None) -> Any:
@@ -446,7 +465,8 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
     def page_error(exc: ApiError, session: StaffSession) -> HTMLResponse:
         messages = {"other_station": "您只能查看本服务点的数据", "not_found": "没有这条申请，或您无权查看",
                     "invalid_date": "日期格式应为 年-月-日", "invalid_range": "日期范围不正确（开始不能晚于结束，最长 400 天）",
-                    "invalid_state": "办理状态不正确", "ambiguous": "业务编号对应多台终端，请从列表进入"}
+                    "invalid_state": "状态不正确", "ambiguous": "业务编号对应多台终端，请从列表进入",
+                    "invalid_bucket": "统计周期应为 日、周 或 月", "invalid_paging": "分页参数不正确"}
         return page("error.html", session, exc.status, message=messages.get(exc.error, "请求无效"))
 
     @app.get("/theme.css", include_in_schema=False)
@@ -483,15 +503,18 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
         q = request.query_params
         try:
             figures = await figures_for(session, q.get("from"), q.get("to"), q.get("station") or None)
-            daily = await run_in_threadpool(console.daily_applications, figures["from"], figures["to"], figures["station"])
+            series = await series_for(session, q)
         except ApiError as exc:
             return page_error(exc, session)
         chart = {"services": [service_names.get(s, s) for s in figures["applications"]],
                  "counts": list(figures["applications"].values()),
                  "ratings": [{"name": RATING_LABELS[k], "value": v} for k, v in figures["ratings"].items()],
-                 "days": [d for d, _ in daily], "daily": [n for _, n in daily]}
+                 "days": [b["bucket"] for b in series["buckets"]], "daily": [b["total"] for b in series["buckets"]],
+                 "bad": [b["bad_ratings"] for b in series["buckets"]],
+                 "stations": [{"name": k, "data": list(v.values())} for k, v in series["stations"].items()]
+                 if figures["station"] is None else []}
         stations = await run_in_threadpool(console.stations) if session.sees_all else [session.station]
-        return page("figures.html", session, f=figures, chart_json=json.dumps(chart, ensure_ascii=False),
+        return page("figures.html", session, f=figures, series=series, chart_json=json.dumps(chart, ensure_ascii=False),
                     stations=stations, active="figures", query=request.url.query)
 
     @app.get("/console/applications", include_in_schema=False)
@@ -536,6 +559,111 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
             return RedirectResponse(f"{back}?error={exc.error}", status_code=303)
         return RedirectResponse(back, status_code=303)
 
+    # -- 差评回访 (follow-ups) -------------------------------------------------------------------------
+    def followup_filters(session: StaffSession, q: Any) -> dict[str, Any]:
+        state = q.get("state") or None
+        if state is not None and state not in ("pending", "open", *fu.STATES):
+            raise ApiError(422, "invalid_state")
+        return {"station": scope(session, q.get("station") or None), "state": state,
+                "day_from": _parse_day(q["from"], "from") if q.get("from") else None,
+                "day_to": _parse_day(q["to"], "to") if q.get("to") else None}
+
+    @app.get("/api/followups", include_in_schema=False)
+    async def api_followups(request: Request) -> Any:
+        session = await staff(request)
+        limit, offset = page_args(request.query_params)
+        filters = followup_filters(session, request.query_params)
+        return {"followups": await run_in_threadpool(lambda: followups.items(**filters, limit=limit, offset=offset))}
+
+    async def followup_item(session: StaffSession, kiosk_id: str, rating_id: str) -> dict[str, Any]:
+        """A 差评 this user may see (another point's is 404, the same as absent)."""
+        if len(kiosk_id) > 64 or len(rating_id) > 64:
+            raise ApiError(404, "not_found")
+        is_bad, point = await run_in_threadpool(followups.station_of_item, kiosk_id, rating_id)
+        if not is_bad or (not session.sees_all and point != session.station):
+            raise ApiError(404, "not_found")
+        return await run_in_threadpool(followups.item, kiosk_id, rating_id)
+
+    async def open_followup(session: StaffSession, kiosk_id: str, rating_id: str, request: Request) -> dict[str, Any]:
+        item = await followup_item(session, kiosk_id, rating_id)
+        try:  # the resident's reason is read only after the view is audited
+            await run_in_threadpool(console.audit, session.name, "view_rating", kiosk_id, rating_id, address(request))
+        except Exception:
+            raise ApiError(503, "storage_unavailable") from None
+        payload = await run_in_threadpool(store.payload, rating_id, kiosk_id) or {}
+        tags = payload.get("tags") if isinstance(payload.get("tags"), list) else []
+        return {**item, "reason": str(payload.get("reason") or ""), "tags": [str(t) for t in tags][:10],
+                "reference": str(payload.get("reference") or ""), "counter": payload.get("counter"),
+                "history": await run_in_threadpool(followups.history, kiosk_id, rating_id)}
+
+    async def change_followup(session: StaffSession, kiosk_id: str, rating_id: str, body: dict[str, Any],
+                              request: Request) -> dict[str, Any]:
+        state, note = body.get("state"), body.get("note", "")
+        if state not in fu.STATES:
+            raise ApiError(422, "invalid_state", {"allowed": list(fu.STATES)})
+        if not isinstance(note, str) or len(note) > 500 or text_problem(note):
+            raise ApiError(422, "invalid_note", "at most 500 characters of text")
+        if not note.strip():
+            raise ApiError(422, "note_required", "回访、整改或解释都要写明做了什么")
+        await followup_item(session, kiosk_id, rating_id)
+        result = await run_in_threadpool(followups.set_state, kiosk_id, rating_id, state, note.strip(), session.name)
+        await run_in_threadpool(console.audit, session.name, "set_followup", kiosk_id, rating_id, address(request), state)
+        return result
+
+    @app.get("/api/followups/{kiosk_id}/{rating_id}", include_in_schema=False)
+    async def api_followup(kiosk_id: str, rating_id: str, request: Request) -> Any:
+        session = await staff(request)
+        return await open_followup(session, kiosk_id, rating_id, request)
+
+    @app.post("/api/followups/{kiosk_id}/{rating_id}", include_in_schema=False)
+    async def api_set_followup(kiosk_id: str, rating_id: str, request: Request) -> Any:
+        session = await staff(request, write=True)
+        body = await read_json(request, 8000)
+        if not isinstance(body, dict):
+            raise ApiError(422, "invalid", "expected {\"state\", \"note\"}")
+        return await change_followup(session, kiosk_id, rating_id, body, request)
+
+    @app.get("/console/followups", include_in_schema=False)
+    async def followups_page(request: Request) -> Response:
+        session = await page_session(request)
+        if isinstance(session, RedirectResponse):
+            return session
+        try:
+            filters = followup_filters(session, request.query_params)
+            limit, offset = page_args(request.query_params)
+        except ApiError as exc:
+            return page_error(exc, session)
+        rows = await run_in_threadpool(lambda: followups.items(**filters, limit=limit, offset=offset))
+        stations = await run_in_threadpool(console.stations) if session.sees_all else [session.station]
+        return page("followups.html", session, rows=rows, filters=filters, stations=stations, active="followups",
+                    query=request.url.query)
+
+    @app.get("/console/followups/{kiosk_id}/{rating_id}", include_in_schema=False)
+    async def followup_page(kiosk_id: str, rating_id: str, request: Request, error: str = "") -> Response:
+        session = await page_session(request)
+        if isinstance(session, RedirectResponse):
+            return session
+        try:
+            item = await open_followup(session, kiosk_id, rating_id, request)
+        except ApiError as exc:
+            return page_error(exc, session)
+        return page("followup.html", session, r=item, error=error, active="followups")
+
+    @app.post("/console/followups/{kiosk_id}/{rating_id}", include_in_schema=False)
+    async def followup_form(kiosk_id: str, rating_id: str, request: Request) -> Response:
+        form = await read_form(request)
+        back = f"/console/followups/{quote(kiosk_id)}/{quote(rating_id)}"
+        try:
+            session = await staff(request, write=True, csrf=form.get("csrf", ""))
+        except ApiError as exc:
+            return RedirectResponse("/console/login" if exc.status == 401 else f"{back}?error=csrf", status_code=303)
+        try:
+            await change_followup(session, kiosk_id, rating_id, {"state": form.get("state"), "note": form.get("note", "")},
+                                  request)
+        except ApiError as exc:
+            return RedirectResponse(f"{back}?error={exc.error}", status_code=303)
+        return RedirectResponse(back, status_code=303)
+
     @app.get("/console/export/{name}", include_in_schema=False)
     async def export_table(name: str, request: Request) -> Response:
         session = await staff(request)
@@ -554,6 +682,19 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
             header = ["业务编号", "终端", "服务点", "业务", "提交时间", "状态", "更新时间", "经办人"]
             rows = [[a["id"], a["kiosk_id"], a["station"], service_names.get(a["service"], a["service"]), a["created_at"],
                      STATE_LABELS.get(a["state"], a["state"]), a["updated_at"], a["updated_by"]] for a in items]
+        elif stem == "followups":
+            limit, offset = page_args({"limit": 1000, **dict(q)})
+            filters = followup_filters(session, q)
+            items = await run_in_threadpool(lambda: followups.items(**filters, limit=limit, offset=offset))
+            header = ["评价编号", "终端", "服务点", "业务", "评价时间", "评价", "回访状态", "更新时间", "经办人", "回访期限", "超期"]
+            rows = [[i["id"], i["kiosk_id"], i["station"], service_names.get(i["service"], i["service"]), i["rated_at"],
+                     RATING_LABELS[str(i["score"])], fu.LABELS[i["state"]], i["updated_at"], i["updated_by"], i["due_at"],
+                     "是" if i["overdue"] else "否"] for i in items]
+        elif stem == "figures-series":
+            series = await series_for(session, q)
+            header = ["时段", "从", "到", "申请件数", "办结叫号", "综合咨询（D）", "差评", *[RATING_LABELS[k] for k in RATING_LABELS]]
+            rows = [[b["bucket"], b["from"], b["to"], b["total"], b["tickets"], b["consultations"], b["bad_ratings"],
+                     *[b["ratings"][k] for k in RATING_LABELS]] for b in series["buckets"]]
         else:
             f = await figures_for(session, q.get("from"), q.get("to"), q.get("station") or None)
             if stem == "figures-services":
@@ -567,7 +708,10 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
                 rows = [["等候时间", f["wait_s"]["p50"], f["wait_s"]["p90"]],
                         ["办理时间", f["handling_s"]["p50"], f["handling_s"]["p90"]],
                         ["即时办 10 分钟内办结率", f["instant_within_10min"], ""],
-                        ["综合咨询（D 号段）", f["consultations"], ""], ["办结叫号", f["tickets"], ""]]
+                        ["综合咨询（D 号段）", f["consultations"], ""], ["办结叫号", f["tickets"], ""],
+                        ["差评件数", f["bad_ratings"]["total"], ""],
+                        [f"差评 {fu.FOLLOWUP_DAYS} 天内回访率", f["bad_ratings"]["followed_up_within_days"], ""],
+                        [f"差评 {fu.FOLLOWUP_DAYS} 天内整改/解释率", f["bad_ratings"]["closed_within_days"], ""]]
         filename = f"{stem}-{today()}.{kind}"
         if kind == "csv":
             return Response(export.to_csv(header, rows), media_type="text/csv; charset=utf-8",

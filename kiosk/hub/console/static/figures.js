@@ -29,10 +29,13 @@
                label: { formatter: "{b}\n{c}", fontSize: 15 } }]
   });
   chart("chart-daily", {
-    grid: { left: 60, right: 20, top: 20, bottom: 30 },
+    grid: { left: 60, right: 20, top: data.stations.length > 1 ? 40 : 20, bottom: 30 },
     xAxis: { type: "category", data: data.days },
     yAxis: { type: "value", minInterval: 1 },
     tooltip: { trigger: "axis" },
-    series: [{ type: "line", data: data.daily, itemStyle: { color: primary }, areaStyle: { opacity: 0.15 } }]
+    legend: data.stations.length > 1 ? { top: 0, textStyle: { fontSize: 15 } } : undefined,
+    series: data.stations.length > 1
+      ? data.stations.map(function (s) { return { type: "line", name: s.name, data: s.data }; })
+      : [{ type: "line", data: data.daily, itemStyle: { color: primary }, areaStyle: { opacity: 0.15 } }]
   });
 })();
