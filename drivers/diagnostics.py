@@ -1,4 +1,7 @@
-"""The result type every driver's `self_test()` returns, shared by `kiosk diag` and the UI."""
+"""The result type every driver's `self_test()` returns, shared by `kiosk diag` and the UI.
+
+A failed check names the driver error code behind it (`CheckResult.code`, e.g. `PRINTER_PAPER_OUT`),
+so the diagnostics choose their advice by code, never by the English detail."""
 from __future__ import annotations
 
 import time
@@ -21,6 +24,7 @@ class CheckResult:
     detail_zh: str = ""
     elapsed_ms: float = 0.0
     data: dict = field(default_factory=dict)
+    code: str = ""  # the driver error's stable code when the check failed with one (advice keys on it)
 
     def to_json(self) -> dict:
         return {
@@ -30,6 +34,7 @@ class CheckResult:
             "detail_zh": self.detail_zh or self.detail,
             "elapsed_ms": round(self.elapsed_ms, 1),
             **({"data": self.data} if self.data else {}),
+            **({"code": self.code} if self.code else {}),
         }
 
 

@@ -11,14 +11,42 @@ import cv2
 import numpy as np
 
 from drivers.diagnostics import CheckResult, CheckStatus, Stopwatch
-from drivers.errors import UserFacingError
+from drivers.errors import DriverError
 
 SIMULATED = "sim://"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
-class CameraError(UserFacingError):
-    """Stable codes: CAMERA_MISSING (cannot open), CAMERA_READ (no frame), CAMERA_CLOSED."""
+class CameraError(DriverError):
+    """Base of the document camera's errors (the `DriverError` shape)."""
+
+    code = "CAMERA_ERROR"
+    message_zh = "拍摄仪出错，请联系工作人员"
+    message_en = "Camera error; please call staff"
+
+
+class CameraMissing(CameraError):
+    code = "CAMERA_MISSING"
+    message_zh = "未找到拍摄仪，请检查连接"
+    message_en = "Camera not found; check the cable"
+
+
+class CameraReadFailed(CameraError):
+    code = "CAMERA_READ"
+    message_zh = "拍摄仪没有画面，请检查连接"
+    message_en = "No picture from the camera; check the cable"
+
+
+class CameraClosed(CameraError):
+    code = "CAMERA_CLOSED"
+    message_zh = "拍摄仪未打开"
+    message_en = "The camera is not open"
+
+
+class CameraDisabled(CameraError):
+    code = "CAMERA_DISABLED"
+    message_zh = "拍摄仪已在配置中关闭"
+    message_en = "The camera is disabled in config.toml"
 
 
 class CameraState(str, Enum):
@@ -28,7 +56,8 @@ class CameraState(str, Enum):
 
 
 def _missing(source: object) -> CameraError:
-    return CameraError("CAMERA_MISSING", f"未找到拍摄仪（{source}），请检查连接", f"camera not found ({source}); check the cable")
+    return CameraMissing(f"{source}", message_zh=f"未找到拍摄仪（{source}），请检查连接",
+                         message_en=f"camera not found ({source}); check the cable")
 
 
 class Camera(Protocol):
@@ -68,11 +97,11 @@ class OpenCvCamera:
 
     def grab(self) -> np.ndarray:
         if self._cap is None:
-            raise CameraError("CAMERA_CLOSED", "拍摄仪未打开", "camera is not open")
+            raise CameraClosed()
         ok, frame = self._cap.read()
         if not ok or frame is None:
             self.state = CameraState.ERROR
-            raise CameraError("CAMERA_READ", "拍摄仪没有画面，请检查连接", f"no frame from camera {self.source}")
+            raise CameraReadFailed(f"no frame from camera {self.source}")
         return frame
 
     def close(self) -> None:
@@ -114,24 +143,25 @@ class FolderCamera:
         self._files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not self._files:
             self.state = CameraState.ERROR
-            raise CameraError("CAMERA_MISSING", f"模拟拍摄仪的文件夹里没有图片（{self.folder}）",
-                              f"simulated camera folder has no images ({self.folder})")
+            raise CameraMissing(f"{self.folder}", message_zh=f"模拟拍摄仪的文件夹里没有图片（{self.folder}）",
+                                message_en=f"simulated camera folder has no images ({self.folder})")
         self._next, self.state = 0, CameraState.OPEN
 
     def grab(self) -> np.ndarray:
         if self.state is not CameraState.OPEN:
-            raise CameraError("CAMERA_CLOSED", "拍摄仪未打开", "camera is not open")
+            raise CameraClosed()
         if self.unplugged:
             self.state = CameraState.ERROR
-            raise CameraError("CAMERA_READ", "拍摄仪已断开", "camera unplugged")
+            raise CameraReadFailed("unplugged", message_zh="拍摄仪已断开", message_en="camera unplugged")
         if self.fail_next_reads > 0:
             self.fail_next_reads -= 1
-            raise CameraError("CAMERA_READ", "拍摄仪没有画面，请重试", "no frame from camera (simulated fault)")
+            raise CameraReadFailed("simulated fault", message_zh="拍摄仪没有画面，请重试")
         path = self._files[self._next % len(self._files)]
         self._next += 1
         frame = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_COLOR)
         if frame is None:
-            raise CameraError("CAMERA_READ", f"图片无法读取（{path.name}）", f"unreadable image {path.name}")
+            raise CameraReadFailed(f"unreadable image {path.name}", message_zh=f"图片无法读取（{path.name}）",
+                                   message_en=f"unreadable image {path.name}")
         return frame
 
     def close(self) -> None:
@@ -156,16 +186,16 @@ def _self_test(camera: OpenCvCamera | FolderCamera, what: str) -> CheckResult:
                 camera.open()
             frame = camera.grab()
         except CameraError as exc:
-            status = CheckStatus.MISSING if exc.code == "CAMERA_MISSING" else CheckStatus.ERROR
-            result = (status, exc.message_en, exc.message_zh, {})
+            status = CheckStatus.MISSING if isinstance(exc, CameraMissing) else CheckStatus.ERROR
+            result = (status, exc.message_en, exc.message_zh, {}, exc.code)
         else:
             h, w = frame.shape[:2]
-            result = (CheckStatus.OK, f"{what}: {w}x{h} frame", f"拍摄仪正常（{w}x{h}）", {"width": w, "height": h})
+            result = (CheckStatus.OK, f"{what}: {w}x{h} frame", f"拍摄仪正常（{w}x{h}）", {"width": w, "height": h}, "")
         finally:
             if not was_open:
                 camera.close()
-    status, detail, detail_zh, data = result
-    return CheckResult("camera", status, detail, detail_zh, sw.ms, data)
+    status, detail, detail_zh, data, code = result
+    return CheckResult("camera", status, detail, detail_zh, sw.ms, data, code=code)
 
 
 def open_camera(source: str, sim_folder: str | Path) -> OpenCvCamera | FolderCamera:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import reduce
 
-from drivers.errors import UserFacingError
+from drivers.errors import DriverError
 
 PREAMBLE = bytes.fromhex("AAAAAA9669")
 
@@ -41,20 +41,18 @@ SW3_FOUND = 0x9F
 # --- errors -----------------------------------------------------------------------------------
 
 
-class IdCardProtocolError(UserFacingError):
-    """Base of every ID-card reader error. `code` is stable; `message_zh`/`message_en` are safe to
-    show a resident; `detail` is for technicians (English, never card data)."""
+class IdCardProtocolError(DriverError):
+    """Base of every ID-card reader error (the `DriverError` shape). `code` is stable;
+    `message_zh`/`message_en` are safe to show a resident; `detail` is for technicians (English,
+    never card data); `sw3` is the reader's status byte when it gave one."""
 
     code = "IDCARD_ERROR"
     message_zh = "身份证读卡器出错"
     message_en = "ID card reader error"
 
     def __init__(self, detail: str = "", sw3: int | None = None) -> None:
-        super().__init__(self.code, self.message_zh, self.message_en)
-        self.detail = detail
+        super().__init__(detail)
         self.sw3 = sw3
-        if detail:
-            self.args = (f"[{self.code}] {self.message_en} ({detail})",)
 
 
 class FrameError(IdCardProtocolError):

@@ -301,7 +301,8 @@ class IdCardReader:
             else:
                 port_error = None
         if port_error is not None:
-            return [CheckResult("idcard.port", CheckStatus.MISSING, f"cannot open {port_error.detail}", "无法打开身份证读卡器端口", sw.ms)]
+            return [CheckResult("idcard.port", CheckStatus.MISSING, f"cannot open {port_error.detail}", "无法打开身份证读卡器端口", sw.ms,
+                                code=port_error.code)]
         results = [CheckResult("idcard.port", CheckStatus.OK, f"{self.port_url} open", "端口已打开", sw.ms, {"port": self.port_url, "baud": self.baud})]
         try:
             results.append(self._check("idcard.sam_status", p.SAM_STATUS, "SAM ready", "安全模块正常"))
@@ -322,7 +323,7 @@ class IdCardReader:
             except (serial.SerialException, OSError) as exc:
                 error = PortUnavailable(str(exc))
         if error is not None:
-            return CheckResult(name, CheckStatus.ERROR, f"{error.code}: {error.detail}", error.message_zh, sw.ms)
+            return CheckResult(name, CheckStatus.ERROR, f"{error.code}: {error.detail}", error.message_zh, sw.ms, code=error.code)
         data = {"sam_id": p.format_sam_id(reply.data)} if sam_id else {}
         return CheckResult(name, CheckStatus.OK, ok_en, ok_zh, sw.ms, data)
 
@@ -333,6 +334,17 @@ class IdCardReader:
         future: concurrent.futures.Future = concurrent.futures.Future()
         self._calls.put((fn, future))
         return future
+
+    @property
+    def owned(self) -> bool:
+        """True while a device thread runs `run`: the port is that thread's, reach it by `submit`."""
+        return self._owner is not None
+
+    def self_test_anywhere(self, timeout_s: float = 15.0) -> list[CheckResult]:
+        """`self_test` from any thread: on the owning device thread while one runs `run`."""
+        if self.owned and threading.get_ident() != self._owner:
+            return self.submit(self.self_test).result(timeout=timeout_s)
+        return self.self_test()
 
     def run(self, stop: threading.Event, on_event: Callable[[object], None]) -> None:
         """Poll until `stop` is set: connect, find/select/read cards, reconnect with backoff."""

@@ -12,11 +12,39 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from drivers.errors import UserFacingError
+from drivers.errors import DriverError
 
 
-class A4PrinterError(UserFacingError):
-    pass
+class A4PrinterError(DriverError):
+    """Base of the A4 printer's errors (the `DriverError` shape)."""
+
+    code = "A4_ERROR"
+    message_zh = "A4 打印失败，请到窗口打印"
+    message_en = "A4 printing failed; please ask at a counter"
+
+
+class A4NoCups(A4PrinterError):
+    code = "A4_NO_CUPS"
+    message_zh = "A4 打印服务未安装，请联系技术人员"
+    message_en = "The A4 print service (CUPS) is not installed; please call staff"
+
+
+class A4Timeout(A4PrinterError):
+    code = "A4_TIMEOUT"
+    message_zh = "A4 打印机无响应，请到窗口打印"
+    message_en = "The A4 printer did not answer; please ask at a counter"
+
+
+class A4Refused(A4PrinterError):
+    code = "A4_REFUSED"
+    message_zh = "A4 打印失败，请到窗口打印"
+    message_en = "A4 printing failed; please ask at a counter"
+
+
+class A4UrlInvalid(A4PrinterError):
+    code = "A4_URL"
+    message_zh = "A4 打印机地址配置错误"
+    message_en = "The A4 printer address in the configuration is not valid"
 
 
 @dataclass(frozen=True)
@@ -33,14 +61,14 @@ class CupsPrinter:
     def print_pdf(self, pdf: Path) -> A4Job:
         lp = shutil.which("lp")
         if lp is None:
-            raise A4PrinterError("A4_NO_CUPS", "A4 打印服务未安装，请联系技术人员", "CUPS (lp) is not installed")
+            raise A4NoCups("lp not found")
         command = [lp, "-t", "参保证明", *(["-d", self.queue] if self.queue else []), str(pdf)]
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=self.timeout_s, check=False)
         except subprocess.TimeoutExpired:
-            raise A4PrinterError("A4_TIMEOUT", "A4 打印机无响应，请到窗口打印", "the A4 printer did not answer") from None
+            raise A4Timeout(f"lp gave no answer within {self.timeout_s:g} s") from None
         if done.returncode != 0:
-            raise A4PrinterError("A4_REFUSED", "A4 打印失败，请到窗口打印", f"lp failed: {done.stderr.strip()[:200]}")
+            raise A4Refused(f"lp failed: {done.stderr.strip()[:200]}")
         return A4Job(True, done.stdout.strip())
 
 
@@ -68,4 +96,4 @@ def open_a4_printer(url: str, sim_folder: Path) -> CupsPrinter | FolderPrinter:
         return FolderPrinter(Path(url.removeprefix("folder:")))
     if url.startswith("cups:"):
         return CupsPrinter(url.removeprefix("cups:"))
-    raise A4PrinterError("A4_URL", "A4 打印机地址配置错误", f"unknown A4 printer address {url!r} (cups:QUEUE, folder:/path or sim://)")
+    raise A4UrlInvalid(f"unknown A4 printer address {url!r} (cups:QUEUE, folder:/path or sim://)")

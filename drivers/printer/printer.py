@@ -17,46 +17,80 @@ from dataclasses import dataclass
 import serial
 
 from drivers.diagnostics import CheckResult, CheckStatus, Stopwatch
+from drivers.errors import DriverError, error_codes
 from drivers.printer.status import QUERY_PAPER, QUERY_PRINTER, PrinterStatus, parse_status
 from drivers.printer.ticket import TicketContent, encode_ticket
 
 log = logging.getLogger(__name__)
 
 
-class PrinterError(Exception):
-    """A printer problem that is safe to show: stable code, Chinese and English message.
+class PrinterError(DriverError):
+    """Base of the ticket printer's errors (the `DriverError` shape): stable code, zh/en text
+    that tells the resident what to do next, `detail` for the technician."""
 
-    Shaped like kiosk.errors.UserFacingError (drivers do not import the app)."""
-
-    def __init__(self, code: str, message_zh: str, message_en: str) -> None:
-        super().__init__(f"[{code}] {message_en}")
-        self.code = code
-        self.message_zh = message_zh
-        self.message_en = message_en
-
-    def message(self, language: str = "zh_CN") -> str:
-        return self.message_zh if language.startswith("zh") else self.message_en
+    code = "PRINTER_ERROR"
+    message_zh = "打印机出错。您的号码仍然有效，请记住屏幕上的号码，或请工作人员处理。"
+    message_en = "Printer error. Your number is still valid; please note it on screen or ask staff."
 
 
-# Stable codes → (zh, en). The zh text tells the resident what to do next.
-MESSAGES = {
-    "PRINTER_PAPER_OUT": ("打印机缺纸，暂时无法打印小票。请记住屏幕上的号码，或请工作人员换纸后重打。",
-                          "The printer is out of paper. Please note the number on screen, or ask staff to reload paper and reprint."),
-    "PRINTER_PAPER_OUT_DURING": ("打印过程中缺纸，小票可能不完整。您的号码仍然有效，请记住屏幕上的号码，换纸后可重打。",
-                                 "The printer ran out of paper while printing. Your number is still valid; note it on screen and reprint after reloading paper."),
-    "PRINTER_OFFLINE": ("打印机未就绪（可能纸仓盖未关好）。您的号码仍然有效，请记住屏幕上的号码。",
-                        "The printer is offline (cover open?). Your number is still valid; please note it on screen."),
-    "PRINTER_IO": ("无法连接打印机。您的号码仍然有效，请记住屏幕上的号码，或请工作人员处理。",
-                   "Cannot reach the printer. Your number is still valid; please note it on screen or ask staff."),
-    "PRINTER_USB_UNAVAILABLE": ("USB 打印机支持未安装（缺少 pyusb），请联系技术人员。",
-                                "USB printing is disabled: the pyusb package is not installed."),
-    "PRINTER_URL": ("打印机地址配置错误，请联系技术人员。", "The printer address in the configuration is not valid."),
-}
+class PrinterPaperOut(PrinterError):
+    code = "PRINTER_PAPER_OUT"
+    message_zh = "打印机缺纸，暂时无法打印小票。请记住屏幕上的号码，或请工作人员换纸后重打。"
+    message_en = "The printer is out of paper. Please note the number on screen, or ask staff to reload paper and reprint."
 
 
-def printer_error(code: str, detail: str = "") -> PrinterError:
-    zh, en = MESSAGES[code]
-    return PrinterError(code, zh, f"{en} ({detail})" if detail else en)
+class PrinterPaperOutDuring(PrinterError):
+    code = "PRINTER_PAPER_OUT_DURING"
+    message_zh = "打印过程中缺纸，小票可能不完整。您的号码仍然有效，请记住屏幕上的号码，换纸后可重打。"
+    message_en = ("The printer ran out of paper while printing. Your number is still valid; note it on screen and "
+                  "reprint after reloading paper.")
+
+
+class PrinterOffline(PrinterError):
+    code = "PRINTER_OFFLINE"
+    message_zh = "打印机未就绪（可能纸仓盖未关好）。您的号码仍然有效，请记住屏幕上的号码。"
+    message_en = "The printer is offline (cover open?). Your number is still valid; please note it on screen."
+
+
+class PrinterUnreachable(PrinterError):
+    code = "PRINTER_IO"
+    message_zh = "无法连接打印机。您的号码仍然有效，请记住屏幕上的号码，或请工作人员处理。"
+    message_en = "Cannot reach the printer. Your number is still valid; please note it on screen or ask staff."
+
+
+class PrinterUsbUnavailable(PrinterError):
+    code = "PRINTER_USB_UNAVAILABLE"
+    message_zh = "USB 打印机支持未安装（缺少 pyusb），请联系技术人员。"
+    message_en = "USB printing is disabled: the pyusb package is not installed."
+
+
+class PrinterUrlInvalid(PrinterError):
+    code = "PRINTER_URL"
+    message_zh = "打印机地址配置错误，请联系技术人员。"
+    message_en = "The printer address in the configuration is not valid."
+
+
+# Conditions the self-test reports that are not (yet) a failed print.
+class PrinterPaperLow(PrinterError):
+    code = "PRINTER_PAPER_LOW"
+    message_zh = "打印纸即将用完"
+    message_en = "The paper roll is nearly used up"
+
+
+class PrinterSilent(PrinterError):
+    code = "PRINTER_SILENT"
+    message_zh = "打印机不回应状态查询（纸量未知）"
+    message_en = "The printer does not answer status queries (paper state unknown)"
+
+
+PRINTER_ERRORS: dict[str, type[DriverError]] = error_codes(PrinterError)  # code → class
+# Stable codes → (zh, en), for callers that report a code without raising.
+MESSAGES: dict[str, tuple[str, str]] = {code: (cls.message_zh, cls.message_en) for code, cls in PRINTER_ERRORS.items()}
+
+
+def printer_error(code: str, detail: str = "") -> DriverError:
+    """The error for a stable code (e.g. from a `PrintOutcome`)."""
+    return PRINTER_ERRORS[code](detail)
 
 
 @dataclass(frozen=True)
@@ -67,6 +101,7 @@ class PrintOutcome:
     error_code: str = ""
     message_zh: str = ""
     message_en: str = ""
+    detail: str = ""  # for the technician (port, OS error); never shown to a resident
 
     @property
     def confirmed(self) -> bool:
@@ -94,7 +129,7 @@ class _SerialBackend:
             try:
                 self._port = serial.serial_for_url(self.url, baudrate=self.baud, timeout=self.timeout_s, write_timeout=5)
             except (serial.SerialException, OSError, ValueError) as exc:
-                raise printer_error("PRINTER_IO", f"{self.url}: {exc}") from exc
+                raise PrinterUnreachable(f"{self.url}: {exc}") from exc
         return self._port
 
     def _raw(self, data: bytes) -> None:
@@ -104,7 +139,7 @@ class _SerialBackend:
             port.flush()
         except (serial.SerialException, OSError) as exc:
             self.close()
-            raise printer_error("PRINTER_IO", str(exc)) from exc
+            raise PrinterUnreachable(str(exc)) from exc
 
     def _query(self, command: bytes) -> int | None:
         port = self._open()
@@ -115,7 +150,7 @@ class _SerialBackend:
             reply = port.read(1)
         except (serial.SerialException, OSError) as exc:
             self.close()
-            raise printer_error("PRINTER_IO", str(exc)) from exc
+            raise PrinterUnreachable(str(exc)) from exc
         return reply[0] if reply else None
 
     def close(self) -> None:
@@ -138,7 +173,7 @@ class _FileBackend:
             with open(self.path, "ab") as f:
                 f.write(data)
         except OSError as exc:
-            raise printer_error("PRINTER_IO", f"{self.path}: {exc}") from exc
+            raise PrinterUnreachable(f"{self.path}: {exc}") from exc
 
     def _query(self, command: bytes) -> int | None:
         return None
@@ -160,13 +195,13 @@ class _UsbBackend:
                 import usb.core  # noqa: F401  (pyusb: optional)
                 from escpos.printer import Usb
             except ImportError as exc:
-                raise printer_error("PRINTER_USB_UNAVAILABLE", str(exc)) from exc
+                raise PrinterUsbUnavailable(str(exc)) from exc
             try:
                 self._device = Usb(self.vendor, self.product, timeout=int(self.timeout_s * 1000), profile=self.profile)
                 self._device.open()
             except Exception as exc:  # python-escpos raises its own types and usb.core errors
                 self._device = None
-                raise printer_error("PRINTER_IO", f"usb {self.vendor:04x}:{self.product:04x}: {exc}") from exc
+                raise PrinterUnreachable(f"usb {self.vendor:04x}:{self.product:04x}: {exc}") from exc
         return self._device
 
     def _raw(self, data: bytes) -> None:
@@ -175,7 +210,7 @@ class _UsbBackend:
             device._raw(data)
         except Exception as exc:
             self.close()
-            raise printer_error("PRINTER_IO", str(exc)) from exc
+            raise PrinterUnreachable(str(exc)) from exc
 
     def _query(self, command: bytes) -> int | None:
         device = self._open()
@@ -202,12 +237,12 @@ def _backend_for(url: str, baud: int, profile: str, timeout_s: float):
         try:
             vid, pid = (int(part, 16) for part in url[len("usb:"):].split(":"))
         except ValueError:
-            raise printer_error("PRINTER_URL", f"expected usb:VID:PID in hex, got {url!r}") from None
+            raise PrinterUrlInvalid(f"expected usb:VID:PID in hex, got {url!r}") from None
         return _UsbBackend(vid, pid, profile, timeout_s)
     if url.startswith("serial:"):
         url = url[len("serial:"):].removeprefix("//")
     if url.startswith("sim://"):
-        raise printer_error("PRINTER_URL", "sim:// must be resolved with start_simulated_printer() first")
+        raise PrinterUrlInvalid("sim:// must be resolved with start_simulated_printer() first")
     return _SerialBackend(url, baud, timeout_s)
 
 
@@ -226,7 +261,7 @@ class TicketPrinter:
 
     def _require_backend(self):
         if self._backend is None:
-            raise self._backend_error  # type: ignore[misc]
+            raise self._backend_error or PrinterUrlInvalid(self.url)
         return self._backend
 
     def _raw(self, data: bytes) -> None:
@@ -256,24 +291,23 @@ class TicketPrinter:
             try:
                 before = self._status_locked()
                 if before.online is False:
-                    return self._failed("PRINTER_OFFLINE", before, before)
+                    return self._failed(PrinterOffline, before, before)
                 if before.paper == "out":
-                    return self._failed("PRINTER_PAPER_OUT", before, before)
+                    return self._failed(PrinterPaperOut, before, before)
                 self._raw(data)
                 after = self._status_locked()
             except PrinterError as exc:
                 log.warning("printer %s: %s", self.url, exc)
-                return PrintOutcome(False, before, after, exc.code, exc.message_zh, exc.message_en)
+                return PrintOutcome(False, before, after, exc.code, exc.message_zh, exc.message_en, exc.detail)
             if after.paper == "out":
-                return self._failed("PRINTER_PAPER_OUT_DURING", before, after)
+                return self._failed(PrinterPaperOutDuring, before, after)
             if after.online is False:
-                return self._failed("PRINTER_OFFLINE", before, after)
+                return self._failed(PrinterOffline, before, after)
             return PrintOutcome(True, before, after)
 
     @staticmethod
-    def _failed(code: str, before: PrinterStatus, after: PrinterStatus) -> PrintOutcome:
-        zh, en = MESSAGES[code]
-        return PrintOutcome(False, before, after, code, zh, en)
+    def _failed(error: type[PrinterError], before: PrinterStatus, after: PrinterStatus) -> PrintOutcome:
+        return PrintOutcome(False, before, after, error.code, error.message_zh, error.message_en)
 
     def self_test(self) -> list[CheckResult]:
         results: list[CheckResult] = []
@@ -289,7 +323,7 @@ class TicketPrinter:
         if error is not None:
             missing = error.code == "PRINTER_USB_UNAVAILABLE"
             results.append(CheckResult("printer.connection", CheckStatus.MISSING if missing else CheckStatus.ERROR,
-                                       error.message_en, error.message_zh, sw.ms, {"url": self.url}))
+                                       error.technical, error.message_zh, sw.ms, {"url": self.url}, code=error.code))
             return results
         results.append(CheckResult("printer.connection", CheckStatus.OK, f"opened {self.url}", f"已连接 {self.url}",
                                    sw.ms, {"url": self.url}))
@@ -302,14 +336,16 @@ class TicketPrinter:
         elif not status.answered:
             results.append(CheckResult("printer.status", CheckStatus.DEGRADED,
                                        "printer does not answer status queries (paper state unknown)",
-                                       "打印机不回应状态查询（纸量未知）", sw.ms, data))
+                                       "打印机不回应状态查询（纸量未知）", sw.ms, data, code=PrinterSilent.code))
         elif status.online is False:
             results.append(CheckResult("printer.status", CheckStatus.ERROR, "printer offline (cover open?)",
-                                       "打印机离线（纸仓盖未关？）", sw.ms, data))
+                                       "打印机离线（纸仓盖未关？）", sw.ms, data, code=PrinterOffline.code))
         elif status.paper == "out":
-            results.append(CheckResult("printer.status", CheckStatus.ERROR, "paper out", "缺纸", sw.ms, data))
+            results.append(CheckResult("printer.status", CheckStatus.ERROR, "paper out", "缺纸", sw.ms, data,
+                                       code=PrinterPaperOut.code))
         elif status.paper == "near_end":
-            results.append(CheckResult("printer.status", CheckStatus.DEGRADED, "paper near end", "纸将用尽", sw.ms, data))
+            results.append(CheckResult("printer.status", CheckStatus.DEGRADED, "paper near end", "纸将用尽", sw.ms, data,
+                                       code=PrinterPaperLow.code))
         else:
             results.append(CheckResult("printer.status", CheckStatus.OK, "online, paper ok", "在线，纸量正常", sw.ms, data))
         return results
@@ -326,4 +362,8 @@ class TicketPrinter:
         self.close()
 
 
-__all__ = ["MESSAGES", "PrintOutcome", "PrinterError", "PrinterStatus", "TicketPrinter", "printer_error"]
+__all__ = [
+    "MESSAGES", "PRINTER_ERRORS", "PrintOutcome", "PrinterError", "PrinterOffline", "PrinterPaperLow", "PrinterPaperOut",
+    "PrinterPaperOutDuring", "PrinterSilent", "PrinterStatus", "PrinterUnreachable", "PrinterUrlInvalid",
+    "PrinterUsbUnavailable", "TicketPrinter", "printer_error",
+]

@@ -38,6 +38,12 @@ class TicketContent:
     ticket_id: str  # QR payload
     counter_hint: str = ""
     footer: str = ""
+    checklist: tuple[str, ...] = ()  # 一次性告知: the materials to bring, one per line (issue 19)
+    signage: str = ""  # the service point's slogan and public consultation/complaint phone
+
+
+CHECKLIST_TITLE = "请带齐以下材料："
+CHECK_BOX = "□ "
 
 
 def encode_ticket(content: TicketContent, width_chars: int = 32) -> bytes:
@@ -58,10 +64,17 @@ def encode_ticket(content: TicketContent, width_chars: int = 32) -> bytes:
     out += _lines(f"取号时间：{content.issued_at:%Y-%m-%d %H:%M}", width_chars)
     if content.counter_hint:
         out += _lines(content.counter_hint, width_chars)
+    if content.checklist:
+        out += _text("-" * width_chars) + LF + BOLD_ON + _lines(CHECKLIST_TITLE, width_chars) + BOLD_OFF
+        for item in content.checklist:
+            for i, line in enumerate(wrap(item, width_chars - display_width(CHECK_BOX))):
+                out += _text((CHECK_BOX if i == 0 else " " * display_width(CHECK_BOX)) + line) + LF
     out += ALIGN_CENTER + LF
     out += qr_code(content.ticket_id)
     if content.footer:
         out += _lines(content.footer, width_chars)
+    if content.signage:
+        out += _lines(content.signage, width_chars)
     out += ALIGN_LEFT + ESC + b"d" + bytes([FEED_BEFORE_CUT]) + CUT
     return bytes(out)
 

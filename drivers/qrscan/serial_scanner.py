@@ -13,6 +13,9 @@ from typing import Callable
 
 import serial
 
+from drivers.diagnostics import CheckResult, CheckStatus, Stopwatch
+from drivers.qrscan.errors import ScannerPortUnavailable
+
 log = logging.getLogger("drivers.qrscan")
 
 MAX_CODE_LEN = 512  # 医保电子凭证 codes are well under 100 characters
@@ -124,3 +127,17 @@ class SerialQrScanner:
                     pass
         if connected:
             on_event(ScannerDisconnected(self.port_url, "stopped"))
+
+
+def self_test(port_url: str, baud: int = 9600) -> list[CheckResult]:
+    """The scanner's port opens (a scanner says nothing until something is scanned). Never raises."""
+    with Stopwatch() as sw:
+        try:
+            serial.serial_for_url(port_url, baudrate=baud, timeout=0.05).close()
+            error: ScannerPortUnavailable | None = None
+        except (serial.SerialException, OSError, ValueError) as exc:
+            error = ScannerPortUnavailable(f"cannot open {port_url}: {exc}")
+    if error is not None:
+        return [CheckResult("qrscan.port", CheckStatus.MISSING, error.detail, "无法打开扫码器端口", sw.ms, {"port": port_url},
+                            code=error.code)]
+    return [CheckResult("qrscan.port", CheckStatus.OK, f"{port_url} open", "扫码器端口已打开", sw.ms, {"port": port_url})]

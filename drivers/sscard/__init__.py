@@ -1,7 +1,7 @@
 """Social-security card (社保卡) over PC/SC: APDUs, record parsing, reader thread, vpcd emulator."""
 from drivers.sscard.errors import (
     CardMute, CardRemovedError, FileNotFound, MalformedRecord, NoCard, NoReader, PcscUnavailableError,
-    ReadTimeout, RecordNotFound, SecurityNotSatisfied, SsCardError, UnexpectedStatus, WrongLength,
+    PyscardMissing, ReadTimeout, RecordNotFound, SecurityNotSatisfied, SsCardError, UnexpectedStatus, WrongLength,
     WrongParameters,
 )
 from drivers.sscard.records import SsCardData
@@ -13,7 +13,7 @@ from drivers.sscard.reader import (
 __all__ = [
     "CardInserted", "CardMute", "CardRead", "CardReadFailed", "CardRemoved", "CardRemovedError",
     "FileNotFound", "MalformedRecord", "NoCard", "NoReader", "PcscUnavailable", "PcscUnavailableError",
-    "ReadTimeout", "ReaderAttached", "ReaderDetached", "RecordNotFound", "SecurityNotSatisfied",
+    "PyscardMissing", "ReadTimeout", "ReaderAttached", "ReaderDetached", "RecordNotFound", "SecurityNotSatisfied",
     "SsCardData", "SsCardError", "SsCardEvent", "SsCardMonitor", "UnexpectedStatus", "WrongLength",
     "WrongParameters", "read_reader", "read_sscard", "self_test",
 ]

@@ -14,14 +14,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from drivers.sscard.errors import SsCardError
+
 VPCD_LIB = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
 VPCD_READER = "Virtual PCD 00 00"  # slot 0 ↔ TCP 35963
 VPCD_PORT = 35963
 
 
-class PcscdUnavailable(RuntimeError):
-    """Why the virtual reader cannot be had here (missing package, not root, other pcscd)."""
+class PcscdUnavailable(SsCardError):
+    """Why the virtual reader cannot be had here (missing package, not root, other pcscd): `detail`."""
+
+    code = "SSCARD_SIM_UNAVAILABLE"
+    message_zh = "无法启动模拟社保卡读卡器"
+    message_en = "The simulated social-security card reader cannot run here"
 
 
 def list_readers() -> list[str] | None:

@@ -20,8 +20,8 @@ from drivers.sscard.apdu import (
     select_by_name, select_ef, transport_error,
 )
 from drivers.sscard.errors import (
-    CardMute, CardRemovedError, NoCard, PcscUnavailableError, RecordNotFound, SsCardError,
-    WrongParameters,
+    CardMute, CardRemovedError, NoCard, NoReader, PcscUnavailableError, PyscardMissing, RecordNotFound,
+    SsCardError, WrongParameters,
 )
 from drivers.sscard.records import (
     EF05_TAGS, EF06_TAGS, FIXED_LENGTHS, NAME_MAX, OPTIONAL_TAGS, SsCardData, parse_records,
@@ -147,7 +147,7 @@ def _scard() -> Any:
     try:
         from smartcard import scard  # lazy: a kiosk without pyscard still starts, feature disabled
     except ImportError as exc:
-        raise PcscUnavailableError(f"pyscard not installed: {exc}") from None
+        raise PyscardMissing(f"pyscard not installed: {exc}") from None
     return scard
 
 
@@ -383,9 +383,9 @@ def self_test(reader_filter: str = "") -> list[CheckResult]:
         except SsCardError as exc:
             context, names, error = None, [], exc
     if error is not None:
-        missing = "not installed" in (error.detail or "")
+        missing = isinstance(error, PyscardMissing)
         results.append(CheckResult("sscard.pcsc", CheckStatus.MISSING if missing else CheckStatus.ERROR,
-                                   f"PC/SC unavailable: {error.detail}", "读卡服务 (pcscd) 未运行", sw.ms))
+                                   f"PC/SC unavailable: {error.detail}", "读卡服务 (pcscd) 未运行", sw.ms, code=error.code))
         return results
     results.append(CheckResult("sscard.pcsc", CheckStatus.OK, "pcscd answers", "读卡服务正常", sw.ms))
     try:
@@ -394,7 +394,7 @@ def self_test(reader_filter: str = "") -> list[CheckResult]:
         if reader is None:
             detail = f"no reader matching {reader_filter!r}" if reader_filter else "no PC/SC reader"
             results.append(CheckResult("sscard.reader", CheckStatus.MISSING, detail, "未检测到社保卡读卡器", sw.ms,
-                                       {"readers": names}))
+                                       {"readers": names}, code=NoReader.code))
             return results
         results.append(CheckResult("sscard.reader", CheckStatus.OK, reader, f"读卡器：{reader}", sw.ms, {"readers": names}))
         with Stopwatch() as sw:

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 
 from kiosk.config import Config
 from kiosk.devices.events import PersonRead, ReadFailed
+from kiosk.devices.receipt_capture import ReceiptCapture
 from kiosk.devices.tasks import TaskLanes
 from kiosk.stations.qt import qt_application, quit_on_signals
 from kiosk.ui.clerk_app import ClerkWindow
@@ -70,10 +71,10 @@ def build_clerk_station(config: Config) -> ClerkStation:
             raise CameraDisabled()
         return open_camera(camera_cfg.source, config.resolve(camera_cfg.sim_folder))
 
+    capture = ReceiptCapture(lanes, camera_factory, lambda: ReceiptReader(config.ocr.engine, claimed=claimed))
     screen = ClerkStationScreen(
-        Metrics(config.display.dpi), lanes, camera_factory,
-        lambda: ReceiptReader(config.ocr.engine, claimed=claimed),
-        outbox, config.kiosk.id, claimed, preview_ms=SIM_PREVIEW_MS if simulated else LIVE_PREVIEW_MS,
+        Metrics(config.display.dpi), lanes, capture, outbox, config.kiosk.id, claimed,
+        preview_ms=SIM_PREVIEW_MS if simulated else LIVE_PREVIEW_MS,
     )
     window = ClerkWindow(screen, config.display.font_family, config.display.theme)
     return ClerkStation(window, screen, lanes, [claimed, outbox])
