@@ -25,6 +25,7 @@ from kiosk.ui.audit import audit
 from kiosk.ui.clerk_app import ClerkWindow
 from kiosk.ui.i18n import set_language
 from kiosk.ui.screens.clerk_station import ClerkStationScreen
+from kiosk.devices.receipt_capture import ReceiptCapture
 from kiosk.devices.tasks import TaskLanes
 from kiosk.ui.theme import Metrics
 from waiting import settled
@@ -69,7 +70,8 @@ def make_station(qtbot, tmp_path: Path):
         outbox = OutboxStore(tmp_path / "outbox.sqlite3", FieldCipher.load_or_create(tmp_path / "keys" / "outbox.key"))
         claimed = SqliteClaimedReceipts(tmp_path / "claimed.sqlite3")
         lanes = TaskLanes()
-        screen = ClerkStationScreen(Metrics(DPI), lanes, camera_factory, reader_factory, outbox, "KIOSK-0001", claimed,
+        screen = ClerkStationScreen(Metrics(DPI), lanes, ReceiptCapture(lanes, camera_factory, reader_factory),
+                                    outbox, "KIOSK-0001", claimed,
                                     preview_ms=preview_ms, today=dt.date(2025, 1, 15))
         window = ClerkWindow(screen, "Noto Sans CJK SC")
         qtbot.addWidget(window)

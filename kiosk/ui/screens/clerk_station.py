@@ -1,22 +1,22 @@
 """Clerk's 零星报销 scan station: live camera, capture → OCR, field review, batch, submit.
 
-All camera and OCR work runs on the "ocr" lane (one thread owns the camera and the warm
-engine); the submit runs on the "outbox" lane. The screen only shows results and keeps the
-`ClaimBatch` (kiosk/services/reimbursement.py) that decides what may be submitted.
+The screen asks `kiosk.devices.receipt_capture.ReceiptCapture` for preview frames and readings
+(the camera and the warm engine live on its "ocr" lane) and gets them back by signal; the submit
+runs on the "outbox" lane. The screen only shows results and keeps the `ClaimBatch`
+(kiosk/services/reimbursement.py) that decides what may be submitted.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
+from kiosk.devices.receipt_capture import ReceiptCapture
 from kiosk.errors import UserFacingError
 from kiosk.ocr.checks import CHECK_FIELDS, ClaimedReceipts
 from kiosk.ocr.pipeline import ReceiptResult
@@ -30,7 +30,6 @@ from kiosk.ui.theme import Metrics
 log = logging.getLogger(__name__)
 
 WARN, OK_MARK, NA_MARK = "⚠", "✓", "–"
-PREVIEW_WIDTH = 640  # frames are shrunk on the ocr lane; the GUI thread only paints them
 CAMERA_RETRY_MS = 3000
 
 # Two columns of fields; the long ones take a whole row.
@@ -184,11 +183,12 @@ class ClerkStationScreen(Screen):
     name = "clerk_station"
     submitted = Signal(object)  # OutboxEntry, after the outbox committed
 
-    def __init__(self, metrics: Metrics, lanes: Any, camera_factory: Callable[[], Any],
-                 reader_factory: Callable[[], Any], outbox: Any, kiosk_id: str, claimed: ClaimedReceipts | None,
-                 *, preview_ms: int = 500, box_colour: str = "#0A4F9C", today: Any = None) -> None:
+    def __init__(self, metrics: Metrics, lanes: Any, capture: ReceiptCapture, outbox: Any, kiosk_id: str,
+                 claimed: ClaimedReceipts | None, *, preview_ms: int = 500, box_colour: str = "#0A4F9C",
+                 today: Any = None) -> None:
+        """`lanes`: the submit's "outbox" lane; `capture`: camera and OCR (their own lane)."""
         super().__init__(metrics)
-        self.lanes, self.camera_factory, self.reader_factory = lanes, camera_factory, reader_factory
+        self.lanes, self.capture_service = lanes, capture
         self.outbox, self.kiosk_id, self.claimed, self.today = outbox, kiosk_id, claimed, today
         self.box_colour = box_colour
         self._preview_ms = preview_ms
@@ -196,9 +196,10 @@ class ClerkStationScreen(Screen):
         self.submission_id = outbox.new_submission_id()
         self.selected: int | None = None
         self.frame: np.ndarray | None = None
-        # Touched only on the ocr lane (camera, reader); the GUI thread reads flags it set.
-        self._camera: Any = None
-        self._reader: Any = None
+        capture.frame_grabbed.connect(self._on_frame)
+        capture.camera_failed.connect(self._on_camera_error)
+        capture.receipt_read.connect(self._on_read)
+        capture.read_failed.connect(self._on_read_error)
         self._grabbing = self._reading = self._submitting = False
         self._closed = False
         self._camera_ok = False
@@ -394,40 +395,18 @@ class ClerkStationScreen(Screen):
             self.resident_id.show()
         repolish(self.resident_name)
 
-    # -- camera (ocr lane) -------------------------------------------------------------------------
+    # -- camera (the capture service's lane) -------------------------------------------------------
     def _tick(self) -> None:
         if self._closed or self._grabbing or self._reading or not self.isEnabled():
             return
         self._grabbing = True
-        self.lanes.run("ocr", self._grab_work, self._on_frame, self._on_camera_error)
+        self.capture_service.grab()
 
-    def _grab_work(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._camera is None:
-            camera = self.camera_factory()
-            camera.open()
-            self._camera = camera
-        try:
-            frame = self._camera.grab()
-        except Exception:
-            self._close_camera()  # reopen on the next tick: the cable may come back
-            raise
-        scale = min(1.0, PREVIEW_WIDTH / max(1, frame.shape[1]))
-        small = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else frame
-        return frame, small
-
-    def _close_camera(self) -> None:
-        camera, self._camera = self._camera, None
-        if camera is not None:
-            try:
-                camera.close()
-            except Exception:
-                log.exception("camera close failed")
-
-    def _on_frame(self, frames: tuple[np.ndarray, np.ndarray]) -> None:
+    def _on_frame(self, frame: np.ndarray, small: np.ndarray) -> None:
         self._grabbing = False
         if self._closed:
             return
-        self.frame, small = frames
+        self.frame = frame
         self.preview.show_pixmap(QPixmap.fromImage(_to_qimage(small)))
         if not self._camera_ok:
             self._camera_ok, self._camera_message = True, tr("clerk.camera_ok")
@@ -448,7 +427,7 @@ class ClerkStationScreen(Screen):
         self.timer.setInterval(max(self._preview_ms, CAMERA_RETRY_MS))  # retry slowly: it may be plugged back
         self._show_camera_status()
 
-    # -- capture → OCR (ocr lane) ---------------------------------------------------------------
+    # -- capture → OCR (the capture service's lane) ---------------------------------------------
     def on_capture(self) -> None:
         if self._reading or not self._camera_ok:
             return
@@ -456,15 +435,7 @@ class ClerkStationScreen(Screen):
         self._reading, self._ocr_message = True, ""
         self.capture.setText(tr("clerk.reading"))
         self._show_camera_status()
-        n = len(self.batch.receipts) + 1
-        self.lanes.run("ocr", lambda: self._read_work(frame, n), self._on_read, self._on_read_error)
-
-    def _read_work(self, frame: np.ndarray | None, n: int) -> ReceiptResult:
-        if frame is None:
-            frame, _ = self._grab_work()
-        if self._reader is None:
-            self._reader = self.reader_factory()
-        return self._reader.read(frame, name=f"capture-{n}")
+        self.capture_service.read(frame, f"capture-{len(self.batch.receipts) + 1}")
 
     def _on_read(self, result: ReceiptResult) -> None:
         self._reading = False
@@ -715,4 +686,4 @@ class ClerkStationScreen(Screen):
         """Stop the preview and release the camera on its own thread (call before lanes.shutdown)."""
         self._closed = True
         self.timer.stop()
-        self.lanes.run("ocr", self._close_camera)
+        self.capture_service.close()

@@ -1,0 +1,73 @@
+"""kiosk/devices/receipt_capture: the clerk station's camera and OCR reader behind one lane,
+answers by signal (the screen never touches the camera)."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from kiosk.devices.receipt_capture import ReceiptCapture
+from kiosk.devices.tasks import TaskLanes
+
+
+class FakeCamera:
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.threads: set[str] = set()
+        self.opened = self.closed = 0
+        self.grabs = 0
+        self.fail_after = fail_after
+
+    def open(self) -> None:
+        self.opened += 1
+
+    def grab(self) -> np.ndarray:
+        self.threads.add(threading.current_thread().name)
+        self.grabs += 1
+        if self.fail_after is not None and self.grabs > self.fail_after:
+            raise OSError("unplugged")
+        return np.zeros((1200, 1600, 3), dtype=np.uint8)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+class EchoReader:
+    def read(self, image: np.ndarray, name: str = "") -> tuple[str, tuple[int, ...]]:
+        return name, image.shape
+
+
+def test_grab_read_and_close_on_the_lane(qtbot) -> None:
+    lanes = TaskLanes()
+    camera = FakeCamera()
+    capture = ReceiptCapture(lanes, lambda: camera, EchoReader)
+    try:
+        with qtbot.waitSignal(capture.frame_grabbed, timeout=5000) as grabbed:
+            capture.grab()
+        frame, preview = grabbed.args
+        assert frame.shape == (1200, 1600, 3) and preview.shape[1] == 640  # shrunk off the GUI thread
+        with qtbot.waitSignal(capture.receipt_read, timeout=5000) as read:
+            capture.read(None, "capture-1")  # no frame yet: one is grabbed first
+        assert read.args == [("capture-1", (1200, 1600, 3))]
+        capture.close()
+        qtbot.waitUntil(lambda: camera.closed == 1, timeout=5000)
+        assert camera.threads == {"lane-ocr_0"} and camera.opened == 1
+    finally:
+        lanes.shutdown()
+
+
+def test_a_failing_camera_is_reported_and_reopened(qtbot) -> None:
+    lanes = TaskLanes()
+    camera = FakeCamera(fail_after=1)
+    capture = ReceiptCapture(lanes, lambda: camera, EchoReader)
+    try:
+        with qtbot.waitSignal(capture.frame_grabbed, timeout=5000):
+            capture.grab()
+        with qtbot.waitSignal(capture.camera_failed, timeout=5000) as failed:
+            capture.grab()
+        assert isinstance(failed.args[0], OSError) and camera.closed == 1
+        camera.fail_after = None  # plugged back
+        with qtbot.waitSignal(capture.frame_grabbed, timeout=5000):
+            capture.grab()
+        assert camera.opened == 2
+    finally:
+        lanes.shutdown()
