@@ -41,6 +41,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3
+# Migrations are additive only (new tables, indexes, columns that are NULL or have a default), so
+# software of an older schema can keep reading and writing a newer database after a rollback. Each
+# schema names the oldest schema whose software can still do so: its migration writes that number
+# into `meta` (`min_reader_version`, with `schema_version` saying which schema declared it), and
+# software meeting a newer database opens it only when the declaration allows it. Schema 3 added
+# the key check every writer must honour (issue 13), so it needs a reader of 3. `kiosk update`
+# reads the same rows to refuse an update or a rollback to software that cannot read the data.
+MIN_READER: dict[int, int] = {1: 1, 2: 1, 3: 3}
+SCHEMA_KEY, MIN_READER_KEY = "schema_version", "min_reader_version"
 KINDS = ("submission", "rating")
 STATES = ("pending", "sending", "acked", "quarantined", "withdrawn")
 
@@ -352,7 +361,12 @@ class OutboxStore:
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise OutboxError("OUTBOX_SCHEMA", "本地数据库版本过新", f"outbox schema {version} is newer than this software ({SCHEMA_VERSION})")
+            min_reader = declared_min_reader(conn, version)
+            if min_reader is None or min_reader > SCHEMA_VERSION:
+                raise OutboxError("OUTBOX_SCHEMA", "本地数据库版本过新，本软件无法读取，请安装较新版本",
+                                  f"outbox schema {version} needs software of schema {min_reader or version} or newer; "
+                                  f"this software reads up to {SCHEMA_VERSION}")
+            return  # a newer, additive schema: used as it is, never migrated down
         for target in range(version + 1, SCHEMA_VERSION + 1):
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -362,7 +376,19 @@ class OutboxStore:
                 for statement in _MIGRATIONS[target].split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                if target >= 3:  # meta exists from schema 3 on
+                    _declare_readers(conn, target)
                 conn.execute(f"PRAGMA user_version={target}")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        if declared_min_reader(conn, SCHEMA_VERSION) != MIN_READER[SCHEMA_VERSION]:  # migrated by older software
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                    _declare_readers(conn, SCHEMA_VERSION)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -954,6 +980,25 @@ class OutboxStore:
         if problem:
             log.error("outbox row %s: %s", row[1], problem)
         return entry
+
+
+def declared_min_reader(conn: sqlite3.Connection, version: int) -> int | None:
+    """The oldest schema that can read this database, as declared by the software that migrated it
+    to `version`; None when nothing (or another schema) declared it."""
+    try:
+        rows = dict(conn.execute("SELECT name, CAST(value AS TEXT) FROM meta WHERE name IN (?, ?)",
+                                 (SCHEMA_KEY, MIN_READER_KEY)).fetchall())
+    except sqlite3.OperationalError:  # no meta table (schema < 3)
+        return None
+    try:
+        return int(rows[MIN_READER_KEY]) if int(rows.get(SCHEMA_KEY, -1)) == version else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _declare_readers(conn: sqlite3.Connection, version: int) -> None:
+    conn.executemany("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+                     ((SCHEMA_KEY, str(version)), (MIN_READER_KEY, str(MIN_READER[version]))))
 
 
 def _fsync_dir(directory: Path) -> None:
