@@ -189,7 +189,8 @@ class KioskBackend:
         import tempfile
 
         from drivers.printer.a4 import open_a4_printer
-        from kiosk.services.certificate import render_certificate
+        from kiosk.devices.certificate_pdf import render_certificate
+        from kiosk.services.certificate import certificate_content
 
         section = self.config.devices.a4printer
         if not section.enabled:
@@ -197,8 +198,8 @@ class KioskBackend:
         folder = Path(section.sim_folder) if section.sim_folder else self.config.data_dir / "a4-printed"
         printer = open_a4_printer(section.url, folder)
         with tempfile.TemporaryDirectory(prefix="certificate-") as private:
-            pdf = render_certificate(Path(private) / "certificate.pdf", person, record,
-                                     self.config.kiosk.service_point, self.config.display.font_family)
+            content = certificate_content(person, record, self.config.kiosk.service_point)
+            pdf = render_certificate(Path(private) / "certificate.pdf", content, self.config.display.font_family)
             return printer.print_pdf(pdf)
 
     def rate(self, service_code: str, reference: str, score: int, reason: str = "") -> Any:
