@@ -25,7 +25,7 @@ from kiosk.errors import UserFacingError, exit_code_of
 # (module under kiosk.commands, summary). Order is the order `kiosk --help` shows.
 COMMAND_MODULES = (
     "run", "demo", "diag", "read_id", "read_sscard", "ocr", "ticket", "queue",
-    "submit", "outbox", "sync", "hub", "hall", "enrol",
+    "submit", "outbox", "sync", "hub", "hall", "enrol", "update", "update_selfcheck",
 )
 CONFIG_HELP = "config file (default: the project's config.toml)"
 # Services that run until stopped keep logging to stderr (journald reads it); a one-shot command's
