@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+import serial
+from waiting import Counter, wait_until
 
 from drivers.diagnostics import CheckStatus
 from drivers.idcard import protocol as p
@@ -59,6 +61,25 @@ def sim():
     simulator = IdCardSimulator(load_profile(CARDS / "resident.json"), Faults())
     yield simulator
     simulator.stop()
+
+
+@pytest.fixture
+def opens(monkeypatch) -> Counter:
+    """Counts the reader's attempts to open its port (pyserial's serial_for_url)."""
+    counter = Counter(serial.serial_for_url)
+    monkeypatch.setattr(serial, "serial_for_url", counter)
+    return counter
+
+
+def finds(sim: IdCardSimulator, since: float = 0.0) -> list[float]:
+    """When the simulated reader was asked "card there?" (its recorded requests), after `since`."""
+    return [t for t, cmd, para in list(sim.device.requests) if (cmd, para) == p.FIND_CARD and t > since]
+
+
+def wait_polls(sim: IdCardSimulator, count: int, timeout: float = 10.0) -> None:
+    """Wait until the reader has polled the simulator `count` more times (instead of a pause)."""
+    since = time.monotonic()
+    wait_until(lambda: len(finds(sim, since)) >= count, timeout, what=f"{count} polls")
 
 
 def fast_reader(url: str, **kw) -> IdCardReader:
@@ -173,7 +194,7 @@ def test_run_reads_once_per_placement(sim):
         run.events.wait_for(CardPlaced)
         _assert_resident(run.events.wait_for(CardRead))
         run.events.wait_for(CardRemoved)  # the card no longer answers find: it left the field
-        time.sleep(0.4)  # several polls with the card still "read"
+        wait_polls(sim, 4)  # several polls with the card still "read"
         assert len(run.events.of(CardRead)) == 1 and sim.device.reads == 1
         sim.lift_and_replace()
         run.events.wait_for(CardPlaced)
@@ -185,10 +206,10 @@ def test_polls_no_faster_than_the_interval(sim):
     sim.remove()
     with Running(fast_reader(sim.start_pty(), poll_interval_s=0.2)) as run:
         run.events.wait_for(ReaderConnected)
-        time.sleep(1.3)
-    finds = [t for t, cmd, para in sim.device.requests if (cmd, para) == p.FIND_CARD]
-    gaps = [b - a for a, b in zip(finds, finds[1:])]
-    assert len(finds) >= 4 and min(gaps) >= 0.19
+        wait_polls(sim, 5)
+    polls = finds(sim)
+    gaps = [b - a for a, b in zip(polls, polls[1:])]
+    assert len(polls) >= 5 and min(gaps) >= 0.19
 
 
 @pytest.mark.parametrize("fault, value", [("split_writes", True), ("slow_reply_s", 0.15), ("garbage_between_frames", True)])
@@ -203,7 +224,7 @@ def test_bad_checksums_are_survived_and_reading_resumes(sim):
     sim.faults.bad_checksum = True
     with Running(fast_reader(sim.start_pty())) as run:
         run.events.wait_for(ReaderConnected)
-        time.sleep(0.5)
+        wait_polls(sim, 5)  # polls whose replies arrive damaged
         assert not run.events.of(CardRead) and run.thread.is_alive()
         sim.faults.bad_checksum = False
         _assert_resident(run.events.wait_for(CardRead))
@@ -229,13 +250,13 @@ def test_bad_checksum_during_read_is_a_typed_failure_then_a_retry(sim):
         _assert_resident(run.events.wait_for(CardRead))
 
 
-def test_silent_reader_disconnects_then_recovers(sim):
+def test_silent_reader_disconnects_then_recovers(sim, opens):
     with Running(fast_reader(sim.start_pty())) as run:
         run.events.wait_for(CardRead)
         sim.faults.silent = True
         assert "no reply" in run.events.wait_for(ReaderDisconnected).reason
         sim.lift_and_replace()
-        time.sleep(0.3)
+        opens.wait(opens.calls + 1)  # it tries again while the reader is still silent
         sim.faults.silent = False
         run.events.wait_for(ReaderConnected)
         _assert_resident(run.events.wait_for(CardRead))
@@ -256,7 +277,7 @@ def test_card_removed_mid_read(sim):
 
 
 @pytest.mark.parametrize("transport", ["pty", "tcp"])
-def test_unplug_and_replug(sim, transport):
+def test_unplug_and_replug(sim, transport, opens):
     url = sim.start_pty() if transport == "pty" else sim.start_tcp()
     with Running(fast_reader(url)) as run:
         run.events.wait_for(ReaderConnected)
@@ -264,7 +285,7 @@ def test_unplug_and_replug(sim, transport):
         sim.unplug()
         gone = run.events.wait_for(ReaderDisconnected)
         assert gone.port == url and gone.reason
-        time.sleep(0.6)  # several reconnect attempts fail quietly
+        opens.wait(opens.calls + 3)  # several reconnect attempts fail quietly
         assert len(run.events.of(ReaderDisconnected)) == 1
         sim.lift_and_replace()
         sim.replug()
@@ -272,13 +293,13 @@ def test_unplug_and_replug(sim, transport):
         _assert_resident(run.events.wait_for(CardRead))
 
 
-def test_missing_port_reports_once_and_connects_when_it_appears(tmp_path):
+def test_missing_port_reports_once_and_connects_when_it_appears(tmp_path, opens):
     sim = IdCardSimulator(load_profile(CARDS / "resident.json"), Faults(unplugged=True))
     try:
         url = sim.start_pty()
         with Running(fast_reader(url)) as run:
             run.events.wait_for(ReaderDisconnected)
-            time.sleep(0.5)
+            opens.wait(opens.calls + 3)  # retried quietly
             assert len(run.events.of(ReaderDisconnected)) == 1
             sim.replug()
             run.events.wait_for(ReaderConnected)
@@ -316,12 +337,13 @@ def test_a_failing_event_handler_does_not_kill_the_device_thread(sim):
     stop = threading.Event()
     thread = threading.Thread(target=fast_reader(sim.start_pty()).run, args=(stop, handler), daemon=True)
     thread.start()
-    deadline = time.monotonic() + 5
-    while not any(isinstance(e, CardRead) for e in calls) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    stop.set()
-    thread.join(timeout=5)
-    assert any(isinstance(e, CardRead) for e in calls)
+    try:
+        # every event before it raised too: the thread lived on to read the card
+        wait_until(lambda: any(isinstance(e, CardRead) for e in calls), 5, what="a CardRead")
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    assert not thread.is_alive()
 
 
 def test_trace_log_never_contains_clear_personal_data(sim, caplog):
@@ -341,7 +363,7 @@ def test_a_card_back_within_one_poll_is_not_read_twice(sim):
     with Running(fast_reader(sim.start_pty(), poll_interval_s=0.3)) as run:
         run.events.wait_for(CardRead)
         sim.lift_and_replace()  # before the next find, which still sees a card
-        time.sleep(0.7)
+        wait_polls(sim, 2)
         assert len(run.events.of(CardRead)) == 1
 
 
