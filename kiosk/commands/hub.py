@@ -24,6 +24,10 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     serve.add_argument("--key-file", metavar="FILE", help="payload key ring (default: hub.key_file, else <data_dir>/keys/hub.key)")
     serve.add_argument("--tls-cert", metavar="FILE", help="PEM certificate (chain) to serve HTTPS")
     serve.add_argument("--tls-key", metavar="FILE", help="PEM private key for --tls-cert")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="worker processes sharing the port (PostgreSQL only; SQLite serves from one process)")
+    serve.add_argument("--pool-size", type=int, default=None, metavar="N",
+                       help="PostgreSQL connections per worker (default 8)")
     serve.add_argument("--insecure", action="store_true",
                        help="allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy)")
     add = actions.add_parser("add-token", help="store a kiosk token (hashed) in the hub database; prints it")
@@ -229,6 +233,14 @@ def _serve(args: argparse.Namespace, config: Config, db_url: str, key_file: Path
 
     if not 0 <= args.port <= 65535:
         return _fail(f"--port {args.port}: expected a port number from 1 to 65535", 2)
+    if not 1 <= args.workers <= 64:
+        return _fail(f"--workers {args.workers}: expected 1 to 64 worker processes", 2)
+    postgres = db_url.startswith(("postgresql://", "postgres://"))
+    if args.workers > 1 and not postgres:
+        return _fail(f"--workers {args.workers} needs a PostgreSQL database (--db postgresql://…): a SQLite hub "
+                     "serves from one process (one writer at a time); run it without --workers", 2)
+    if args.pool_size is not None and not 1 <= args.pool_size <= 200:
+        return _fail(f"--pool-size {args.pool_size}: expected 1 to 200 connections", 2)
     try:
         platform = platform_from_config(config)
     except UpstreamConfigError as exc:
@@ -248,8 +260,11 @@ def _serve(args: argparse.Namespace, config: Config, db_url: str, key_file: Path
         return _fail(f"cannot read tokens: {exc}", 2)
     if DEMO_TOKEN in tokens:
         return _fail(f"{DEMO_TOKEN} is the public demo token (only `kiosk demo` uses it); give each kiosk a secret token", 2)
-    try:
-        store = open_hub_store(db_url, key_file)
+    from kiosk.hub.pool import DEFAULT_POOL_SIZE, open_store
+
+    pool_size = args.pool_size or DEFAULT_POOL_SIZE
+    try:  # opening migrates the schema (once, here, before any worker starts)
+        store = open_store(db_url, key_file, pool_size) if args.workers == 1 else open_hub_store(db_url, key_file)
     except HubKeyError as exc:
         return _fail(str(exc), 2)
     except HubStoreError as exc:
@@ -265,16 +280,47 @@ def _serve(args: argparse.Namespace, config: Config, db_url: str, key_file: Path
                      "or run `kiosk hub enrol-code KIOSK_ID` (or `kiosk hub add-token KIOSK_ID`)", 2)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"kiosk hub: listening on {args.host}: reachable from the network", file=sys.stderr)
+    ready = lambda url: print(json.dumps({  # noqa: E731
+        "listening": url, "db": safe_db_url(db_url), "key_file": str(key_file), "tls": bool(args.tls_cert),
+        "kiosks": sorted(set(tokens.values())), "stored_tokens": stored_tokens,
+        "platform": config.upstream.url or None, "workers": args.workers}), flush=True)
+    if args.workers > 1:
+        return _serve_workers(args, config, db_url, key_file, tokens, store, pool_size, ready)
     try:
         serve(db_url, args.host, args.port, tokens, store=store, tls_cert=args.tls_cert, tls_key=args.tls_key,
               platform=platform,
-              on_ready=lambda url: print(json.dumps({
-                  "listening": url, "db": safe_db_url(db_url), "key_file": str(key_file), "tls": bool(args.tls_cert),
-                  "kiosks": sorted(set(tokens.values())), "stored_tokens": stored_tokens,
-                  "platform": config.upstream.url or None}), flush=True))
+              on_ready=ready)
     except OSError as exc:
         return _fail(f"cannot start on {args.host}:{args.port}: {exc.strerror or exc}", 1)
     return 0
+
+
+def _serve_workers(args: argparse.Namespace, config: Config, db_url: str, key_file: Path, tokens: dict[str, str],
+                   store: object, pool_size: int, ready: object) -> int:
+    """N processes on one port; each opens its own pooled store and platform client after the fork."""
+    from kiosk.hub.app import create_app
+    from kiosk.hub.pool import open_store
+    from kiosk.hub.server import serve_workers
+    from kiosk.hub.upstream.setup import platform_from_config
+
+    store.close()  # type: ignore[attr-defined]  # never share a connection across a fork
+
+    def build() -> tuple[object, object]:
+        worker_store = open_store(db_url, key_file, pool_size)
+        platform = platform_from_config(config)
+        app = create_app(worker_store, tokens, platform=platform)
+
+        def close() -> None:
+            worker_store.close()
+            if platform is not None and hasattr(platform, "close"):
+                platform.close()
+        return app, close
+
+    try:
+        return serve_workers(args.workers, build, args.host, args.port, args.tls_cert, args.tls_key,
+                             on_ready=ready)  # type: ignore[arg-type]
+    except OSError as exc:
+        return _fail(f"cannot start on {args.host}:{args.port}: {exc.strerror or exc}", 1)
 
 
 def _platform_sim(args: argparse.Namespace) -> int:

@@ -122,7 +122,9 @@ def start_hub_in_thread(db_url: str | HubStore, tokens: dict[str, str], host: st
     `key_file`: the hub key ring (default: `keys/hub.key` beside a SQLite database).
     `platform`: a `PlatformService`, None (no platform: 503), or "sim" — tests and the demo — which
     starts a platform simulator on 127.0.0.1 for this hub alone and talks to it over HTTP."""
-    store = db_url if isinstance(db_url, HubStore) else open_hub_store(str(db_url), key_file)
+    from kiosk.hub.pool import open_store  # PostgreSQL on a connection pool
+
+    store = db_url if isinstance(db_url, HubStore) else open_store(str(db_url), key_file)
     platform_sim = None
     if platform == "sim":
         from kiosk.hub.upstream.setup import platform_for_simulator
@@ -163,7 +165,9 @@ def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, tokens: dict[s
           tls_cert: str | None = None, tls_key: str | None = None, store: HubStore | None = None,
           platform: Any = None) -> None:
     """Foreground until SIGINT/SIGTERM (uvicorn handles the signals). `platform`: see start_hub_in_thread."""
-    store = store or open_hub_store(db_url, key_file)
+    from kiosk.hub.pool import open_store
+
+    store = store or open_store(db_url, key_file)
     try:
         sock = _bind(host, port)
         if on_ready:
@@ -172,3 +176,96 @@ def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, tokens: dict[s
         _server(create_app(store, tokens or {}, platform=platform), "info", tls_cert, tls_key).run(sockets=[sock])
     finally:
         store.close()
+
+
+# -- several worker processes (`kiosk hub serve --workers N`, PostgreSQL only) ----------------------
+def serve_workers(workers: int, build: Callable[[], tuple[Any, Callable[[], None]]], host: str = "127.0.0.1",
+                  port: int = 8765, tls_cert: str | None = None, tls_key: str | None = None,
+                  on_ready: Callable[[str], None] | None = None, log_level: str = "info",
+                  respawn_limit: int = 5) -> int:
+    """Bind once, fork `workers` processes that each build their own app and store (`build()`
+    → (app, close); a database connection is never shared across a fork) and serve the one
+    listening socket — the kernel spreads accepted connections over them. The parent only
+    supervises: SIGTERM/SIGINT go on to the workers (uvicorn drains and exits), a worker that
+    dies unasked is started again (at most `respawn_limit` times in a row within a minute).
+    Every write of the hub is idempotent per (kiosk, id), so a retry landing on another worker
+    is answered like a retry on the same one. Returns the exit status."""
+    import os
+    import signal
+
+    sock = _bind(host, port)
+    if on_ready:
+        url_host = f"[{host}]" if ":" in host else host
+        on_ready(f"{'https' if tls_cert else 'http'}://{url_host}:{sock.getsockname()[1]}")
+    stopping = False
+    children: dict[int, int] = {}  # pid → worker number
+
+    def start(number: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            status = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                app, close = build()
+                try:
+                    _server(app, log_level, tls_cert, tls_key).run(sockets=[sock])
+                finally:
+                    close()
+            except BaseException as exc:  # one line, never a traceback of a worker
+                print(f"kiosk hub: worker {number} stopped: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                      file=__import__("sys").stderr, flush=True)
+                status = 1
+            os._exit(status)
+        children[pid] = number
+
+    def stop(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    deaths: list[float] = []
+    status = 0
+    try:
+        for number in range(workers):
+            start(number)
+        stop_deadline: float | None = None
+        while children:
+            try:
+                pid, code = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:  # nobody exited: supervise at a relaxed pace
+                if stopping:
+                    stop_deadline = stop_deadline or time.monotonic() + 20
+                    if time.monotonic() > stop_deadline:  # a worker that does not drain in time
+                        for child in list(children):
+                            try:
+                                os.kill(child, signal.SIGKILL)
+                            except ProcessLookupError:
+                                pass
+                time.sleep(0.2)
+                continue
+            number = children.pop(pid, None)
+            if number is None or stopping:
+                continue
+            log.error("hub worker %d (pid %d) exited with status %d; starting it again", number, pid, code >> 8)
+            now = time.monotonic()
+            deaths = [t for t in deaths if now - t < 60] + [now]
+            if len(deaths) > respawn_limit:
+                print("kiosk hub: workers keep dying; stopping (see the lines above)", file=__import__("sys").stderr)
+                status = 1
+                stop(signal.SIGTERM, None)
+                continue
+            time.sleep(0.5)
+            start(number)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        sock.close()
+    return status
