@@ -363,7 +363,7 @@ class IdCardSimulator:
         if self._link is not None:
             self._link.close()
 
-    def __enter__(self) -> "IdCardSimulator":
+    def __enter__(self) -> IdCardSimulator:
         return self
 
     def __exit__(self, *exc: object) -> None:
