@@ -399,7 +399,7 @@ class PrinterSimulator:
                 os.close(fd)
         self._pty, self._listener, self._clients = None, None, []
 
-    def __enter__(self) -> "PrinterSimulator":
+    def __enter__(self) -> PrinterSimulator:
         return self
 
     def __exit__(self, *exc: object) -> None:
