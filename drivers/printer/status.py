@@ -25,7 +25,7 @@ class PrinterStatus:
     paper: Paper
 
     @classmethod
-    def unknown(cls) -> "PrinterStatus":
+    def unknown(cls) -> PrinterStatus:
         return cls(online=None, paper="unknown")
 
     @property
