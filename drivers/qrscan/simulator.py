@@ -44,7 +44,7 @@ class QrScannerSimulator:
             os.close(self.slave)
             self.slave = None
 
-    def __enter__(self) -> "QrScannerSimulator":
+    def __enter__(self) -> QrScannerSimulator:
         self.start_pty()
         return self
 
