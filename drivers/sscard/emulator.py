@@ -39,7 +39,7 @@ class CardProfile:
     description: str = ""
 
     @classmethod
-    def load(cls, path: str | Path) -> "CardProfile":
+    def load(cls, path: str | Path) -> CardProfile:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
         f = raw["card"]
         data = SsCardData(
@@ -182,7 +182,7 @@ class CardEmulator:
     def inserted(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def insert(self, timeout_s: float = 5.0) -> "CardEmulator":
+    def insert(self, timeout_s: float = 5.0) -> CardEmulator:
         """Connect to vpcd (retrying while pcscd starts); the reader then sees a card."""
         with self._lock:
             if self.inserted:
@@ -222,7 +222,7 @@ class CardEmulator:
     def stop(self) -> None:
         self.remove()
 
-    def __enter__(self) -> "CardEmulator":
+    def __enter__(self) -> CardEmulator:
         return self.insert()
 
     def __exit__(self, *exc: object) -> None:
