@@ -148,7 +148,7 @@ def _log_traceback(prog: str) -> str:
         return "no log file (none writable)"
 
 
-def not_built(issue: int, name: str) -> "callable":
+def not_built(issue: int, name: str) -> typing.Callable[[argparse.Namespace, object], int]:
     """Handler for a subcommand whose issue has not landed yet: say so instead of pretending."""
 
     def handler(args: argparse.Namespace, config: object) -> int:
