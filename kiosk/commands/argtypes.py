@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Callable
+from collections.abc import Callable
 
 
 def int_between(low: int, high: int, what: str = "a whole number") -> Callable[[str], int]:
