@@ -23,7 +23,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from collections.abc import Callable
 
 from kiosk.commands.update_selfcheck import outbox_files
 from kiosk.errors import UserFacingError
