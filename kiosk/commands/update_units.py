@@ -15,7 +15,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
+from collections.abc import Callable
 
 UNIT_NAMES = ("yibao-kiosk.service", "yibao-hall.service", "yibao-hub.service")
 
