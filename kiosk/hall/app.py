@@ -47,7 +47,8 @@ import logging
 import secrets
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 from urllib.parse import parse_qs, quote
 
 from fastapi import FastAPI, Request
