@@ -36,7 +36,7 @@ class LiveFeed:
             self._waiters.add(entry)
         try:
             await asyncio.wait_for(entry[1].wait(), timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         finally:
             with self._lock:
