@@ -16,7 +16,8 @@ same item: idempotent all the way to the hub.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from kiosk.services.outbox import OutboxEntry, OutboxStore
 from kiosk.services.queue import Ticket
