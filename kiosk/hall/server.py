@@ -13,7 +13,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import uvicorn
 
@@ -36,7 +37,7 @@ class HallParts:
     service: HallService
     outbox: OutboxStore
     sync: Any = None  # SyncWorker when a hub is configured
-    housekeeping: "Housekeeping | None" = None
+    housekeeping: Housekeeping | None = None
 
     def close(self) -> None:
         if self.housekeeping:
@@ -154,7 +155,7 @@ class HallHandle:
         self._thread.join(timeout)
         self.parts.close()
 
-    def __enter__(self) -> "HallHandle":
+    def __enter__(self) -> HallHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:
