@@ -11,7 +11,8 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from kiosk.hall.live import LiveFeed
 from kiosk.hall.report import HallReporter
