@@ -23,7 +23,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from kiosk.services.crypto import DecryptError, FieldCipher, KeyFileError, canonical_json
 
