@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
