@@ -45,7 +45,7 @@ class Facts:
 def parse_time(created_at: str) -> dt.datetime:
     """ISO 8601; a time without zone is taken as UTC (the outbox writes UTC with a Z)."""
     value = dt.datetime.fromisoformat(created_at.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def local_day(moment: dt.datetime) -> str:
