@@ -35,7 +35,8 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Any, Literal
+from collections.abc import Callable
 from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import FastAPI, Query, Request
@@ -174,7 +175,7 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
         return request.client.host if request.client else "unknown"
 
     def today() -> str:
-        return local_day(dt.datetime.fromtimestamp(options.clock(), dt.timezone.utc))
+        return local_day(dt.datetime.fromtimestamp(options.clock(), dt.UTC))
 
     # -- sessions --------------------------------------------------------------------------------
     async def session_of(request: Request) -> StaffSession | None:
