@@ -12,7 +12,8 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from kiosk.hub.console.facts import percentile
 from kiosk.hub.store import HubStore, token_hash
