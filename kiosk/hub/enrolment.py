@@ -15,7 +15,8 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
+from collections.abc import Callable
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
