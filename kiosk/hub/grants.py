@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from kiosk.hub.keys import HubKeyring
 
