@@ -58,7 +58,7 @@ class HubKeyring:
 
     # -- the file ---------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "HubKeyring":
+    def load(cls, path: str | os.PathLike[str]) -> HubKeyring:
         path = Path(path)
         try:
             with open(path, "rb") as fh:
@@ -92,7 +92,7 @@ class HubKeyring:
         return cls(path, keys)
 
     @classmethod
-    def create(cls, path: str | os.PathLike[str]) -> "HubKeyring":
+    def create(cls, path: str | os.PathLike[str]) -> HubKeyring:
         """A new key file with one key; refuses to overwrite an existing file."""
         path = Path(path)
         _private_dir(path.parent)
@@ -112,7 +112,7 @@ class HubKeyring:
         return cls.load(path)
 
     @classmethod
-    def rotate(cls, path: str | os.PathLike[str]) -> "HubKeyring":
+    def rotate(cls, path: str | os.PathLike[str]) -> HubKeyring:
         """Append a new current key; older keys stay so their rows still open."""
         path = Path(path)
         cls.load(path)  # refuse to append to a file we cannot read back
