@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 BASELINE = 1
 _ADVISORY_KEY = 0x6B696F736B  # "kiosk": one lock id for the hub's migrations
