@@ -27,7 +27,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 # field → maximum length, in the order the specification lists them
 REQUEST_FIELDS: dict[str, int] = {
