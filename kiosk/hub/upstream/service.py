@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from kiosk.hub.upstream import codes
 from kiosk.hub.upstream.client import PlatformClient
