@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from kiosk.hub.upstream.client import PlatformClient, UpstreamSettings
 from kiosk.hub.upstream.envelope import REQUEST_FIELDS, Institution, MsgIdSequence
