@@ -273,7 +273,7 @@ class PlatformSimHandle:
         self._server.should_exit = True
         self._thread.join(timeout)
 
-    def __enter__(self) -> "PlatformSimHandle":
+    def __enter__(self) -> PlatformSimHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:
