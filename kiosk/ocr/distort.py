@@ -7,7 +7,7 @@ returns a new one; the random ones take a `seed`, so the same call gives the sam
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
