@@ -115,7 +115,7 @@ class _Span:
     boxes: list[TextBox]
 
     @classmethod
-    def of(cls, line: TextLine) -> "_Span":
+    def of(cls, line: TextLine) -> _Span:
         text, owner = [], []
         for i, box in enumerate(line.boxes):
             if i:
