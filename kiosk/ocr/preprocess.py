@@ -23,7 +23,7 @@ class Prepared:
     image: np.ndarray  # grayscale, what the engine sees (boxes are in its coordinates)
     page_found: bool
     skew_degrees: float
-    quality: "Quality | None" = None
+    quality: Quality | None = None
 
 
 # Sharpness (see `measure_quality`) on the synthetic receipts' 28 px type: ~150 sharp, ~100 a
