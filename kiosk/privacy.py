@@ -89,7 +89,7 @@ class MaskPolicy:
     tail: int = 4
 
     @classmethod
-    def from_config(cls, config: Any) -> "MaskPolicy":
+    def from_config(cls, config: Any) -> MaskPolicy:
         privacy = getattr(config, "privacy", None)
         return cls(getattr(privacy, "mask_head", 6), getattr(privacy, "mask_tail", 4))
 
