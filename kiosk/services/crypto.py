@@ -50,7 +50,7 @@ class FieldCipher:
         self._aead = AESGCM(key)
 
     @classmethod
-    def load(cls, key_path: str | os.PathLike[str]) -> "FieldCipher":
+    def load(cls, key_path: str | os.PathLike[str]) -> FieldCipher:
         """The existing key; FileNotFoundError when there is none (never creates one)."""
         path = Path(key_path)
         try:
@@ -61,7 +61,7 @@ class FieldCipher:
             raise KeyFileError(path, exc.strerror or str(exc)) from None
 
     @classmethod
-    def load_or_create(cls, key_path: str | os.PathLike[str]) -> "FieldCipher":
+    def load_or_create(cls, key_path: str | os.PathLike[str]) -> FieldCipher:
         """Only for an outbox with no rows yet: callers that hold rows use `load` (a new key
         would make every stored submission unreadable)."""
         path = Path(key_path)
