@@ -8,7 +8,8 @@ printer paper_low, paper_out, offline — the words the fleet page shows.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 # event class name → state (the status strip's table, plus events that prove a device works)
 EVENT_STATES = {
