@@ -53,7 +53,7 @@ class _HallHttp:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> "_HallHttp":
+    def __enter__(self) -> _HallHttp:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -90,7 +90,7 @@ class HallClient(_HallHttp):
         super().__init__(url, timeout_s, transport, ca_file, {"Authorization": f"Bearer {token}"})
 
     @classmethod
-    def from_config(cls, hall: Any, timeout_s: float | None = None) -> "HallClient":
+    def from_config(cls, hall: Any, timeout_s: float | None = None) -> HallClient:
         """From the `[hall]` config section (url, token, timeout_s, ca_file)."""
         return cls(hall.url, hall.token, hall.timeout_s if timeout_s is None else timeout_s, ca_file=hall.ca_file or None)
 
