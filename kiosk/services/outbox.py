@@ -30,7 +30,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
 
 from kiosk.errors import UserFacingError
 from kiosk.services.crypto import DecryptError, FieldCipher, canonical_json
@@ -171,7 +172,7 @@ class Recovery:
 @dataclass(frozen=True)
 class Claim:
     """What `claim_batch` took: entries to send, and rows quarantined locally because unreadable."""
-    entries: list["OutboxEntry"]
+    entries: list[OutboxEntry]
     local_quarantined: int = 0
 
 
@@ -609,13 +610,13 @@ class OutboxStore:
         with self._lock:
             self._conn.close()
 
-    def __enter__(self) -> "OutboxStore":
+    def __enter__(self) -> OutboxStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _tx(self) -> "_Transaction":
+    def _tx(self) -> _Transaction:
         return _Transaction(self)
 
     def _write(self, work: Callable[[sqlite3.Connection], Any], use_reserve: bool = True) -> Any:
@@ -917,7 +918,7 @@ class OutboxStore:
             "reserve_in_place": self.reserve_bytes <= 0 or self.reserve_path.exists(),
         }
 
-    def self_test(self, stale_after_s: float = 3600.0) -> "CheckResult":
+    def self_test(self, stale_after_s: float = 3600.0) -> CheckResult:
         """For `kiosk diag` and the technician screen: queue depth, oldest pending age, quarantine,
         a set-aside database not yet acknowledged, a key that does not fit, a paused sync."""
         from drivers.diagnostics import CheckResult, CheckStatus
