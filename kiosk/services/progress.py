@@ -10,7 +10,8 @@ outcome comes along when a hall reported one. Blocking calls: from a lane, never
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from kiosk.errors import UserFacingError
 from kiosk.services.forms import Text
