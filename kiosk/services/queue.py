@@ -31,7 +31,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from kiosk.config import QueueSection
 
@@ -107,7 +107,7 @@ CHECK_IN_LATE_MIN = 30  # and this long after it closed
 class AppointmentRefused(Exception):
     """A check-in that cannot be accepted: `reason` is unknown | not_yet | expired | used."""
 
-    def __init__(self, reason: str, appointment: "Appointment | None" = None) -> None:
+    def __init__(self, reason: str, appointment: Appointment | None = None) -> None:
         super().__init__(reason)
         self.reason, self.appointment = reason, appointment
 
@@ -253,7 +253,7 @@ class QueueService:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> "QueueService":
+    def __enter__(self) -> QueueService:
         return self
 
     def __exit__(self, *exc: object) -> None:
