@@ -57,7 +57,7 @@ class Notifier:
         self._failed = False
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> "Notifier | None":
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Notifier | None:
         address = notify_address(os.environ if environ is None else environ)
         return cls(address) if address else None
 
