@@ -15,7 +15,8 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
 
 import httpx
 
@@ -91,7 +92,7 @@ class HubClient:
                                     headers={"Authorization": f"Bearer {token}", "User-Agent": "yibao-kiosk"})
 
     @classmethod
-    def from_config(cls, hub: Any, timeout_s: float | None = None) -> "HubClient":
+    def from_config(cls, hub: Any, timeout_s: float | None = None) -> HubClient:
         """From the `[hub]` config section (url, token, timeout_s, ca_file)."""
         return cls(hub.url, hub.token, hub.timeout_s if timeout_s is None else timeout_s, ca_file=hub.ca_file or None)
 
@@ -157,7 +158,7 @@ class HubClient:
             raise HubError("health reply is not an object")
         return body
 
-    def self_test(self) -> "CheckResult":
+    def self_test(self) -> CheckResult:
         """For `kiosk diag`: can we reach the hub, and how fast."""
         from drivers.diagnostics import CheckResult, CheckStatus, Stopwatch
 
@@ -251,7 +252,7 @@ class SyncReport:
     local_quarantined: int = 0  # rows that could not be read or decrypted here, never sent
     config_error: str | None = None  # the hub refused this kiosk itself (token, identity): sync is paused
 
-    def __add__(self, other: "SyncReport") -> "SyncReport":
+    def __add__(self, other: SyncReport) -> SyncReport:
         return SyncReport(self.sent + other.sent, self.acked + other.acked, self.duplicates + other.duplicates,
                           self.quarantined + other.quarantined, other.error or self.error,
                           self.local_quarantined + other.local_quarantined, other.config_error or self.config_error)
