@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PIN, MAX_PIN = 4, 12
