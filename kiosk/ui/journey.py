@@ -63,7 +63,7 @@ class ScreenRecorder:
         self.note()
 
     @staticmethod
-    def of(window: MainWindow) -> "ScreenRecorder":
+    def of(window: MainWindow) -> ScreenRecorder:
         recorder = getattr(window, "_screen_recorder", None)
         if recorder is None:
             recorder = window._screen_recorder = ScreenRecorder(window)
