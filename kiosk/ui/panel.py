@@ -30,7 +30,7 @@ VIRTUAL_PLATFORMS = ("offscreen", "minimal", "vnc", "wayland-egl-virtual")
 OFFSCREEN_LOGGING_RULE = "default.warning=false"
 
 
-def quiet_offscreen_warnings(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> None:
+def quiet_offscreen_warnings(environ: os._Environ[str] | dict[str, str] = os.environ) -> None:
     """Add the rule to QT_LOGGING_RULES (kept: any rules already there). Qt reads it when the
     QApplication is made; every kiosk window module imports this one first."""
     if environ.get("QT_QPA_PLATFORM") != "offscreen":
