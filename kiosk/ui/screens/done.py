@@ -333,7 +333,7 @@ class DoneScreen(Screen):
         for n, p in enumerate(v.progress or []):
             title = label(role="title")
             title.setObjectName(f"progress_title_{n}")
-            title.setText((p.title.get(lang) if p.title else p.service))
+            title.setText(p.title.get(lang) if p.title else p.service)
             when = label(role="hint")
             when.setText(tr("progress.submitted_on", date=p.submitted_on or "—", ref=p.reference))
             act = p.state in ACTION_STATES
