@@ -5,7 +5,8 @@ recent audit trail, and exit. All work goes through `DiagnosticsFacade` off the 
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
