@@ -168,6 +168,9 @@ class HubStore:
                 self._migrate_legacy(cur)
             self._backfill_facts(cur)
             self._backfill_person_index(cur)
+            from kiosk.hub.migrations import apply_migrations, dialect_of  # versioned, additive (issue 18)
+
+            self.migrations_applied = apply_migrations(self._conn, dialect_of(self), self._ph)
         if legacy:
             self._after_migration()
 
