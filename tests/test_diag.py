@@ -326,3 +326,55 @@ def test_a_plain_http_hub_on_a_network_is_degraded_with_what_to_fix(config: Conf
         assert "明文" in result.detail_zh
     else:
         assert result.status is CheckStatus.OK and "in clear" not in result.detail
+
+
+# -- advice by the driver's error code, not its English text (issue 15) -------------------------
+def test_every_advice_code_is_a_real_error_code_and_names_real_advice() -> None:
+    import importlib
+    import pkgutil
+
+    import drivers
+    from drivers.errors import DriverError, error_codes
+
+    for module in pkgutil.walk_packages(drivers.__path__, "drivers."):
+        importlib.import_module(module.name)
+    known = set(error_codes(DriverError)) | {"OCR_ENGINE", "OCR_TESSERACT_PROGRAM", "OCR_TESSERACT_LANG"}
+    assert set(d.ADVICE_BY_CODE) <= known, set(d.ADVICE_BY_CODE) - known
+    assert set(d.ADVICE_BY_CODE.values()) <= set(d.ADVICE)
+
+
+def test_advice_follows_the_code_whatever_the_text_says() -> None:
+    misleading = CheckResult("idcard.sam_status", CheckStatus.ERROR, "TIMEOUT FRAME not installed HTTP 401", "", code="IDCARD_SAM")
+    assert d.advise(misleading).data["action"] == "idcard.sam"
+    silent = CheckResult("idcard.sam_status", CheckStatus.ERROR, "", "", code="IDCARD_TIMEOUT")
+    assert d.advise(silent).data["action"] == "idcard.wrong_port"
+    assert d.advise(CheckResult("sscard.pcsc", CheckStatus.MISSING, "x", code="SSCARD_PYSCARD_MISSING")).data["action"] == "sscard.pyscard"
+    assert d.advise(CheckResult("printer.status", CheckStatus.DEGRADED, "x", code="PRINTER_PAPER_LOW")).data["action"] == "printer.paper_low"
+    unknown = CheckResult("printer.connection", CheckStatus.ERROR, "x", code="PRINTER_SOMETHING_NEW")
+    assert d.advise(unknown).data["action"] == "printer.connection"  # the check's own fallback
+    assert d.advise(CheckResult("camera", CheckStatus.OK, "fine")).data == {}
+
+
+def test_a_failed_device_check_carries_its_code_in_the_json(config: Config) -> None:
+    cfg = with_devices(config, idcard=dataclasses.replace(config.devices.idcard, port="/dev/ttyUSB-not-there"),
+                       qrscan=dataclasses.replace(config.devices.qrscan, port="/dev/ttyACM-not-there"))
+    report = d.report_json(d.run_checks(cfg, only=["idcard", "qrscan"]))
+    by_name = {c["name"]: c for c in report["checks"]}
+    assert by_name["idcard.port"]["code"] == "IDCARD_PORT" and by_name["idcard.port"]["data"]["action"] == "idcard.unplugged"
+    assert by_name["qrscan.port"]["code"] == "QRSCAN_PORT" and "devices.qrscan.port" in by_name["qrscan.port"]["detail"]
+
+
+def test_diagnostics_reach_into_no_other_module_s_private_attributes() -> None:
+    import ast
+
+    offenders = []
+    for path in sorted((ROOT / "kiosk/services/diagnostics").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                owner = node.value
+                if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls")):
+                    offenders.append(f"{path.name}:{node.lineno} .{node.attr}")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" \
+                    and len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and str(node.args[1].value).startswith("_"):
+                offenders.append(f"{path.name}:{node.lineno} getattr {node.args[1].value}")
+    assert offenders == []

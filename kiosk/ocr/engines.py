@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,10 +23,11 @@ __all__ = ["ENGINE_NAMES", "OcrEngine", "OcrEngineError", "RapidOcrEngine", "Tes
 
 
 class OcrEngineError(UserFacingError):
-    """The OCR engine cannot run (library or language data missing)."""
+    """The OCR engine cannot run (library or language data missing). `code` says which:
+    OCR_ENGINE (library or engine name), OCR_TESSERACT_PROGRAM, OCR_TESSERACT_LANG."""
 
-    def __init__(self, message_zh: str, message_en: str) -> None:
-        super().__init__("OCR_ENGINE", message_zh, message_en)
+    def __init__(self, message_zh: str, message_en: str, code: str = "OCR_ENGINE") -> None:
+        super().__init__(code, message_zh, message_en)
 
 
 class OcrEngine(Protocol):
@@ -94,7 +95,9 @@ class TesseractEngine:
         self.lang, self.psm = lang, psm
         self._checked = False
 
-    def _check(self):
+    def check(self) -> Any:  # the pytesseract module (untyped)
+        """The engine can run: pytesseract importable, the tesseract program found, the language
+        data installed (checked once). Returns pytesseract; raises `OcrEngineError` with its code."""
         try:
             import pytesseract
         except ImportError:
@@ -104,20 +107,21 @@ class TesseractEngine:
                 langs = set(pytesseract.get_languages(config=""))
             except Exception as exc:  # binary missing or broken
                 raise OcrEngineError("找不到 tesseract 程序，请安装 tesseract-ocr",
-                                     f"tesseract program not found; install tesseract-ocr ({exc})") from None
+                                     f"tesseract program not found; install tesseract-ocr ({exc})",
+                                     "OCR_TESSERACT_PROGRAM") from None
             missing = [x for x in self.lang.split("+") if x not in langs]
             if missing:
                 raise OcrEngineError(f"Tesseract 缺少语言包 {'+'.join(missing)}，请安装 tesseract-ocr-chi-sim",
                                      f"Tesseract language data {'+'.join(missing)} missing; install tesseract-ocr-chi-sim "
-                                     f"(installed: {', '.join(sorted(langs)) or 'none'})")
+                                     f"(installed: {', '.join(sorted(langs)) or 'none'})", "OCR_TESSERACT_LANG")
             self._checked = True
         return pytesseract
 
     def warm_up(self) -> None:
-        self._check()
+        self.check()
 
     def recognize(self, image: np.ndarray) -> list[TextBox]:
-        pytesseract = self._check()
+        pytesseract = self.check()
         gray = image if image.ndim == 2 else image.max(axis=2)
         data = pytesseract.image_to_data(gray, lang=self.lang, config=f"--psm {self.psm}",
                                          output_type=pytesseract.Output.DICT)
