@@ -16,7 +16,7 @@ def check_char(first17: str) -> str:
     """The check character for 17 digits; `ValueError` if they are not 17 digits."""
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise ValueError("expected 17 digits")
-    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS)) % 11]
+    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
 
 
 def id_number_is_valid(s: str) -> bool:
