@@ -89,9 +89,10 @@ def ensure_pcscd(start_timeout_s: float = 15.0) -> PcscdHandle:
         raise PcscdUnavailable(f"a pcscd is running without the vpcd reader (readers: {names})")
     if os.geteuid() != 0:
         raise PcscdUnavailable("pcscd is not running and starting it needs root")
-    log = tempfile.NamedTemporaryFile(prefix="pcscd-", suffix=".log", delete=False)
-    process = subprocess.Popen([binary, "--foreground", "--info"], stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL)
+    # the daemon writes the log through its own copy of the descriptor; ours is closed at once
+    with tempfile.NamedTemporaryFile(prefix="pcscd-", suffix=".log", delete=False) as log:
+        process = subprocess.Popen([binary, "--foreground", "--info"], stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
     handle = PcscdHandle(VPCD_READER, VPCD_PORT, process, log.name)
     log.close()
     deadline = time.monotonic() + start_timeout_s
