@@ -236,7 +236,7 @@ def _run(argv: list[str], what: str, timeout: float) -> str:
     except subprocess.TimeoutExpired:
         raise UpdateError(f"could not {what}: no answer in {timeout:.0f} s") from None
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["exit status %d" % done.returncode])[-1]
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
         raise UpdateError(f"could not {what}: {last[:300]}")
     return done.stdout
 
