@@ -466,7 +466,7 @@ def _url_problem(url: str) -> str | None:
     """None when `url` is a usable http(s) URL with a host (and a valid port if it has one)."""
     try:
         parts = urlsplit(url)
-        parts.port  # raises ValueError on a port that is not a number in 0..65535
+        _ = parts.port  # raises ValueError on a port that is not a number in 0..65535
     except ValueError as exc:
         return f"expected an http:// or https:// URL, got {url!r} ({exc})"
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -506,7 +506,7 @@ def _check_ranges(config: Config, where: str) -> None:
             raise ConfigError(where, f"queue.minutes_per_ticket.{band}", problem)
     if not _KIOSK_ID.fullmatch(config.kiosk.id):
         raise ConfigError(where, "kiosk.id", f"expected 1 to 64 characters without spaces or control characters, got {config.kiosk.id!r}")
-    for band, name in config.queue.band_names.items():
+    for band in config.queue.band_names:
         if not re.fullmatch(r"[A-Z]", band):
             raise ConfigError(where, f"queue.band_names.{band}", "expected one capital letter as the band")
     problem = _url_problem(config.hub.url)
