@@ -65,7 +65,7 @@ class Followups:
             rows = cur.fetchall()
         now = self.clock()
         out = []
-        for kiosk_id, sid, service, at, score, source, station_, state_, updated_at, by, first, closed in rows:
+        for kiosk_id, sid, service, at, score, source, station_, state_, updated_at, by, _first, closed in rows:
             due = at + FOLLOWUP_DAYS * _DAY_S
             out.append({"kiosk_id": kiosk_id, "id": sid, "service": service, "rated_at": _iso(at), "score": int(score),
                         "source": source, "station": station_, "state": state_ or "pending",
