@@ -123,7 +123,7 @@ class ConsoleStore:
                                 "ORDER BY seq DESC LIMIT ?"), (limit,))
             rows = cur.fetchall()
         keys = ("seq", "at", "name", "action", "kiosk_id", "submission_id", "address", "detail")
-        return [dict(zip(keys, r)) for r in rows]
+        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     # -- stations and heartbeats ---------------------------------------------------------------------
     def set_station(self, kiosk_id: str, station: str) -> None:
