@@ -25,7 +25,7 @@ _PROVINCES = PROVINCES
 def id_number_valid(id_number: str) -> bool:
     if not re.fullmatch(r"\d{17}[\dX]", id_number or ""):
         return False
-    return _CHECK[sum(int(d) * w for d, w in zip(id_number[:17], _WEIGHTS)) % 11] == id_number[17]
+    return _CHECK[sum(int(d) * w for d, w in zip(id_number[:17], _WEIGHTS, strict=True)) % 11] == id_number[17]
 
 
 def _seed(id_number: str) -> bytes:
