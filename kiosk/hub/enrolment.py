@@ -109,7 +109,8 @@ def certificate_fingerprint(pem_file: str) -> str:
     """SHA-256 of the first certificate in a PEM file (the server's own), lowercase hex."""
     import ssl
 
-    text = open(pem_file, encoding="ascii", errors="replace").read()
+    with open(pem_file, encoding="ascii", errors="replace") as f:
+        text = f.read()
     begin, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
     start = text.index(begin)
     der = ssl.PEM_cert_to_DER_cert(text[start:text.index(end, start) + len(end)])
