@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Union
 
 from drivers.idcard import reader as idcard
 from drivers.qrscan import serial_scanner as qrscan
@@ -64,7 +63,7 @@ class VoucherScanned:
         return f"VoucherScanned({self.device!r}, {len(self.code)} chars)"
 
 
-DeviceEvent = Union[DeviceStateChanged, CardPresented, PersonRead, ReadFailed, VoucherScanned]
+DeviceEvent = DeviceStateChanged | CardPresented | PersonRead | ReadFailed | VoucherScanned
 
 _STATES: dict[type, str] = {
     idcard.ReaderConnected: OK, idcard.ReaderDisconnected: MISSING,
