@@ -1,7 +1,9 @@
 """Who is at the kiosk: one `Person` whatever the credential (ID card, social-security card, QR voucher).
 
-Drivers return their own card dataclasses; this module turns them into the one shape the
-session, forms and queue use, and owns the age rule for the green channel.
+`Person` is the one shape the session, forms and queue use. Cards become a `Person` in the
+translation layer (`kiosk.devices.cards`, the only code that knows the drivers' field names);
+a voucher from the hub's resolver reply here. Owns the age rule for the green channel and the
+card-read evidence a record lookup carries.
 """
 from __future__ import annotations
 
@@ -62,35 +64,6 @@ def _date(value: Any) -> dt.date | None:
     return None
 
 
-def person_from_idcard(text: Any) -> Person:
-    """From `drivers.idcard.text.IdCardText` (duck-typed: drivers stay independent of kiosk)."""
-    until = getattr(text, "valid_until", None)
-    return Person(
-        name=(getattr(text, "name", "") or getattr(text, "chinese_name", "") or getattr(text, "english_name", "")).strip(),
-        id_number=getattr(text, "id_number", "").strip(),
-        source="idcard",
-        sex=getattr(text, "sex", ""),
-        nation=getattr(text, "nation", ""),
-        birth_date=_date(getattr(text, "birth_date", None)),
-        address=getattr(text, "address", ""),
-        card_valid_until=until if until == "长期" else _date(until),
-        card_type=getattr(text, "card_type", "resident"),
-        extra=_idcard_evidence(text),
-    )
-
-
-def _idcard_evidence(text: Any) -> dict[str, str]:
-    """What only a card in the reader shows (issuing authority and validity dates): the hub asks
-    for it before answering a record lookup, so an ID number alone is not enough."""
-    def as_text(value: Any) -> str:
-        return value.isoformat() if isinstance(value, dt.date) else str(value or "").strip()
-
-    evidence = {"id_issuer": as_text(getattr(text, "issuer", "")),
-                "id_valid_from": as_text(getattr(text, "valid_from", None)),
-                "id_valid_until": as_text(getattr(text, "valid_until", None))}
-    return evidence if all(evidence.values()) else {}
-
-
 IDCARD_EVIDENCE = ("id_issuer", "id_valid_from", "id_valid_until")
 
 
@@ -104,21 +77,6 @@ def record_evidence(person: Person) -> dict[str, str] | None:
     if person.source == "voucher" and person.extra.get("lookup_grant"):
         return {"voucher_grant": person.extra["lookup_grant"]}
     return None
-
-
-def person_from_sscard(data: Any) -> Person:
-    """From `drivers.sscard.records.SsCardData`."""
-    return Person(
-        name=getattr(data, "name", "").strip(),
-        id_number=getattr(data, "id_number", "").strip(),
-        source="sscard",
-        sex=getattr(data, "sex", ""),
-        nation=getattr(data, "nation", ""),
-        birth_date=_date(getattr(data, "birth_date", None)),
-        card_valid_until=_date(getattr(data, "expiry_date", None)),
-        card_type="sscard",
-        extra={"card_number": str(getattr(data, "card_number", ""))},
-    )
 
 
 def person_from_voucher(resolved: dict[str, Any]) -> Person:
