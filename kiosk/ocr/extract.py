@@ -216,7 +216,7 @@ def cut_misread_label(raw: str, labels: list[tuple[str, str | None]]) -> str:
         n = len(label)
         if n < 2 or n >= len(tail.group()):
             continue
-        share = sum(a == b for a, b in zip(before[-n:], label)) / n
+        share = sum(a == b for a, b in zip(before[-n:], label, strict=False)) / n
         if share > best_share or (share == best_share and share and n < best):  # tie: cut less
             best, best_share = n, share
     return before[:-best] if best_share else raw
@@ -256,10 +256,7 @@ def _extract_items(spans: list[_Span], template: Template) -> list[dict]:
         runs = [(m.start(), m.end()) for m in _NUMERIC_RUN.finditer(span.text)]
         if not runs:
             continue
-        def distance(run: tuple[int, int]) -> float:
-            x = (span.x_of(run[0]) + span.x_of(run[1] - 1)) / 2
-            return abs(x - amount_x) if amount_x is not None else -x
-        run = min(runs, key=distance)
+        run = min(runs, key=lambda r: _distance_from(span, r, amount_x))
         amount = parse_amount(span.text[run[0]:run[1]])
         name_end = runs[0][0]
         name = clean_text(re.sub(r"[\d.,¥]+$", "", span.text[:name_end]).strip())
@@ -268,6 +265,12 @@ def _extract_items(spans: list[_Span], template: Template) -> list[dict]:
         items.append({"name": name, "amount": format_amount(amount),
                       "confidence": min(span.confidence(0, name_end), span.confidence(*run))})
     return items
+
+
+def _distance_from(span: _Span, run: tuple[int, int], amount_x: float | None) -> float:
+    """How far a numeric run lies from the amount column (rightmost first without a column)."""
+    x = (span.x_of(run[0]) + span.x_of(run[1] - 1)) / 2
+    return abs(x - amount_x) if amount_x is not None else -x
 
 
 def amounts_of(items: list[dict]) -> list[Decimal]:
