@@ -153,7 +153,7 @@ def _same_digits(read: str | None, forced: str) -> bool:
 
 def _one_digit_off(a: str | None, b: str) -> bool:
     """Same shape, exactly one digit different: a single-glyph misread ('874.80' for '874.87')."""
-    return a is not None and len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1
+    return a is not None and len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 
 def reconcile(fields: dict[str, str | None], items: list[dict]) -> tuple[dict[str, str | None], set[str]]:
