@@ -107,7 +107,7 @@ def perspective(image: np.ndarray, seed: int, strength: float = 0.12) -> np.ndar
     else:
         d[1], d[2] = [-s / 4, s / 2], [-s / 4, -s / 2]
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    dst = np.float32([[mx + x + dx, my + y + dy] for (x, y), (dx, dy) in zip(src, d)])
+    dst = np.float32([[mx + x + dx, my + y + dy] for (x, y), (dx, dy) in zip(src, d, strict=True)])
     m = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(image, m, (bw, bh), dst=desk, borderMode=cv2.BORDER_TRANSPARENT)
 
