@@ -101,7 +101,7 @@ def group_lines(boxes: list[TextBox], min_overlap: float = 0.5) -> list[TextLine
         else:
             lines.append((TextLine([box]), [(top, bottom)]))
     result = []
-    for line, bands in sorted(lines, key=lambda lb: sum(t + b for t, b in lb[1]) / len(lb[1])):
+    for line, _bands in sorted(lines, key=lambda lb: sum(t + b for t, b in lb[1]) / len(lb[1])):
         line.boxes.sort(key=lambda b: b.left)
         result.append(line)
     return result
