@@ -157,7 +157,7 @@ def _edge_strength(blur: np.ndarray, quad: np.ndarray, border: int = 4) -> float
     grad = cv2.dilate(cv2.magnitude(gx, gy), np.ones((5, 5), np.uint8))  # the step may sit a few px off
     h, w = blur.shape[:2]
     samples = []
-    for a, b in zip(quad, np.roll(quad, -1, axis=0)):
+    for a, b in zip(quad, np.roll(quad, -1, axis=0), strict=True):
         for t in np.linspace(0.05, 0.95, 40):
             x, y = a + t * (b - a)
             if border <= x < w - border and border <= y < h - border:
