@@ -287,7 +287,7 @@ def id_candidates(masked_id: str, birth_year: int | None = None, limit: int = 10
         days = []
         while day <= end:
             ymd = day.strftime("%Y%m%d")
-            if all(c in ("*", d) for c, d in zip(m[6:14], ymd)):
+            if all(c in ("*", d) for c, d in zip(m[6:14], ymd, strict=True)):
                 days.append(ymd)
             day += dt.timedelta(days=1)
     else:
@@ -296,7 +296,7 @@ def id_candidates(masked_id: str, birth_year: int | None = None, limit: int = 10
     for ymd in days:
         for digits in itertools.product("0123456789", repeat=len(free)):
             chars = list(m[:6] + ymd + m[14:17])
-            for i, d in zip(free, digits):
+            for i, d in zip(free, digits, strict=True):
                 chars[i] = d
             if m[17] == "*" or check_char("".join(chars)) == m[17]:
                 count += 1
