@@ -128,6 +128,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     hub, config = start_local_hub(config)
     print(f"local hub: {hub.url}   data: {config.data_dir}")
+    from kiosk.hub.console.demo import prepare_demo_console  # issue 18: the console, reachable in the demo
+
+    console_user, console_password = prepare_demo_console(hub.store, [config.kiosk.id])
+    print(f"hub console: {hub.url}/console/login   login: {console_user} / {console_password}  (this run only)",
+          file=sys.stderr, flush=True)
     if hub.platform_sim is not None:  # the hub asks a simulated 医保信息平台 (kiosk hub platform-sim)
         print(f"platform simulator: {hub.platform_sim.url}")
     try:
