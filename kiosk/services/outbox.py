@@ -602,9 +602,9 @@ class OutboxStore:
         return True
 
     def _maybe_restore_reserve(self) -> None:
-        if self.reserve_bytes > 0 and time.monotonic() >= self._next_reserve_try and not self.reserve_path.exists():
-            if not self._ensure_reserve():
-                self._next_reserve_try = time.monotonic() + 10.0
+        if (self.reserve_bytes > 0 and time.monotonic() >= self._next_reserve_try and not self.reserve_path.exists()
+                and not self._ensure_reserve()):
+            self._next_reserve_try = time.monotonic() + 10.0
 
     def close(self) -> None:
         with self._lock:
