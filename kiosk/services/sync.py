@@ -613,7 +613,7 @@ class SyncWorker(threading.Thread):
         if report.error:
             self.failures += 1
             # we reached the hub when it refused the kiosk; otherwise online only if something got through
-            self.online = True if (report.acked or report.config_error) else False
+            self.online = bool(report.acked or report.config_error)
             self.last_error = report.error
             log.info("sync failed (%d in a row): %s", self.failures, report.error)
         else:
