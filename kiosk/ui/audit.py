@@ -118,9 +118,9 @@ def audit(root: QWidget, metrics: Metrics, min_contrast: float = 4.5, language: 
         font_px = widget.font().pixelSize() if widget.font().pixelSize() > 0 else metrics.pt(widget.font().pointSizeF())
         if text.strip() and font_px < min_text_px:
             findings.append(Finding("text-size", name, f"{font_px}px < {min_text_px}px"))
-        if isinstance(widget, (QAbstractButton, QLineEdit)) and widget.isEnabled():
-            if widget.width() < target_px or widget.height() < target_px:
-                findings.append(Finding("touch-target", name, f"{widget.width()}x{widget.height()}px < {target_px}px"))
+        if (isinstance(widget, (QAbstractButton, QLineEdit)) and widget.isEnabled()
+                and (widget.width() < target_px or widget.height() < target_px)):
+            findings.append(Finding("touch-target", name, f"{widget.width()}x{widget.height()}px < {target_px}px"))
         seen = _visible_rect(widget, root)  # measured when fully in view (scroll areas cut content)
         if text.strip() and widget.width() > 0 and seen.size() == widget.size():
             ratio = rendered_contrast(shot, seen)
