@@ -494,10 +494,10 @@ class ClerkStationScreen(Screen):
         self._refresh()
 
     def _on_confirm(self, checked: bool) -> None:
-        if self.selected is not None and not self._locked and self._receipt() is not None:
-            if self._receipt().confirmed != checked:
-                self.batch.confirm(self.selected, checked)
-                self._refresh()
+        receipt = self._receipt() if self.selected is not None and not self._locked else None
+        if receipt is not None and receipt.confirmed != checked:
+            self.batch.confirm(self.selected, checked)
+            self._refresh()
 
     def _on_remove(self) -> None:
         if self.selected is None or self._locked:
@@ -600,7 +600,7 @@ class ClerkStationScreen(Screen):
             self.batch_buttons.append(b)
         blockers = self.batch.blockers()
         flagged = {i for _, i in blockers if i is not None}
-        for i, (b, receipt) in enumerate(zip(self.batch_buttons, receipts)):
+        for i, (b, receipt) in enumerate(zip(self.batch_buttons, receipts, strict=True)):
             amount = receipt.total if receipt.total is not None else "—"
             if i in flagged:
                 b.setText(tr("clerk.batch_row_flag", n=i + 1, amount=amount, mark=WARN))
