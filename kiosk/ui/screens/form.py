@@ -108,12 +108,12 @@ class FormScreen(Screen):
 
     def answers(self) -> dict[str, Any]:
         values = dict(self.prefilled)
-        values.update({spec.name: editor.value() for spec, editor in zip(self.asked, self.editors)})
+        values.update({spec.name: editor.value() for spec, editor in zip(self.asked, self.editors, strict=True)})
         return values
 
     def _page_editors(self) -> list[tuple[FieldSpec, FieldEditor]]:
         on_page = set(id(spec) for spec in self.steps[self.index])
-        return [(spec, editor) for spec, editor in zip(self.asked, self.editors) if id(spec) in on_page]
+        return [(spec, editor) for spec, editor in zip(self.asked, self.editors, strict=True) if id(spec) in on_page]
 
     def _label(self, spec: FieldSpec) -> str:
         return spec.label.get(language()) + ("" if spec.required else " " + tr("common.optional"))
