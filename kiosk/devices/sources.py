@@ -13,7 +13,8 @@ from kiosk.devices.simulators import Simulators
 
 def identity_sources(config: Config, sims: Simulators) -> dict[str, Any]:
     """The card readers (each runs on its own device thread): resident kiosk and clerk station."""
-    devices, sources = config.devices, {}
+    devices = config.devices
+    sources: dict[str, Any] = {}
     if devices.idcard.enabled:
         from drivers.idcard.reader import IdCardReader
 

@@ -66,13 +66,13 @@ class TaskLanes(QObject):
         work: Callable[[], Any],
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
-    ) -> Future | None:
+    ) -> Future[Any] | None:
         if self._closed:  # the kiosk is shutting down: late follow-up work is dropped, not queued
             log.debug("lane %s closed; work dropped", lane)
             return None
         self._pending += 1
 
-        def finished(future: Future) -> None:
+        def finished(future: Future[Any]) -> None:
             error = future.exception()
             result = None if error else future.result()
             if error is not None and not isinstance(error, Exception):

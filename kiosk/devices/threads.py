@@ -26,7 +26,9 @@ class EventSource(Protocol):
 class DeviceChannel(QObject):
     """Lives in the GUI thread; `event` is delivered there whatever thread emitted it."""
 
-    event = Signal(str, object)  # device name, app event (kiosk.devices.events) or SyncStatus
+    # device name, app event (kiosk.devices.events) or SyncStatus. The name shadows QObject.event();
+    # kept because every station and test connects to `channel.event`.
+    event = Signal(str, object)  # type: ignore[assignment]
 
 
 class DeviceThread:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 def make_voice(config: Config) -> VoicePlayer:
     """Offline Mandarin prompts through espeak-ng. Offscreen (tests, the scripted demo) nobody
     listens, so a recording speaker stands in: the prompts are still produced and checkable."""
+    speaker: NullSpeaker | EspeakSpeaker
     if not config.voice.enabled or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         speaker = NullSpeaker()
     else:
