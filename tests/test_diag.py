@@ -270,6 +270,7 @@ def test_cli_bundle(config: Config, tmp_path: Path, monkeypatch, capsys) -> None
     from kiosk.cli import main
 
     monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KIOSK_HUB_URL", f"http://127.0.0.1:{free_port()}")  # not another test's hub on the default port
     code = main(["diag", "--bundle", str(tmp_path / "b.zip")])
     assert code in (1, 2)
     assert "overall:" in capsys.readouterr().out

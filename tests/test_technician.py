@@ -123,6 +123,10 @@ class FakeFacade:
             CheckResult("disk", CheckStatus.OK, "50.00 GiB free", "剩余 50.00 GiB"),
         ]
 
+    @property
+    def attempts_left(self) -> int:
+        return self.gate.attempts_left
+
     def try_pin(self, pin: str) -> bool:
         self.calls.append(f"pin:{pin}")
         if pin == "2468":
@@ -195,8 +199,14 @@ class FakeFacade:
         return "0.1.0"
 
 
-def sync_runner(work, on_done):
-    on_done(work())
+def sync_runner(work, on_done, on_error):
+    """TaskLanes.run's contract (result to on_done, exception to on_error), run at once."""
+    try:
+        result = work()
+    except Exception as exc:  # noqa: BLE001 — handed on, as a lane does
+        on_error(exc)
+    else:
+        on_done(result)
 
 
 @pytest.fixture
@@ -222,7 +232,6 @@ def make_window(qtbot):
         return window, screen, facade, metrics
 
     yield make
-    from kiosk.ui.i18n import set_language
     set_language("zh_CN")
 
 
@@ -230,8 +239,8 @@ def enter_pin(qtbot, screen, pin: str) -> None:
     from PySide6.QtCore import Qt
 
     for digit in pin:
-        qtbot.mouseClick(screen.digit_buttons[digit], Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(screen.confirm_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(screen.pin_pad.digit_buttons[digit], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(screen.pin_pad.confirm_button, Qt.MouseButton.LeftButton)
 
 
 def test_screen_unlock_rows_run_all_exit(make_window, qtbot, tmp_path: Path) -> None:
@@ -240,7 +249,7 @@ def test_screen_unlock_rows_run_all_exit(make_window, qtbot, tmp_path: Path) -> 
 
     window, screen, facade, _ = make_window()
     enter_pin(qtbot, screen, "1111")
-    assert not screen.unlocked and "还可尝试 4 次" in screen.pin_message.text()
+    assert not screen.unlocked and "还可尝试 4 次" in screen.pin_pad.message.text()
     enter_pin(qtbot, screen, "2468")
     assert screen.unlocked and "run_all" in facade.calls
     state = screen.findChild(QLabel, "tech_state_sscard.pcsc")
@@ -271,8 +280,8 @@ def test_screen_lockout_message(make_window, qtbot) -> None:
     window, screen, facade, _ = make_window()
     facade.is_locked, facade.lockout_remaining_s = True, 120.0
     screen._refresh_pin_message()
-    assert "120" in screen.pin_message.text() and not screen.confirm_button.isEnabled()
-    assert not screen.digit_buttons["1"].isEnabled()
+    assert "120" in screen.pin_pad.message.text() and not screen.pin_pad.confirm_button.isEnabled()
+    assert not screen.pin_pad.digit_buttons["1"].isEnabled()
 
 
 @pytest.mark.parametrize("elderly", [False, True])
@@ -300,14 +309,14 @@ def test_screen_renders_pin_pad_then_panel(make_window, qtbot, tmp_path: Path) -
         pin = window.grab().toImage()
         pin.save(str(tmp_path / f"pin_{int(elderly)}.png"))
         assert (pin.width(), pin.height()) == (window.width(), window.height())
-        assert screen.digit_buttons["1"].isVisible() and not screen.unlocked
-        digit_heights[elderly] = screen.digit_buttons["1"].height()
+        assert screen.pin_pad.digit_buttons["1"].isVisible() and not screen.unlocked
+        digit_heights[elderly] = screen.pin_pad.digit_buttons["1"].height()
         assert distinct_colours(pin) > 3  # a drawn pad, not a blank window
 
         enter_pin(qtbot, screen, "2468")
         screen.test_print()
         row = screen.findChild(QLabel, "tech_state_sscard.pcsc")
-        qtbot.waitUntil(lambda: row.isVisible() and not screen.digit_buttons["1"].isVisible())  # noqa: B023
+        qtbot.waitUntil(lambda: row.isVisible() and not screen.pin_pad.digit_buttons["1"].isVisible())  # noqa: B023
         panel = window.grab().toImage()
         panel.save(str(tmp_path / f"panel_{int(elderly)}.png"))
         assert panel != pin
@@ -321,3 +330,43 @@ def test_screen_renders_pin_pad_then_panel(make_window, qtbot, tmp_path: Path) -
 def distinct_colours(image, step: int = 7) -> int:
     """Colours on a sparse grid of the image (enough to tell a drawn widget from a blank one)."""
     return len({image.pixel(x, y) for x in range(0, image.width(), step) for y in range(0, image.height(), step)})
+
+def test_pin_pad_collects_hides_and_hands_over_the_pin(qtbot) -> None:
+    from PySide6.QtCore import Qt
+
+    from kiosk.ui.theme import Metrics
+    from kiosk.ui.widgets.pin_pad import MAX_DIGITS, PinPad
+
+    pad = PinPad(Metrics(dpi=96), title_key="tech.title", hint_key="tech.enter_pin", exit_key="tech.exit", prefix="t")
+    qtbot.addWidget(pad)
+    for digit in "2468":
+        qtbot.mouseClick(pad.digit_buttons[digit], Qt.MouseButton.LeftButton)
+    assert pad.display.text() == "＊ ＊ ＊ ＊" and "2" not in pad.display.text()
+    qtbot.mouseClick(pad.delete_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(pad.digit_buttons["8"], Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(pad.submitted, timeout=1000) as submitted:
+        qtbot.mouseClick(pad.confirm_button, Qt.MouseButton.LeftButton)
+    assert submitted.args == ["2468"] and not pad.has_entry and pad.display.text().strip() == ""
+    for _ in range(MAX_DIGITS + 3):
+        pad.press("1")
+    assert pad.display.text().count("＊") == MAX_DIGITS
+    pad.clear()
+    pad.set_entry_enabled(False)
+    pad.press("1")
+    assert not pad.has_entry and not pad.confirm_button.isEnabled()
+
+
+def test_a_failed_action_shows_a_message_never_the_exception_text(make_window, qtbot) -> None:
+    from PySide6.QtCore import Qt
+
+    window, screen, facade, _ = make_window()
+    enter_pin(qtbot, screen, "2468")
+
+    def broken() -> bytes:
+        raise RuntimeError("/secret/path/110105195003070019")
+    facade.camera_snapshot = broken
+    qtbot.mouseClick(screen.camera_button, Qt.MouseButton.LeftButton)
+    text = screen.busy_label.text()
+    assert screen.busy_label.isVisible() and "参考号" in text
+    assert "secret" not in text and "RuntimeError" not in text
+    assert screen.run_all_button.isEnabled()  # not left busy

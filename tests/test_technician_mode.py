@@ -39,8 +39,8 @@ def test_hidden_gesture_pin_self_tests_and_exit(shell) -> None:
     screen = shell.controller.technician_screen
     wait_until(lambda: shell.window.current is screen, 5, "the technician screen")
     for digit in "2468":
-        click(screen.digit_buttons[digit])
-    click(screen.confirm_button)
+        click(screen.pin_pad.digit_buttons[digit])
+    click(screen.pin_pad.confirm_button)
     wait_until(lambda: screen.run_all_button.isVisible() and screen.run_all_button.isEnabled(), 60, "unlock and the first run")
     click(screen.run_all_button)
     wait_until(lambda: screen.findChild(QLabel, "tech_state_idcard.port") is not None, 30, "the self-test rows")

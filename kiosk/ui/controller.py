@@ -165,7 +165,7 @@ class KioskController(QObject):
             from kiosk.ui.screens.technician import TechnicianScreen
 
             self.technician_screen = TechnicianScreen(
-                self.window.metrics, lambda work, done: self.lanes.run("hub", work, done),
+                self.window.metrics, lambda work, done, failed: self.lanes.run("hub", work, done, failed),
                 self.diagnostics_factory())
             self.technician_screen.exit_clicked.connect(self.sign_out)
             self.window.add_screen(self.technician_screen)

@@ -88,6 +88,10 @@ class DiagnosticsFacade:
     def lockout_remaining_s(self) -> float:
         return self.gate.lockout_remaining_s
 
+    @property
+    def attempts_left(self) -> int:
+        return self.gate.attempts_left
+
     def try_pin(self, pin: str) -> bool:
         if self.gate.is_locked:
             self.audit("technician.pin_refused_locked")

@@ -1,7 +1,11 @@
-"""Technician mode: a PIN pad (with lockout), then every self-test as a row (symbol + word, never
-colour alone), run again per device or all, test print with its preview, the outbox backlog and
-quarantine with retry, hub latency, disk, version, the config in effect (secrets hidden), the
-recent audit trail, and exit. All work goes through `DiagnosticsFacade` off the GUI thread.
+"""Technician mode: the PIN pad (`widgets/pin_pad.py`, with lockout), then every self-test as a
+row (symbol + word, never colour alone), run again per device or all, test print with its
+preview, the outbox backlog and quarantine with retry, hub latency, disk, version, the config in
+effect (secrets hidden), the recent audit trail, and exit.
+
+All work goes through `DiagnosticsFacade` on a task lane (`run_in_background(work, on_done,
+on_error)`, i.e. `TaskLanes.run` on one lane); a failure is shown through the one error → message
+mapping (`kiosk.devices.tasks.user_error`).
 """
 from __future__ import annotations
 
@@ -13,10 +17,13 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QApplication, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QStackedWidget, QVBoxLayout,
                                QWidget)
 
+from kiosk.devices.tasks import user_error
+from kiosk.services.diagnostics import overall_status
 from kiosk.ui.i18n import language, register_strings, tr
 from kiosk.ui.screens.base import Screen, button, card, label, repolish
-from kiosk.ui.widgets.status_strip import SYMBOLS  # one set of status symbols everywhere
 from kiosk.ui.theme import Metrics
+from kiosk.ui.widgets.pin_pad import PinPad
+from kiosk.ui.widgets.status_strip import SYMBOLS  # one set of status symbols everywhere
 
 register_strings({
     "tech.tools": ("设备工具", "Device tools"),
@@ -32,9 +39,6 @@ register_strings({
     "tech.locked": ("错误次数过多，已锁定，请 {n} 秒后再试", "Too many wrong PINs; locked, try again in {n} s"),
     "tech.disabled": ("未设置技术员密码（config.toml 的 technician.pin_hash）", "No technician PIN set (technician.pin_hash in config.toml)"),
     "tech.checking_pin": ("正在核对…", "Checking…"),
-    "tech.confirm": ("确认", "Enter"),
-    "tech.clear": ("清除", "Clear"),
-    "tech.delete": ("删除", "Delete"),
     "tech.exit": ("退出技术员模式", "Exit technician mode"),
     "tech.checks": ("设备检测", "Device checks"),
     "tech.run_all": ("全部重新检测", "Run all checks"),
@@ -76,21 +80,8 @@ register_strings({
 })
 
 ROLES = {"ok": "ok", "degraded": "error", "missing": "error", "error": "error"}
-RunInBackground = Callable[[Callable[[], Any], Callable[[Any], None]], None]
-
-
-class _Failed:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-def _guard(work: Callable[[], Any]) -> Callable[[], Any]:
-    def run() -> Any:
-        try:
-            return work()
-        except Exception as exc:  # noqa: BLE001 — shown on screen, never a crash
-            return _Failed(exc)
-    return run
+# TaskLanes.run on one lane: (work, on_done, on_error); results arrive on the GUI thread.
+RunInBackground = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[BaseException], None]], Any]
 
 
 def _status_text(status: str) -> str:
@@ -116,7 +107,6 @@ class TechnicianScreen(Screen):
         super().__init__(metrics)
         self.run_in_background = run_in_background
         self.diagnostics = diagnostics
-        self._pin = ""
         self._results: list[Any] = []
         self._busy = False
         self._row_widgets: list[QWidget] = []
@@ -141,61 +131,11 @@ class TechnicianScreen(Screen):
 
     # -- building ----------------------------------------------------------------------------
     def _build_pin_page(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.setSpacing(self.metrics.gap_px)
-        self.pin_title = label(role="title")
-        self.pin_title.setObjectName("tech_pin_title")
-        self.pin_hint = label(role="hint")
-        self.pin_display = label(role="title")
-        self.pin_display.setObjectName("tech_pin_display")
-        self.pin_display.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.pin_message = label(role="error")
-        self.pin_message.setObjectName("tech_pin_message")
-        for widget in (self.pin_title, self.pin_hint, self.pin_display, self.pin_message):
-            layout.addWidget(widget)
-        grid = QGridLayout()
-        grid.setSpacing(self.metrics.gap_px)
-        self.digit_buttons: dict[str, Any] = {}
-        for i, digit in enumerate("123456789"):
-            b = button(digit, name=f"tech_pin_{digit}")
-            b.clicked.connect(lambda _=False, d=digit: self._press_digit(d))
-            grid.addWidget(b, i // 3, i % 3)
-            self.digit_buttons[digit] = b
-        self.clear_button = button(name="tech_pin_clear")
-        self.clear_button.clicked.connect(self._clear_pin)
-        zero = button("0", name="tech_pin_0")
-        zero.clicked.connect(lambda: self._press_digit("0"))
-        self.digit_buttons["0"] = zero
-        self.delete_button = button(name="tech_pin_delete")
-        self.delete_button.clicked.connect(self._delete_digit)
-        grid.addWidget(self.clear_button, 3, 0)
-        grid.addWidget(zero, 3, 1)
-        grid.addWidget(self.delete_button, 3, 2)
-        self._pad_grid = grid
-        pad = QHBoxLayout()
-        pad.addStretch(1)
-        pad.addLayout(grid, 2)
-        pad.addStretch(1)
-        layout.addLayout(pad)
-        actions = QHBoxLayout()
-        self.pin_exit = button(name="tech_pin_exit")
-        self.pin_exit.clicked.connect(self._exit)
-        self.confirm_button = button(role="primary", name="tech_pin_confirm")
-        self.confirm_button.clicked.connect(self._submit_pin)
-        actions.addWidget(self.pin_exit)
-        actions.addStretch(1)
-        actions.addWidget(self.confirm_button)
-        layout.addLayout(actions)
-        layout.addStretch(1)
-        self._size_pad()
-        return page
-
-    def _size_pad(self) -> None:
-        side = round(self.metrics.target_px * 1.4)
-        for b in [*self.digit_buttons.values(), self.clear_button, self.delete_button]:
-            b.setMinimumHeight(side)
-            b.setMinimumWidth(side)
+        self.pin_pad = PinPad(self.metrics, title_key="tech.title", hint_key="tech.enter_pin", exit_key="tech.exit",
+                              prefix="tech_pin")
+        self.pin_pad.submitted.connect(self._submit_pin)
+        self.pin_pad.exit_clicked.connect(self._exit)
+        return self.pin_pad
 
     def _build_panel_page(self) -> QWidget:
         page = QWidget()
@@ -220,11 +160,12 @@ class TechnicianScreen(Screen):
         layout.addWidget(self.busy_label)
 
         scroll = QScrollArea()
-        self.scroll = scroll
+        self.scroll_area = scroll
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         body = QWidget()
         body.setObjectName("Screen")
+        self._body = body
         self.body_layout = QVBoxLayout(body)
         self.body_layout.setSpacing(self.metrics.gap_px)
         scroll.setWidget(body)
@@ -334,36 +275,20 @@ class TechnicianScreen(Screen):
     def unlocked(self) -> bool:
         return self.pages.currentIndex() == 1
 
-    def _press_digit(self, digit: str) -> None:
-        if len(self._pin) < 12 and not self.diagnostics.is_locked:
-            self._pin += digit
-            self._show_pin()
-
-    def _delete_digit(self) -> None:
-        self._pin = self._pin[:-1]
-        self._show_pin()
-
-    def _clear_pin(self) -> None:
-        self._pin = ""
-        self._show_pin()
-
-    def _show_pin(self) -> None:
-        self.pin_display.setText(" ".join("＊" for _ in self._pin) or " ")
-
-    def _submit_pin(self) -> None:
-        if self._busy or not self._pin:
+    def _submit_pin(self, pin: str) -> None:
+        if self._busy:
             return
-        pin, self._pin = self._pin, ""
-        self._show_pin()
         self._set_busy(True, "tech.checking_pin")
-        self.run_in_background(_guard(lambda: self.diagnostics.try_pin(pin)), self._pin_checked)
+        self.run_in_background(lambda: self.diagnostics.try_pin(pin), self._pin_checked, self._failed)
 
-    def _pin_checked(self, ok: Any) -> None:
+    def _pin_checked(self, ok: bool) -> None:
         self._set_busy(False)
         if ok is True:
             self._pin_message = None
             self.pages.setCurrentIndex(1)
-            QApplication.instance().installEventFilter(self)  # any touch anywhere keeps the session
+            app = QApplication.instance()
+            if app is not None:
+                app.installEventFilter(self)  # any touch anywhere keeps the session
             self._idle.start()
             self.diagnostics.start_trace()
             self._trace_timer.start()
@@ -371,7 +296,7 @@ class TechnicianScreen(Screen):
             self.run_all()
         else:
             self._pin_message = ("tech.locked", {}) if self.diagnostics.is_locked else \
-                ("tech.pin_wrong", {"n": self.diagnostics.gate.attempts_left})
+                ("tech.pin_wrong", {"n": self.diagnostics.attempts_left})
         self._refresh_pin_message()
 
     def _refresh_pin_message(self) -> None:
@@ -384,11 +309,8 @@ class TechnicianScreen(Screen):
             text = tr(self._pin_message[0], **self._pin_message[1])
         else:
             text = ""
-        self.pin_message.setText(text)
-        self.pin_message.setVisible(bool(text))
-        enabled = self.diagnostics.pin_enabled and not locked and not self._busy
-        for b in [*self.digit_buttons.values(), self.clear_button, self.delete_button, self.confirm_button]:
-            b.setEnabled(enabled)
+        self.pin_pad.set_message(text)
+        self.pin_pad.set_entry_enabled(self.diagnostics.pin_enabled and not locked and not self._busy)
         if locked and not self._lock_tick.isActive():
             self._lock_tick.start()
         elif not locked and self._lock_tick.isActive():
@@ -401,34 +323,32 @@ class TechnicianScreen(Screen):
         self.busy_label.setVisible(bool(busy and key))
         for b in (self.run_all_button, self.print_button, self.retry_button):
             b.setEnabled(not busy)
-        for b in self._row_widgets:
-            if hasattr(b, "setEnabled") and b.property("rerun"):
-                b.setEnabled(not busy)
+        if not self.unlocked:
+            self._refresh_pin_message()
+        for widget in self._row_widgets:
+            if widget.property("rerun"):
+                widget.setEnabled(not busy)
 
     def run_all(self) -> None:
         if self._busy:
             return
         self._set_busy(True, "tech.running")
-        self.run_in_background(_guard(self.diagnostics.run_all), self._got_all)
+        self.run_in_background(self.diagnostics.run_all, self._got_all, self._failed)
 
     def run_one(self, group: str) -> None:
         if self._busy:
             return
         self._set_busy(True, "tech.running")
-        self.run_in_background(_guard(lambda: self.diagnostics.run_one(group)), lambda r: self._got_one(group, r))
+        self.run_in_background(lambda: self.diagnostics.run_one(group), lambda r: self._got_one(group, r), self._failed)
 
     def _got_all(self, results: Any) -> None:
         self._set_busy(False)
-        if isinstance(results, _Failed):
-            return self._show_failure(results)
         self._results = list(results)
         self._show_results()
         self.refresh()
 
     def _got_one(self, group: str, results: Any) -> None:
         self._set_busy(False)
-        if isinstance(results, _Failed):
-            return self._show_failure(results)
         kept, inserted = [], False
         for r in self._results:
             if _group(r.name) == group:
@@ -443,20 +363,25 @@ class TechnicianScreen(Screen):
         self._show_results()
         self.refresh()
 
-    def _show_failure(self, failed: _Failed) -> None:
-        self.busy_label.setText(tr("tech.failed", reason=type(failed.exc).__name__))
-        self.busy_label.setVisible(True)
+    def _failed(self, error: BaseException) -> None:
+        """Any action's failure: a driver's or service's own message, else a generic one with the
+        reference under which the traceback was logged."""
+        self._set_busy(False)
+        text = tr("tech.failed", reason=user_error(error).message(language()))
+        if self.unlocked:
+            self.busy_label.setText(text)
+            self.busy_label.setVisible(True)
+        else:
+            self.pin_pad.set_message(text)
 
     def test_print(self) -> None:
         if self._busy:
             return
         self._set_busy(True, "tech.printing")
-        self.run_in_background(_guard(self.diagnostics.test_print), self._printed)
+        self.run_in_background(self.diagnostics.test_print, self._printed, self._failed)
 
     def _printed(self, result: Any) -> None:
         self._set_busy(False)
-        if isinstance(result, _Failed):
-            return self._show_failure(result)
         if result.ok:
             self._last_message = ("tech.print_ok", {})
             self.print_status.setProperty("role", "ok")
@@ -475,12 +400,10 @@ class TechnicianScreen(Screen):
         if self._busy:
             return
         self._set_busy(True, "tech.running")
-        self.run_in_background(_guard(self.diagnostics.retry_quarantined), self._retried)
+        self.run_in_background(self.diagnostics.retry_quarantined, self._retried, self._failed)
 
-    def _retried(self, n: Any) -> None:
+    def _retried(self, n: int) -> None:
         self._set_busy(False)
-        if isinstance(n, _Failed):
-            return self._show_failure(n)
         self.retry_status.setText(tr("tech.retried", n=n))
         self.retry_status.setVisible(True)
         self.refresh()
@@ -490,11 +413,9 @@ class TechnicianScreen(Screen):
         def work() -> tuple:
             d = self.diagnostics
             return d.outbox_summary(), d.quarantined(), d.recent_audit(8), d.config_in_effect(), d.version()
-        self.run_in_background(_guard(work), self._refreshed)
+        self.run_in_background(work, self._refreshed, self._failed)
 
     def _refreshed(self, data: Any) -> None:
-        if isinstance(data, _Failed):
-            return self._show_failure(data)
         self._summary, self._quarantined, self._audit, self._config, self._version = data
         self._show_side()
 
@@ -534,7 +455,8 @@ class TechnicianScreen(Screen):
         # The body grew: have the scroll area size it again now (its own LayoutRequest handling
         # can lag a turn behind, which left rows squeezed under their buttons).
         self.body_layout.activate()
-        self.scroll.widget().resize(self.scroll.viewport().width(), max(self.scroll.viewport().height(), self.scroll.widget().minimumSizeHint().height()))
+        body, viewport = self._body, self.scroll_area.viewport()
+        body.resize(viewport.width(), max(viewport.height(), body.minimumSizeHint().height()))
         self._show_overall()
         self._show_system()
 
@@ -542,8 +464,7 @@ class TechnicianScreen(Screen):
         if not self._results:
             self.overall.setText("")
             return
-        statuses = {r.status.value for r in self._results}
-        status = "error" if "error" in statuses else "degraded" if statuses & {"degraded", "missing"} else "ok"
+        status = overall_status(self._results)
         self.overall.setText(tr("tech.overall", status=_status_text(status)))
         self.overall.setProperty("role", ROLES[status])
         repolish(self.overall)
@@ -575,12 +496,7 @@ class TechnicianScreen(Screen):
                                 or tr("tech.audit_none"))
 
     def retranslate(self) -> None:
-        self.pin_title.setText(tr("tech.title"))
-        self.pin_hint.setText(tr("tech.enter_pin"))
-        self.clear_button.setText(tr("tech.clear"))
-        self.delete_button.setText(tr("tech.delete"))
-        self.confirm_button.setText(tr("tech.confirm"))
-        self.pin_exit.setText(tr("tech.exit"))
+        self.pin_pad.retranslate()
         self.exit_button.setText(tr("tech.exit"))
         self.panel_title.setText(tr("tech.title"))
         self.run_all_button.setText(tr("tech.run_all"))
@@ -598,7 +514,6 @@ class TechnicianScreen(Screen):
             widget.setText(tr(f"tech.reconnect_{device}"))
         self.trace_heading.setText(tr("tech.trace"))
         self._show_trace()
-        self._show_pin()
         self._refresh_pin_message()
         self.print_status.setText(tr(self._last_message[0], **self._last_message[1]) if self._last_message else "")
         self.retry_status.setVisible(False)
@@ -611,7 +526,7 @@ class TechnicianScreen(Screen):
 
     def apply_metrics(self, metrics: Metrics) -> None:
         super().apply_metrics(metrics)
-        self._size_pad()
+        self.pin_pad.apply_metrics(metrics)
 
     # -- leaving -----------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
@@ -627,7 +542,11 @@ class TechnicianScreen(Screen):
 
     def _audit_in_background(self, action: str) -> None:
         """The audit log is a file (appended and synced): never written on the GUI thread."""
-        self.run_in_background(_guard(lambda: self.diagnostics.audit(action)), lambda _result: None)
+        self.run_in_background(lambda: self.diagnostics.audit(action), lambda _result: None, self._audit_failed)
+
+    @staticmethod
+    def _audit_failed(error: BaseException) -> None:
+        user_error(error)  # logged with a reference; the technician has already left the screen
 
     def _exit(self) -> None:
         if self.unlocked:
@@ -638,12 +557,10 @@ class TechnicianScreen(Screen):
     # -- device tools ----------------------------------------------------------------------------
     def camera_preview(self) -> None:
         self._set_busy(True, "tech.running")
-        self.run_in_background(_guard(self.diagnostics.camera_snapshot), self._camera_shown)
+        self.run_in_background(self.diagnostics.camera_snapshot, self._camera_shown, self._failed)
 
-    def _camera_shown(self, png: Any) -> None:
+    def _camera_shown(self, png: bytes) -> None:
         self._set_busy(False)
-        if isinstance(png, _Failed):
-            return self._show_failure(png)
         pixmap = QPixmap()
         pixmap.loadFromData(png)
         self.camera_image.setPixmap(pixmap)
@@ -651,12 +568,10 @@ class TechnicianScreen(Screen):
 
     def reconnect(self, device: str) -> None:
         self._set_busy(True, "tech.running")
-        self.run_in_background(_guard(lambda: self.diagnostics.reconnect(device)), self._reconnected)
+        self.run_in_background(lambda: self.diagnostics.reconnect(device), self._reconnected, self._failed)
 
-    def _reconnected(self, device: Any) -> None:
+    def _reconnected(self, device: str) -> None:
         self._set_busy(False)
-        if isinstance(device, _Failed):
-            return self._show_failure(device)
         self.tools_status.setText("✓ " + tr("tech.reconnected", device=tr(f"tech.reconnect_{device}")))
 
     def _show_trace(self) -> None:
@@ -673,10 +588,9 @@ class TechnicianScreen(Screen):
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)
-        self._pin = ""
+        self.pin_pad.clear()
         self._pin_message = None
         self.pages.setCurrentIndex(0)
-        self._show_pin()
         self._refresh_pin_message()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802
