@@ -25,7 +25,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from kiosk.hub.console.facts import item_facts
@@ -77,7 +78,7 @@ _FACT_COLUMNS = ("kiosk_id, id, category, service, day, at, source, score, band,
 
 def _columns_of(rows: list[tuple], width: int) -> list[list]:
     """Rows → one list per column (PostgreSQL `unnest` of arrays); empty lists when no rows."""
-    return [list(column) for column in zip(*rows)] if rows else [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 def person_mac(keyring: HubKeyring, key_id: str, id_number: str) -> str:
@@ -91,13 +92,13 @@ def person_mac(keyring: HubKeyring, key_id: str, id_number: str) -> str:
     return hmac.new(sub_key, id_number.strip().upper().encode("ascii", "replace"), hashlib.sha256).hexdigest()
 
 
-def _applicant_id(item: "HubItem") -> str | None:
+def _applicant_id(item: HubItem) -> str | None:
     applicant = item.payload.get("applicant") if item.kind == "submission" else None
     number = applicant.get("id_number") if isinstance(applicant, dict) else None
     return number if isinstance(number, str) and number else None
 
 
-def _ref_id(item: "HubItem") -> str | None:
+def _ref_id(item: HubItem) -> str | None:
     """The submission a hall's counter outcome reports on (a random UUID, nothing personal)."""
     ref = item.payload.get("submission_id") if item.service == "hall_ticket" else None
     return ref if isinstance(ref, str) and 0 < len(ref) <= 64 else None
@@ -143,7 +144,7 @@ class HubStore:
 
     def _open(self) -> None:
         """Connect, create or migrate the schema, load the key ring; nothing stays open on failure."""
-        self._conn = None
+        self._conn: Any = None  # a DB-API connection (sqlite3 or psycopg)
         try:
             self._init()
         except BaseException:
@@ -330,7 +331,7 @@ class HubStore:
         Row by row: an in-process SQLite statement costs microseconds (PostgreSQL overrides this)."""
         inserted: set[tuple[str, str]] = set()
         stored: dict[tuple[str, str], tuple[str, str]] = {}
-        for item, row in zip(items, rows):
+        for item, row in zip(items, rows, strict=True):
             cur.execute(self._q(f"INSERT INTO submissions ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
                                 "ON CONFLICT (kiosk_id, id) DO NOTHING"), row)
             if cur.rowcount == 1:
@@ -377,7 +378,8 @@ class HubStore:
 
     def stats(self, kiosk_id: str | None = None) -> dict[str, Any]:
         """Counts per kiosk and service; with `kiosk_id`, that kiosk's counts only."""
-        sql, params = "SELECT kiosk_id, service, COUNT(*) FROM submissions", ()
+        sql = "SELECT kiosk_id, service, COUNT(*) FROM submissions"
+        params: tuple[str, ...] = ()
         if kiosk_id is not None:
             sql, params = sql + " WHERE kiosk_id = ?", (kiosk_id,)
         with self._lock:
@@ -478,7 +480,8 @@ class HubStore:
                 raise
 
     def lookups(self, kiosk_id: str | None = None) -> list[dict[str, Any]]:
-        sql, params = "SELECT kiosk_id, at, id_masked, outcome FROM record_lookups", ()
+        sql = "SELECT kiosk_id, at, id_masked, outcome FROM record_lookups"
+        params: tuple[str, ...] = ()
         if kiosk_id is not None:
             sql, params = sql + " WHERE kiosk_id = ?", (kiosk_id,)
         with self._lock:
