@@ -18,7 +18,8 @@ def test_every_shipped_form_loads() -> None:
     assert catalog.errors == []
     assert REQUIRED_SERVICES <= {f.code for f in catalog.forms}
     for form in catalog.forms:
-        assert form.title.zh_CN and form.title.en and (form.fields or form.ticket_only or form.progress)
+        assert form.title.zh_CN and form.title.en and (form.fields or form.ticket_only or form.progress or form.info)
+        assert form.guide is not None and form.guide.materials  # 一次性告知 for every service (issue 19)
 
 
 def test_broken_form_is_reported_by_name_and_line_and_only_it_is_hidden(tmp_path: Path) -> None:
@@ -110,6 +111,11 @@ options = [{ value = "h1" }, { value = "h2" }, { value = "h3" }]
 [[fields]]
 name = "agree"
 type = "consent"
+[guide]
+who = "anyone"
+materials = ["ID card"]
+days = 0
+result = "on screen"
 '''
 GOOD = {"name": " 张三 ", "id_number": "11010519491231002X", "phone": "13812345678", "visit_date": "2026-11-01",
         "amount": "128.50", "kind": "a", "hospitals": ["h1", "h3"], "agree": True}

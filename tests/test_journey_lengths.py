@@ -1,8 +1,9 @@
 """Issue 16's shorter journeys, played through the UI with real taps on a fixed 1920×1080 panel:
 every screen the resident sees (each form page counts) and every touch is counted.
 
-门诊慢特病认定 with an ID card, record query + certificate, and a ticket without a form each fit
-in six screens; the phone number is asked once per visit and never carried into the next visit;
+门诊慢特病认定 with an ID card and record query + certificate fit in seven screens — six, plus
+the one-screen 办事指南 (一次性告知, issue 19) that tells the resident every material before the
+card and the questions, one touch on its 开始填写 — and a ticket without a form in three; the phone number is asked once per visit and never carried into the next visit;
 the card placed first leads to the service menu with the person kept.
 """
 from __future__ import annotations
@@ -43,13 +44,14 @@ def ticket_printed(shell):
 
 
 @pytest.mark.parametrize("kiosk", PANEL_SIZES, ids=lambda s: f"{s[0]}x{s[1]}", indirect=True)
-def test_chronic_disease_with_an_id_card_fits_in_six_screens(kiosk) -> None:
+def test_chronic_disease_with_an_id_card_fits_in_seven_screens(kiosk) -> None:
     shell, _hub = kiosk
     j = journey(shell)
     play_chronic_disease(j, shell.place(), CHRONIC, ticket_printed(shell))
-    assert j.views == ["home", "identify", "form:1", "form:2", "review", "done"]
-    # tile, 继续, one disease, two hospitals, 下一步, 11 phone digits, 下一步, 提交
-    assert j.touches == 19
+    # the 办事指南 is the one screen added by issue 19 (everything to bring, before the card)
+    assert j.views == ["home", "guide", "identify", "form:1", "form:2", "review", "done"]
+    # tile, 开始填写, 继续, one disease, two hospitals, 下一步, 11 phone digits, 下一步, 提交
+    assert j.touches == 20
     assert shell.window.metrics.elderly  # the grouped page was played in 长辈版
     entry = shell.runtime.outbox.get(shell.controller.session.submission_id)
     assert entry.payload["answers"] == CHRONIC
@@ -64,27 +66,27 @@ def test_the_phone_is_asked_once_per_visit_and_not_in_the_next(kiosk) -> None:
     j.on_screen("home")
     assert shell.controller.session.person is not None
     j.start_counting()
-    j.choose_service("contribution")
+    j.choose_service("enrol")
     j.on_screen("form")
-    j.fill_form({"year": "2027", "category": "general"})  # no phone page: given earlier in this visit
+    j.fill_form({"insurance_type": "resident"})  # no phone page: given earlier in this visit
     j.on_screen("review")
-    assert j.views == ["home", "form:1", "form:2", "review"]
+    assert j.views == ["home", "guide", "form:1", "review"]
     assert not [key for key in j.window.form.findChildren(object) if key.objectName().startswith("key_phone")]
     shown = " ".join(label.text() for label in shell.window.review.sheet.findChildren(type(shell.window.review.heading)))
     assert "139****5678（本次办理时已填写）" in shown  # told why it was not asked
     click(j.find("review_submit"))
     wait_until(ticket_printed(shell), 15, "the second ticket")
     entry = shell.runtime.outbox.get(shell.controller.session.submission_id)
-    assert entry.service == "contribution" and entry.payload["answers"]["phone"] == CHRONIC["phone"]
+    assert entry.service == "enrol" and entry.payload["answers"]["phone"] == CHRONIC["phone"]
 
     # 修改 from the review asks every field again, the phone included.
     click(j.find("done_another"))
-    j.choose_service("voucher_help")
-    j.fill_form({"problem": "activate"})
+    j.choose_service("transfer")
+    j.fill_form({"direction": "in"})
     j.on_screen("review")
     click(j.find("review_edit"))
     j.on_screen("form")
-    assert [page[0].name for page in shell.window.form.steps] == ["problem", "phone"]
+    assert [page[0].name for page in shell.window.form.steps] == ["direction", "phone"]
     assert shell.window.form.answers()["phone"] == CHRONIC["phone"]
 
     # The next visit starts with nothing: the phone is asked again.
@@ -106,13 +108,14 @@ def test_the_phone_is_asked_once_per_visit_and_not_in_the_next(kiosk) -> None:
     assert form.answers().get("phone") in ("", None)  # asked, not filled from the last visit
 
 
-def test_record_query_and_certificate_card_first_fits_in_six_screens(kiosk) -> None:
+def test_record_query_and_certificate_card_first_fits_in_seven_screens(kiosk) -> None:
     shell, _hub = kiosk
     j = journey(shell)
     play_record_certificate(j, shell.place(YOUNG), lambda: shell.controller.done_view.certificate == "printed")
-    # card first: 继续 goes straight to the service menu with the person kept (no second identify)
-    assert j.views == ["home", "identify", "home", "form:1", "review", "done"]
-    assert j.touches == 5  # 继续, tile, 打印参保证明, 下一步, 提交
+    # card first: 继续 goes straight to the service menu with the person kept (no second identify);
+    # the 办事指南 is the one screen issue 19 adds
+    assert j.views == ["home", "identify", "home", "guide", "form:1", "review", "done"]
+    assert j.touches == 6  # 继续, tile, 开始填写, 打印参保证明, 下一步, 提交
     assert shell.window.home.hint.text().startswith(shell.controller.session.person.masked_name())
 
 
@@ -176,16 +179,19 @@ def test_ticket_only_for_an_identified_resident_is_one_touch(kiosk) -> None:
 
 # -- the form data behind the shorter journeys (kiosk/services/forms.py) ---------------------------
 
+GUIDE = ('\n[guide]\nwho = "everyone"\nmaterials = ["ID card"]\ndays = 0\nresult = "here"\n')
+
+
 def _form(tmp_path: Path, body: str):
     from kiosk.services.forms import load_form
 
     path = tmp_path / "x.toml"
-    path.write_text('code = "xx"\ntitle = "x"\n' + body, encoding="utf-8")
+    path.write_text('code = "xx"\ntitle = "x"\n' + body + GUIDE, encoding="utf-8")
     return load_form(path)
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ('kind = "ticket"\n', "kind: expected one of form, ticket_only"),
+    ('kind = "ticket"\n', "kind: expected one of form, ticket_only, progress, info"),
     ('kind = "ticket_only"\n[[fields]]\nname = "a"\n', "a ticket-only service has no fields"),
     ('kind = "ticket_only"\ninstant = true\n', "a ticket-only service has no fields and is not instant"),
     ('[[fields]]\nname = "a"\npage = "p"\n[[fields]]\nname = "b"\n[[fields]]\nname = "c"\npage = "p"\n', "page 'p' must be consecutive"),

@@ -91,3 +91,23 @@ def test_any_content_round_trips_number_and_qr(name, ahead, ticket_id, width):
     assert [e.payload for e in ticket.elements if isinstance(e, QrCode)] == [
         ticket_id.encode("utf-8", "surrogatepass").decode("utf-8", "replace")]
     assert ticket.cut
+
+
+def test_checklist_and_signage_print_and_parse_back():
+    """一次性告知 on the ticket (issue 19): the materials as a checklist, a long item wrapped and
+    indented, and the signage lines; the simulator's parser reads them back from the bytes."""
+    from dataclasses import replace
+
+    from drivers.printer.ticket import CHECK_BOX, CHECKLIST_TITLE
+
+    items = ("身份证或社保卡", "二级以上医院诊断证明和近一年的病历、检查报告（复印件即可）")
+    content = replace(CONTENT, checklist=items, signage=("医保服务 贴心为民", "咨询投诉电话：12393"))
+    (ticket,) = split_tickets(parse_escpos(encode_ticket(content)))
+    lines = ticket.lines
+    at = lines.index(CHECKLIST_TITLE)
+    assert lines[at + 1] == CHECK_BOX + items[0]
+    assert lines[at + 2].startswith(CHECK_BOX) and lines[at + 3].startswith("  ")
+    assert (lines[at + 2] + lines[at + 3]).replace(CHECK_BOX, "").replace(" ", "") == items[1]
+    assert all(display_width(line) <= 32 for line in lines)
+    assert lines[-2:] == ["医保服务 贴心为民", "咨询投诉电话：12393"]
+    assert encode_ticket(replace(content, checklist=(), signage=())) == encode_ticket(CONTENT)  # nothing when empty

@@ -39,7 +39,7 @@ class TicketContent:
     counter_hint: str = ""
     footer: str = ""
     checklist: tuple[str, ...] = ()  # 一次性告知: the materials to bring, one per line (issue 19)
-    signage: str = ""  # the service point's slogan and public consultation/complaint phone
+    signage: tuple[str, ...] = ()  # lines: the service point's slogan, the public consultation/complaint phone
 
 
 CHECKLIST_TITLE = "请带齐以下材料："
@@ -73,8 +73,8 @@ def encode_ticket(content: TicketContent, width_chars: int = 32) -> bytes:
     out += qr_code(content.ticket_id)
     if content.footer:
         out += _lines(content.footer, width_chars)
-    if content.signage:
-        out += _lines(content.signage, width_chars)
+    for line in content.signage:
+        out += _lines(line, width_chars)
     out += ALIGN_LEFT + ESC + b"d" + bytes([FEED_BEFORE_CUT]) + CUT
     return bytes(out)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -21,7 +22,12 @@ FIELD_TYPES = ("text", "id_number", "phone", "date", "choice", "multichoice", "a
 # no submission — the tile issues a queue ticket for the form's band (取号/综合咨询). "progress": no
 # questions, no submission — after the card, the done screen lists the person's applications and
 # their states from the hub (办理进度查询, kiosk/services/progress.py).
-FORM_KINDS = ("form", "ticket_only", "progress")
+# "info": no questions, nothing submitted — the guide itself is the service (step-by-step help with
+# QR codes from config, e.g. 医保电子凭证激活, 参保缴费, 大病保险), with an optional 取号 for help at
+# a counter (`ticket = true`).
+FORM_KINDS = ("form", "ticket_only", "progress", "info")
+# What a guide's text may name in braces; filled from config [signage] at display time.
+GUIDE_PLACEHOLDERS = ("phone", "service_point", "contribution_year", "contribution_yuan")
 PREFILL_SOURCES = ("card.", "visit.")  # the card read now; an answer given earlier in this visit
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
@@ -39,6 +45,41 @@ class Text:
 class Option:
     value: str
     label: Text
+
+
+@dataclass(frozen=True)
+class QrRef:
+    key: str  # a key of config [signage.qr]: the URL lives in config, the words here
+    label: Text
+
+
+@dataclass(frozen=True)
+class Guide:
+    """一次性告知 / 办事指南: everything a resident needs to know before starting, shown on one
+    screen before the form, spoken in voice mode and printed on the ticket as a checklist."""
+    who: Text  # who can apply
+    materials: tuple[Text, ...]  # what to bring (the ticket's checklist)
+    days: int  # time limit in working days; 0 = 即时办结
+    result: Text  # where the result comes from
+    sample: tuple[Text, ...] = ()  # a filled sample: a few example answers
+    steps: tuple[Text, ...] = ()  # step-by-step (information services)
+    qr: tuple[QrRef, ...] = ()
+
+    def time_limit(self, language: str) -> str:
+        zh = language.startswith("zh")
+        if self.days == 0:
+            return "即时办结" if zh else "Done on the spot"
+        return f"{self.days} 个工作日内办结" if zh else f"Within {self.days} working days"
+
+
+def fill_placeholders(text: str, values: dict[str, Any]) -> str:
+    """A guide text with {phone} etc. filled; an unknown or missing value leaves the braces out."""
+    out = []
+    for literal, name, _spec, _conv in string.Formatter().parse(text):
+        out.append(literal)
+        if name is not None:
+            out.append(str(values.get(name, "")))
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -74,6 +115,12 @@ class FormSpec:
     order: int = 100
     kind: str = "form"  # one of FORM_KINDS
     source: Path | None = None
+    guide: Guide | None = None  # required by the loader; None only for specs built in code
+    ticket: bool = False  # an information service offers 取号 for help at a counter
+
+    @property
+    def info(self) -> bool:
+        return self.kind == "info"
 
     @property
     def ticket_only(self) -> bool:
@@ -159,6 +206,14 @@ def load_form(path: Path) -> FormSpec:
         raise FormError("kind = \"ticket_only\": a ticket-only service has no fields and is not instant")
     if kind == "progress" and fields:
         raise FormError("kind = \"progress\": a progress query has no fields (the card identifies the resident)")
+    if kind == "info" and fields:
+        raise FormError("kind = \"info\": an information service has no fields (its [guide] steps are the content)")
+    if "guide" not in raw:
+        raise FormError("[guide]: every service needs a 办事指南 (who, materials, days, result) so residents "
+                        "know everything before they start; add a [guide] table")
+    guide = _guide(raw["guide"])
+    if kind == "info" and not guide.steps:
+        raise FormError("guide.steps: an information service needs its step-by-step help")
     pages = [f.page for f in fields if f.page]
     for page in set(pages):  # a page is one screen: its fields must follow each other
         at = [i for i, f in enumerate(fields) if f.page == page]
@@ -177,6 +232,62 @@ def load_form(path: Path) -> FormSpec:
         order=int(raw.get("order", 100)),
         kind=kind,
         source=path,
+        guide=guide,
+        ticket=bool(raw.get("ticket", False)),
+    )
+
+
+def _guide_text(raw: Any, where: str) -> Text:
+    text = _text(raw, where)
+    for value in (text.zh_CN, text.en):
+        try:
+            names = [name for _lit, name, _spec, _conv in string.Formatter().parse(value) if name is not None]
+        except ValueError:
+            raise FormError(f"{where}: unbalanced braces (write {{{{ and }}}} for a literal brace)") from None
+        for name in names:
+            if name not in GUIDE_PLACEHOLDERS:
+                raise FormError(f"{where}: unknown placeholder {{{name}}}; expected one of {', '.join(GUIDE_PLACEHOLDERS)}")
+    if not text.zh_CN.strip() or not text.en.strip():
+        raise FormError(f"{where}: expected both zh_CN and en text")
+    return text
+
+
+def _guide_list(raw: Any, where: str, required: bool) -> tuple[Text, ...]:
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        raise FormError(f"{where}: expected a list")
+    if required and not raw:
+        raise FormError(f"{where}: expected at least one entry")
+    return tuple(_guide_text(item, f"{where}[{i}]") for i, item in enumerate(raw))
+
+
+def _guide(raw: Any) -> Guide:
+    if not isinstance(raw, dict):
+        raise FormError("[guide]: expected a table")
+    known = {"who", "materials", "days", "result", "sample", "steps", "qr"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise FormError(f"guide.{unknown[0]}: unknown key; expected one of {', '.join(sorted(known))}")
+    for key in ("who", "materials", "days", "result"):
+        if key not in raw:
+            raise FormError(f"guide.{key}: missing (who can apply, materials to bring, days, where the result comes from)")
+    days = raw["days"]
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365:
+        raise FormError("guide.days: expected the time limit in working days (0 = 即时办结), 0 to 365")
+    qr = []
+    for i, item in enumerate(raw.get("qr", [])):
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not re.fullmatch(r"[a-z][a-z0-9_]*", item["key"]):
+            raise FormError(f"guide.qr[{i}]: expected a table with key (a [signage.qr] name) and label")
+        qr.append(QrRef(item["key"], _guide_text(item.get("label"), f"guide.qr[{i}].label")))
+    return Guide(
+        who=_guide_text(raw["who"], "guide.who"),
+        materials=_guide_list(raw["materials"], "guide.materials", required=True),
+        days=days,
+        result=_guide_text(raw["result"], "guide.result"),
+        sample=_guide_list(raw.get("sample"), "guide.sample", required=False),
+        steps=_guide_list(raw.get("steps"), "guide.steps", required=False),
+        qr=tuple(qr),
     )
 
 
@@ -386,6 +497,8 @@ def submission_payload(spec: FormSpec, person: Person | None, data: dict[str, An
     with `build_payload`, the function the kiosk screen uses; raise AnswersInvalid otherwise."""
     if spec.progress:
         raise AnswersInvalid({"service": Text(f"{spec.code} 是查询，不提交表单", f"{spec.code} is a query, nothing to submit")})
+    if spec.info:
+        raise AnswersInvalid({"service": Text(f"{spec.code} 是办事指南，不提交表单", f"{spec.code} is information only, nothing to submit")})
     if spec.ticket_only:  # nothing is submitted for it on the kiosk either
         raise AnswersInvalid({"service": Text(f"{spec.code} 只取号、不提交表单，请用 kiosk ticket --service {spec.code}",
                                               f"{spec.code} is ticket-only, nothing to submit: use kiosk ticket --service {spec.code}")})

@@ -130,8 +130,23 @@ class Journey:
     def on_screen(self, name: str, timeout_s: float = 10.0) -> None:
         wait_until(lambda: self.window.current.name == name, timeout_s, f"the {name} screen")
 
-    def choose_service(self, code: str) -> None:
-        self.tap(self.find(f"tile_{code}"))
+    def choose_service(self, code: str, start: bool = True) -> None:
+        """Tap the service's tile, turning the menu's pages (更多服务) until it is on screen; with
+        `start`, tap 开始填写 on the 办事指南 that comes first for a service with questions (an
+        information service stays on its guide)."""
+        tile = self.find(f"tile_{code}")
+        for _ in range(len(self.window.home.tiles)):
+            if tile.isVisible():
+                break
+            self.tap(self.find("home_more"))
+        self.tap(tile)
+        if start and self.window.current is self.window.guide and self.window.guide.start.isVisible():
+            self.tap(self.window.guide.start)
+
+    def start_from_guide(self) -> None:
+        """The 办事指南 shown before a service with questions: its prominent 开始填写."""
+        self.on_screen("guide")
+        self.tap(self.find("guide_start"))
 
     def wait_for_person(self, timeout_s: float = 10.0) -> None:
         wait_until(lambda: self.window.identify.continue_button.isEnabled(), timeout_s, "the card to be read")
@@ -180,8 +195,9 @@ class Journey:
 
 def play_chronic_disease(j: Journey, place_card: Callable[[], None], answers: dict[str, Any],
                          done: Callable[[], bool]) -> None:
-    """门诊慢特病认定, service first: tile → card on the reader → 继续 → the pages → 提交 → number."""
-    j.choose_service("chronic_disease")
+    """门诊慢特病认定, service first: tile → 办事指南 开始填写 → card on the reader → 继续 → the pages →
+    提交 → number."""
+    j.choose_service("chronic_disease")  # its 办事指南, then 开始填写
     j.on_screen("identify")
     place_card()
     j.wait_for_person()
@@ -200,7 +216,7 @@ def play_record_certificate(j: Journey, place_card: Callable[[], None], done: Ca
     j.wait_for_person()
     j.tap(j.find("identify_continue"))
     j.on_screen("home")  # the service menu, with the person kept
-    j.choose_service("record_query")
+    j.choose_service("record_query")  # its 办事指南, then 开始填写
     j.on_screen("form")
     j.fill_form({"purpose": "certificate"})
     j.on_screen("review")

@@ -6,9 +6,11 @@ marks the service they chose before identifying, so nothing is asked twice.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk.services.forms import FormSpec
+from kiosk.services.signage import Signage, qr_png
 from kiosk.ui.i18n import language, register_strings, tr
 from kiosk.ui.screens.base import ElderlyEntry, Screen, label, repolish
 from kiosk.ui.theme import Metrics
@@ -17,6 +19,12 @@ register_strings({
     "home.ticket_only": ("直接取号，无需填表", "Just a number, no form"),
     "home.chosen": ("✔ 您刚才选择的业务", "✔ The service you chose"),
     "home.identified": ("{name}，身份已验证，请点选要办理的业务", "{name}, you are identified: choose a service"),
+    "home.info": ("办事指南，可取号帮办", "Guide; a number for help"),
+    "home.phone": ("咨询投诉电话 {phone}", "Questions and complaints: {phone}"),
+    "home.policy_qr": ("扫码看医保政策", "Scan for the policies"),
+    "home.more": ("更多服务 ›", "More services ›"),
+    "home.more_page": ("第 {n}/{total} 页", "Page {n} of {total}"),
+    "home.first_page": ("‹ 返回常用业务", "‹ Back to main services"),
 })
 
 
@@ -50,6 +58,28 @@ class ServiceTile(QPushButton):
         for child in (self.badge, self.title, self.kind):  # the whole tile is the touch target
             child.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit_title()
+
+    def _title_room(self, width: int, padding: int) -> int:
+        margins = self.layout().contentsMargins()
+        return width - margins.left() - margins.right() - 2 * padding - self.badge.sizeHint().width() - self.layout().spacing() - 4
+
+    def needed_height(self, width: int, padding: int) -> int:
+        """The tile's height for its words at `width` (a long English title wraps in 长辈版)."""
+        margins = self.layout().contentsMargins()
+        room = self._title_room(width, padding)
+        title = self.title.heightForWidth(room) if room > 0 else self.title.sizeHint().height()
+        return title + self.kind.sizeHint().height() + margins.top() + margins.bottom() + 2 * padding + 6
+
+    def _fit_title(self) -> None:
+        """A long title (English, 长辈版) wraps: the label asks for the height of all its lines,
+        which the box layout would otherwise hand to its stretches."""
+        room = self.title.width() or self._title_room(self.width(), 0)
+        if room > 0:
+            self.title.setMinimumHeight(self.title.heightForWidth(room))
+
     def set_chosen(self, chosen: bool) -> None:
         self.chosen = chosen
         self.setProperty("chosen", chosen)  # a thicker border, and words on the tile (not colour alone)
@@ -63,9 +93,12 @@ class ServiceTile(QPushButton):
             self.kind.setText(tr("home.chosen"))
         elif self.form.ticket_only:
             self.kind.setText(tr("home.ticket_only"))
+        elif self.form.info:
+            self.kind.setText(tr("home.info"))
         else:
             self.kind.setText(tr("home.instant") if self.form.instant else tr("home.counter"))
         self.setAccessibleName(self.form.title.get(lang))
+        self._fit_title()
 
 
 class HomeScreen(Screen):
@@ -93,24 +126,141 @@ class HomeScreen(Screen):
         outer.addWidget(self.grid_host, 1)
         self.green = label(role="ok")
         outer.addWidget(self.green)
+        outer.addWidget(self._signage_band())
+        self.signage = Signage()
+        self._paint_signage()
         self.tiles = [ServiceTile(form) for form in forms]
         for tile in self.tiles:
             tile.clicked.connect(lambda _=False, t=tile: self.service_chosen.emit(t.form))
+        # 更多服务: when the tiles do not fit the panel at a readable size, they go on pages and
+        # the last place of each page turns the page (services keep their order from forms/).
+        self.more = QPushButton()
+        self.more.setObjectName("home_more")
+        self.more.setProperty("role", "tile")
+        self.more.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.more.clicked.connect(self.next_page)
+        self.page = 0
+        self._pages: list[list[ServiceTile]] = [self.tiles]
         self._layout_tiles()
 
+    def _signage_band(self) -> QFrame:
+        """The service point's signage (config [signage]): CHS logo, name and slogan, the public
+        consultation/complaint phone, and the policy-publicity QR code."""
+        band = QFrame()
+        band.setObjectName("home_signage")
+        row = QHBoxLayout(band)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.logo = QLabel()
+        self.logo.setObjectName("home_logo")
+        self.point_name = label(role="tiletitle")
+        self.point_name.setObjectName("home_point_name")
+        self.point_name.setProperty("data", True)  # the site's own name, as configured
+        self.slogan = label(role="hint")
+        self.slogan.setObjectName("home_slogan")
+        self.phone = label(role="ok")
+        self.phone.setObjectName("home_phone")
+        self.policy_qr = QLabel()
+        self.policy_qr.setObjectName("home_policy_qr")
+        self.policy_caption = label(role="hint")
+        self.policy_caption.setObjectName("home_policy_caption")
+        names = QVBoxLayout()
+        names.setSpacing(0)
+        names.addWidget(self.point_name)
+        names.addWidget(self.slogan)
+        names.addWidget(self.phone)
+        qr = QHBoxLayout()
+        qr.addWidget(self.policy_caption, 0, Qt.AlignmentFlag.AlignVCenter)
+        qr.addWidget(self.policy_qr)
+        row.addWidget(self.logo, 0, Qt.AlignmentFlag.AlignVCenter)
+        row.addLayout(names, 1)
+        row.addLayout(qr)
+        return band
+
+    def set_signage(self, signage: Signage) -> None:
+        self.signage = signage
+        self._paint_signage()
+        self.retranslate()
+
+    def _paint_signage(self) -> None:
+        side = self.metrics.mm(16)
+        logo = QPixmap(str(self.signage.logo)) if self.signage.logo else QPixmap()
+        self.logo.setVisible(not logo.isNull())
+        if not logo.isNull():
+            self.logo.setPixmap(logo.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+            self.logo.setFixedSize(side, side)
+        qr = QPixmap()
+        qr.loadFromData(qr_png(self.signage.policy_qr_url), "PNG")
+        self.policy_qr.setPixmap(qr.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
+        self.policy_qr.setFixedSize(side, side)
+
+    def _tile_height(self) -> int:
+        """At least 22 mm (24 in 长辈版), and as tall as the wordiest tile needs at this width."""
+        columns, gap = self._columns(), self.metrics.gap_px
+        margins = self.layout().contentsMargins()
+        width = (self.width() - margins.left() - margins.right() - gap * (columns - 1)) // columns
+        needed = max((t.needed_height(width, self.metrics.mm(3)) for t in self.tiles), default=0)
+        return max(self.metrics.mm(24 if self.metrics.elderly else 22), needed)
+
+    def _capacity(self) -> int:
+        """How many tiles fit the panel at their minimum height (from the room the rest of the
+        screen leaves); every tile when the screen has not been laid out yet."""
+        if not self.isVisible() and self.height() <= 480:
+            return len(self.tiles)
+        outer = self.layout()
+        margins = outer.contentsMargins()
+        others = sum(item.sizeHint().height() for item in (outer.itemAt(0), outer.itemAt(2), outer.itemAt(3)))
+        room = self.height() - margins.top() - margins.bottom() - others - 3 * outer.spacing()
+        gap = self.metrics.gap_px
+        rows = max(2, (room + gap) // (self._tile_height() + gap))
+        return rows * self._columns()
+
+    def _paginate(self) -> None:
+        capacity = self._shown_capacity = self._capacity()
+        if len(self.tiles) <= capacity:
+            self._pages = [self.tiles]
+        else:
+            per_page = capacity - 1  # the last place turns the page
+            self._pages = [self.tiles[i:i + per_page] for i in range(0, len(self.tiles), per_page)]
+        self.page = min(self.page, len(self._pages) - 1)
+
     def _layout_tiles(self) -> None:
+        for widget in [*self.tiles, self.more]:
+            self.grid.removeWidget(widget)
+            widget.hide()
+        self._paginate()
         columns = self._shown_columns = self._columns()
-        for index, tile in enumerate(self.tiles):
+        shown: list[QPushButton] = list(self._pages[self.page])
+        if len(self._pages) > 1:
+            shown.append(self.more)
+        for index, tile in enumerate(shown):
             self.grid.addWidget(tile, index // columns, index % columns)
-            tile.setMinimumHeight(self.metrics.mm(24 if self.metrics.elderly else 22))
+            tile.setMinimumHeight(self._tile_height())
+            tile.show()
         gap = self.metrics.gap_px
         self.grid.setHorizontalSpacing(gap)
         self.grid.setVerticalSpacing(gap)
+        self._retranslate_more()
+
+    def _retranslate_more(self) -> None:
+        if len(self._pages) > 1:
+            last = self.page == len(self._pages) - 1
+            words = tr("home.first_page") if last else tr("home.more")
+            self.more.setText(words + "\n" + tr("home.more_page", n=self.page + 1, total=len(self._pages)))
+            self.more.setAccessibleName(words)
+
+    def next_page(self) -> None:
+        self.page = (self.page + 1) % len(self._pages)
+        self._layout_tiles()
+
+    def show_page_of(self, code: str) -> None:
+        for number, page in enumerate(self._pages):
+            if any(t.form.code == code for t in page) and number != self.page:
+                self.page = number
+                self._layout_tiles()
 
     def apply_metrics(self, metrics: Metrics) -> None:
         super().apply_metrics(metrics)
-        for tile in self.tiles:
-            self.grid.removeWidget(tile)
+        self._paint_signage()
         self._layout_tiles()
 
     def _columns(self) -> int:
@@ -119,8 +269,8 @@ class HomeScreen(Screen):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
-        if self._columns() != self._shown_columns:
-            self.apply_metrics(self.metrics)
+        if self._columns() != self._shown_columns or self._capacity() != self._shown_capacity:
+            self._layout_tiles()
 
     def set_elderly_age(self, age: int) -> None:
         self._elderly_age = age
@@ -134,10 +284,15 @@ class HomeScreen(Screen):
         for tile in self.tiles:
             if tile.chosen != (tile.form.code == code):
                 tile.set_chosen(tile.form.code == code)
+        if code:
+            self.show_page_of(code)  # the service chosen before the card is on screen
 
     def reset(self) -> None:
         self._person_name, self._priority = "", False
         self.mark_chosen(None)
+        if self.page:
+            self.page = 0
+            self._layout_tiles()
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -156,8 +311,15 @@ class HomeScreen(Screen):
         else:
             self.green.setText("✚ " + tr("home.green_channel").replace("65", str(getattr(self, "_elderly_age", 65))))
         self.green.setVisible(not self._person_name or self._priority)
+        lang = language()
+        self.point_name.setText(self.signage.name)
+        self.slogan.setText(self.signage.slogan.get(lang))
+        self.slogan.setProperty("data", lang != "en" or not self.signage.slogan.en)  # as configured
+        self.phone.setText("☎ " + tr("home.phone", phone=self.signage.phone))
+        self.policy_caption.setText(tr("home.policy_qr"))
         for tile in self.tiles:
             tile.retranslate()
+        self._retranslate_more()
 
     def spoken_prompt(self) -> str:
         return tr("home.heading")
