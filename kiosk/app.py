@@ -97,12 +97,16 @@ class KioskBackend:
         HallUnavailable; the stored submission is untouched."""
         from drivers.printer.ticket import TicketContent
 
+        from kiosk.services.signage import Signage, ticket_checklist
+
+        signage = Signage.from_config(self.config)
         ticket = self.desk.issue(form, priority_reason, submission_id, application)
         ahead, wait = ticket.people_ahead, ticket.wait_min
         content = TicketContent(
             service_point=self.config.kiosk.service_point, service_name=form.title.zh_CN, number=ticket.number,
             people_ahead=ahead, estimated_wait_min=wait, issued_at=datetime.now(), priority=priority_reason is not None,
             ticket_id=ticket.ticket_id, footer="请留意叫号屏幕和语音提示",
+            checklist=ticket_checklist(form, signage), signage=signage.ticket_footer(),  # 一次性告知 (issue 19)
         )
         return IssuedTicket(ticket, ticket.number, ahead, wait, priority_reason, content)
 

@@ -83,6 +83,9 @@ class KioskController(QObject):
             idle_watcher.resumed.connect(w.idle_overlay.hide)
             idle_watcher.expired.connect(self.on_idle_expired)
             w.idle_overlay.continue_clicked.connect(idle_watcher.touch)
+        from kiosk.ui.guide_flow import GuideFlow  # 办事指南 before a service (issue 19)
+
+        self.guides = GuideFlow(self)
         self.show(w.home)
         self.refresh_printer_state()
         # The strip shows the printer's last known state: from every print and from this poll
@@ -179,6 +182,8 @@ class KioskController(QObject):
     # -- identify ---------------------------------------------------------------------------
     def on_service_chosen(self, form: FormSpec) -> None:
         self.session.chosen_service = form.code
+        if self.guides.intercept(form):
+            return  # its 办事指南 first; 开始填写 comes back here (kiosk/ui/guide_flow.py)
         if self.session.person is None:
             self.pending_form = form
             self.window.identify.reset()
@@ -230,7 +235,8 @@ class KioskController(QObject):
 
     def accept_person(self, person: Person) -> None:
         current = self.window.current
-        if current not in (self.window.home, self.window.identify):
+        on_guide = self.guides.card_placed()  # a card while reading a 办事指南: identify for that service
+        if current not in (self.window.home, self.window.identify) and not on_guide:
             if self.session.person is not None and person.id_number == self.session.person.id_number:
                 return  # the same resident's card again: nothing changes mid-form
             log.info("a different card mid-journey: the previous session is closed first")
@@ -249,7 +255,7 @@ class KioskController(QObject):
         self.window.home.show_person(person.masked_name(), self.session.priority_reason is not None)
         if self.idle is not None:
             self.idle.arm(True)
-        if self.window.current is self.window.home:
+        if self.window.current is self.window.home or on_guide:
             self.show(self.window.identify)
 
     def show_card_problem(self, key: str, **values: str) -> None:

@@ -30,7 +30,10 @@ def play_demo(shell: Any, shots: Path, hands: Any) -> bool:
     try:
         j.on_screen("home")
         j.step("home", "首页：服务磁贴 / home with service tiles")
-        j.choose_service("chronic_disease")
+        j.choose_service("chronic_disease", start=False)
+        j.on_screen("guide")
+        j.step("guide", "办事指南：一次告知所需材料、时限、结果 / the service guide: everything to bring, at once")
+        click(j.find("guide_start"))
         j.on_screen("identify")
         j.step("identify-waiting", "选择门诊慢特病认定，等待读卡 / waiting for a card")
         hands.place_idcard(ELDERLY_PROFILE)
@@ -53,9 +56,9 @@ def play_demo(shell: Any, shots: Path, hands: Any) -> bool:
         click(j.find("done_another"))
         j.on_screen("home")
         j.step("menu-same-visit", "办理其他业务：仍是本人，无需再刷卡 / another service, same person")
-        j.choose_service("contribution")
+        j.choose_service("enrol")
         j.on_screen("form")
-        j.fill_form({"year": "2027", "category": "general"})
+        j.fill_form({"insurance_type": "resident"})
         j.on_screen("review")
         j.step("review-phone-reused", "电话沿用本次已填（不再询问）/ the phone given earlier in this visit")
         click(j.find("header_sign_out"))  # leaves without submitting: the visit, and its phone, end here

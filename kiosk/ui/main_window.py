@@ -1,6 +1,8 @@
 """The kiosk window: header (长辈版 and language on every screen), the screen stack, the status strip."""
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
@@ -11,6 +13,7 @@ from kiosk.ui.screens.base import Screen, button, label
 from kiosk.ui.screens.done import DoneScreen
 from kiosk.ui.screens.error import ErrorScreen
 from kiosk.ui.screens.form import FormScreen
+from kiosk.ui.screens.guide import GuideScreen
 from kiosk.ui.screens.home import HomeScreen
 from kiosk.ui.screens.identify import IdentifyScreen
 from kiosk.ui.screens.review import ReviewScreen
@@ -82,10 +85,12 @@ class MainWindow(QMainWindow):
         self.home = HomeScreen(self.metrics, forms)
         self.identify = IdentifyScreen(self.metrics, *mask)
         self.form = FormScreen(self.metrics)
+        self.guide = GuideScreen(self.metrics)  # 办事指南 before a service starts (issue 19)
         self.review = ReviewScreen(self.metrics, *mask)
         self.done = DoneScreen(self.metrics)
         self.error = ErrorScreen(self.metrics)
         self.screens: list[Screen] = [self.home, self.identify, self.form, self.review, self.done, self.error]
+        self.screens.insert(2, self.guide)
         self.default_elderly = False  # display.default_mode: the mode every visit starts in
         for entry in (self.home.elderly_entry, self.identify.elderly_entry):
             entry.toggled.connect(self._entry_toggled)
@@ -185,6 +190,11 @@ class MainWindow(QMainWindow):
         if watched is self.app_title and event.type() == QEvent.Type.MouseButtonPress:
             self.title_tapped.emit()
         return False
+
+    def set_signage(self, signage: Any) -> None:
+        """config [signage] (kiosk.services.signage.Signage): home's signage band and the guides' QR codes."""
+        self.home.set_signage(signage)
+        self.guide.set_signage(signage)
 
     def add_screen(self, screen: Screen) -> None:
         """A screen that only some kiosks need (technician), added after start."""

@@ -38,7 +38,8 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
     w = window
 
     def settle() -> None:
-        QApplication.processEvents()
+        for _ in range(3):  # a layout change posts the next one (tiles paged, titles fitted): let them land
+            QApplication.processEvents()
 
     w.show_screen(w.home)
     settle()
@@ -64,6 +65,17 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
     settle()
     yield "home-menu"
     w.home.reset()
+    # 办事指南 (issue 19): a form's guide, and information services (steps and QR codes)
+    for code, state in (("chronic_disease", "guide"), ("out_of_town", "guide-out_of_town"),
+                        ("voucher_help", "guide-voucher_help"), ("contribution", "guide-contribution"),
+                        ("critical_illness", "guide-critical_illness")):
+        form = catalog.by_code(code)
+        if form is None:
+            continue
+        w.guide.show_guide(form)
+        w.show_screen(w.guide)
+        settle()
+        yield state
     shown_types: set[str] = set()
     for form in catalog.forms:
         answers = prefill(form, SAMPLE_PERSON)
