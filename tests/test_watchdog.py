@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from kiosk.services.sd_notify import Notifier, notify_address, watchdog_interval_s
 
@@ -89,9 +90,7 @@ def test_notifier_sends_lines_and_survives_a_vanished_socket(notify_socket, tmp_
     gone = Notifier(str(tmp_path / "nobody-listens"))
     assert gone.watchdog() is False  # no exception: the kiosk keeps running
     notifier.close(), gone.close()
-    deadline = time.monotonic() + 5
-    while len(notify_socket.messages()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: len(notify_socket.messages()) >= 2, 5, what="both datagrams")
     assert notify_socket.messages()[:2] == ["READY=1\nSTATUS=home screen shown", "WATCHDOG=1"]
 
 
@@ -107,7 +106,7 @@ def test_blocked_event_loop_stops_the_pings_then_they_resume(qtbot, notify_socke
         assert notify_socket.messages()[0].startswith("READY=1")
 
         blocked_from = time.monotonic()
-        time.sleep(4 * watchdog_sec)  # the frozen GUI: the event loop cannot turn
+        time.sleep(4 * watchdog_sec)  # the fault itself (not a wait): a frozen GUI, the event loop cannot turn
         blocked_until = time.monotonic()
         # Only a ping sent just before the block may still be in flight when it starts.
         assert [t for t in notify_socket.pings(after=blocked_from + 0.05) if t < blocked_until] == []
@@ -135,9 +134,8 @@ def test_kiosk_run_says_ready_and_pings_from_its_event_loop(notify_socket, tmp_p
     process = subprocess.Popen([sys.executable, "-m", "kiosk", "run"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 90
-        while len(notify_socket.pings()) < 2 and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: len(notify_socket.pings()) >= 2 or process.poll() is not None, 90,
+                   what="two watchdog pings (or the process ending)")
         assert process.poll() is None, process.stderr.read().decode()
         messages = notify_socket.messages()
         assert messages[0].startswith("READY=1"), messages
