@@ -57,6 +57,13 @@ def ticket_checklist(form: Any, signage: Signage | None = None) -> tuple[str, ..
     return tuple(fill(m.zh_CN) for m in guide.materials)
 
 
+def qr_data_uri(payload: str) -> str:
+    """A QR code as a data: URI for a web page (the hall's lobby; its CSP allows data: images)."""
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(qr_png(payload)).decode("ascii")
+
+
 def qr_png(payload: str, box_px: int = 8, border: int = 2) -> bytes:
     """A QR code as PNG bytes (pure computation: safe on the GUI thread for a short URL)."""
     import qrcode
