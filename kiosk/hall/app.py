@@ -537,7 +537,11 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
 
     @app.get("/lobby", include_in_schema=False)
     async def lobby_page() -> HTMLResponse:
-        return page("lobby.html", lobby=await lobby_now())
+        from kiosk.services.signage import qr_data_uri  # the policy-publicity QR (config [signage], issue 19)
+
+        settings = service.settings
+        return page("lobby.html", lobby=await lobby_now(), phone=settings.phone,
+                    policy_qr=qr_data_uri(settings.policy_qr_url) if settings.policy_qr_url else "")
 
     @app.get("/rate/{n}", include_in_schema=False)
     async def rate_page(n: int, thanks: int = 0) -> HTMLResponse:

@@ -99,7 +99,8 @@ def open_hall(db_path: str | Path, config: Config, key_file: str | Path | None =
     restrict(outbox_path)
     hall_id = hall_id or config.kiosk.id
     days = retention_days if retention_days is not None else config.privacy.retention_days
-    settings = HallSettings(service_point=config.kiosk.service_point, retention_s=float(days) * 86400.0)
+    settings = HallSettings(service_point=config.signage.name or config.kiosk.service_point, retention_s=float(days) * 86400.0,
+                            policy_qr_url=config.signage.policy_qr_url, phone=config.signage.phone)
     forms = load_forms(config.resolve(config.kiosk.forms_dir))
     service = HallService(queue, store, forms, HallReporter(outbox, hall_id), settings, clock=clock)
     parts = HallParts(service, outbox)

@@ -54,6 +54,8 @@ class HallSettings:
     retention_s: float = 7 * 86400.0  # applications are purged this long after they arrived
     rate_window_s: float = 15 * 60.0  # the pad asks about a ticket finished this recently
     recent_calls: int = 8
+    policy_qr_url: str = ""  # config [signage]: the policy-publicity QR on the lobby page (issue 19)
+    phone: str = ""  # the public consultation/complaint phone
 
 
 class HallService:
