@@ -41,7 +41,7 @@ class CheckResult:
 class Stopwatch:
     """`with Stopwatch() as sw: ...; sw.ms` — elapsed milliseconds for a check."""
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         self._start = time.perf_counter()
         self.ms = 0.0
         return self

@@ -112,7 +112,7 @@ class OpenCvCamera:
     def self_test(self) -> CheckResult:
         return _self_test(self, f"camera {self.source}")
 
-    def __enter__(self) -> "OpenCvCamera":
+    def __enter__(self) -> OpenCvCamera:
         self.open()
         return self
 
@@ -170,7 +170,7 @@ class FolderCamera:
     def self_test(self) -> CheckResult:
         return _self_test(self, f"simulated camera {self.folder}")
 
-    def __enter__(self) -> "FolderCamera":
+    def __enter__(self) -> FolderCamera:
         self.open()
         return self
 
@@ -180,6 +180,7 @@ class FolderCamera:
 
 def _self_test(camera: OpenCvCamera | FolderCamera, what: str) -> CheckResult:
     was_open = camera.state is CameraState.OPEN
+    result: tuple[CheckStatus, str, str, dict[str, int], str]
     with Stopwatch() as sw:
         try:
             if not was_open:
@@ -196,6 +197,36 @@ def _self_test(camera: OpenCvCamera | FolderCamera, what: str) -> CheckResult:
                 camera.close()
     status, detail, detail_zh, data, code = result
     return CheckResult("camera", status, detail, detail_zh, sw.ms, data, code=code)
+
+
+# -- frames: this module owns OpenCV for the drivers (the QR decoder uses these too) ------------
+
+def shrink(frame: np.ndarray, max_width: int) -> np.ndarray:
+    """A copy no wider than `max_width` (the frame itself when it is narrow enough)."""
+    height, width = frame.shape[:2]
+    if width <= max_width:
+        return frame
+    scale = max_width / width
+    return cv2.resize(frame, (max_width, max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+
+
+def encode_png(frame: np.ndarray) -> bytes:
+    ok, png = cv2.imencode(".png", frame)
+    if not ok:
+        raise CameraReadFailed("PNG encoding failed", message_zh="拍摄仪画面无法保存", message_en="camera frame could not be encoded")
+    return bytes(png.tobytes())
+
+
+def decode_qr(image: object) -> str | None:
+    """The QR code's text in a frame, or None when there is none (or the frame is unusable)."""
+    if not isinstance(image, np.ndarray) or image.size == 0 or image.ndim not in (2, 3):
+        return None
+    frame = image if image.dtype == np.uint8 else np.clip(image, 0, 255).astype(np.uint8)
+    try:
+        text, _points, _ = cv2.QRCodeDetector().detectAndDecode(frame)
+    except cv2.error:
+        return None
+    return str(text) or None
 
 
 def open_camera(source: str, sim_folder: str | Path) -> OpenCvCamera | FolderCamera:

@@ -33,8 +33,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import serial
 
@@ -195,7 +196,7 @@ class IdCardReader:
                 pass
             log.debug("closed %s", self.port_url)
 
-    def __enter__(self) -> "IdCardReader":
+    def __enter__(self) -> IdCardReader:
         self.open()
         return self
 
@@ -293,13 +294,12 @@ class IdCardReader:
     def self_test(self) -> list[CheckResult]:
         """Port opens, SAM status (`11 FF`), SAM ID (`12 FF`). Run it on the owning thread."""
         was_open = self.is_open
+        port_error: PortUnavailable | None = None
         with Stopwatch() as sw:
             try:
                 self.open()
             except PortUnavailable as exc:
                 port_error = exc
-            else:
-                port_error = None
         if port_error is not None:
             return [CheckResult("idcard.port", CheckStatus.MISSING, f"cannot open {port_error.detail}", "无法打开身份证读卡器端口", sw.ms,
                                 code=port_error.code)]

@@ -311,15 +311,14 @@ class TicketPrinter:
 
     def self_test(self) -> list[CheckResult]:
         results: list[CheckResult] = []
-        with Stopwatch() as sw:
-            with self._lock:
-                try:
-                    backend = self._require_backend()
-                    if isinstance(backend, (_SerialBackend, _UsbBackend)):
-                        backend._open()
-                    error = None
-                except PrinterError as exc:
-                    error = exc
+        with Stopwatch() as sw, self._lock:
+            try:
+                backend = self._require_backend()
+                if isinstance(backend, (_SerialBackend, _UsbBackend)):
+                    backend._open()
+                error = None
+            except PrinterError as exc:
+                error = exc
         if error is not None:
             missing = error.code == "PRINTER_USB_UNAVAILABLE"
             results.append(CheckResult("printer.connection", CheckStatus.MISSING if missing else CheckStatus.ERROR,
@@ -355,7 +354,7 @@ class TicketPrinter:
             if self._backend is not None:
                 self._backend.close()
 
-    def __enter__(self) -> "TicketPrinter":
+    def __enter__(self) -> TicketPrinter:
         return self
 
     def __exit__(self, *exc: object) -> None:

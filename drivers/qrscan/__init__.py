@@ -4,7 +4,12 @@ from drivers.qrscan.errors import QrScanError, ScannerPortUnavailable
 from drivers.qrscan.image import decode_qr_image
 from drivers.qrscan.keystrokes import KeystrokeBurstDetector
 from drivers.qrscan.serial_scanner import (
-    GarbageRejected, ScannerConnected, ScannerDisconnected, SerialQrScanner, VoucherScanned, self_test,
+    GarbageRejected,
+    ScannerConnected,
+    ScannerDisconnected,
+    SerialQrScanner,
+    VoucherScanned,
+    self_test,
 )
 from drivers.qrscan.simulator import QrScannerSimulator
 

@@ -10,21 +10,42 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from drivers.diagnostics import CheckResult, CheckStatus, Stopwatch
 from drivers.sscard.apdu import (
-    EF05, EF06, CardConnectionLike, exchange, read_record_by_number, read_record_by_tag,
-    select_by_name, select_ef, transport_error,
+    EF05,
+    EF06,
+    CardConnectionLike,
+    exchange,
+    read_record_by_number,
+    read_record_by_tag,
+    select_by_name,
+    select_ef,
+    transport_error,
 )
 from drivers.sscard.errors import (
-    CardMute, CardRemovedError, NoCard, NoReader, PcscUnavailableError, PyscardMissing, RecordNotFound,
-    SsCardError, WrongParameters,
+    CardMute,
+    CardRemovedError,
+    NoCard,
+    NoReader,
+    PcscUnavailableError,
+    PyscardMissing,
+    RecordNotFound,
+    SsCardError,
+    WrongParameters,
 )
 from drivers.sscard.records import (
-    EF05_TAGS, EF06_TAGS, FIXED_LENGTHS, NAME_MAX, OPTIONAL_TAGS, SsCardData, parse_records,
+    EF05_TAGS,
+    EF06_TAGS,
+    FIXED_LENGTHS,
+    NAME_MAX,
+    OPTIONAL_TAGS,
+    SsCardData,
+    parse_records,
 )
 
 log = logging.getLogger("drivers.sscard")

@@ -138,10 +138,9 @@ class DiagnosticsFacade:
         return self._trace.recent(n) if self._trace is not None else []
 
     def camera_snapshot(self) -> bytes:
-        """One frame from the document camera as PNG (raises the camera's own clear error)."""
-        import cv2
-
-        from drivers.camera import open_camera
+        """One frame from the document camera as PNG, at most 480 px wide (raises the camera's own
+        clear error)."""
+        from drivers.camera import encode_png, open_camera, shrink
 
         section = self.config.devices.camera
         camera = open_camera(section.source, self.config.resolve(section.sim_folder))
@@ -150,12 +149,13 @@ class DiagnosticsFacade:
             frame = camera.grab()
         finally:
             camera.close()
-        height, width = frame.shape[:2]
-        scale = min(1.0, 480 / max(width, 1))
-        small = cv2.resize(frame, (int(width * scale), int(height * scale))) if scale < 1.0 else frame
-        ok, png = cv2.imencode(".png", small)
-        self.audit("camera.preview", "ok" if ok else "encode failed")
-        return png.tobytes()
+        try:
+            png = encode_png(shrink(frame, 480))
+        except Exception:
+            self.audit("camera.preview", "encode failed")
+            raise
+        self.audit("camera.preview", "ok")
+        return png
 
     def reconnect(self, device: str) -> str:
         """Close the device's port; its owner reopens it at once (reader thread, next print)."""

@@ -54,7 +54,6 @@ class PinPad(QWidget):
         self._pin = ""
         self._entry_enabled = True
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(metrics.gap_px)
         self.title = _label("title", f"{prefix}_title")
         self.hint = _label("hint")
