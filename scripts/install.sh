@@ -142,6 +142,11 @@ if [ "$(cat "$REL/.installed" 2>/dev/null)" != "$HASH" ]; then
   changed "installed $NAME $RELEASE in $REL"
 fi
 if [ "$(readlink "$OPT/current" 2>/dev/null)" != "$RELEASE" ]; then
+  # Switching back to older sources must not leave the data behind (kiosk update refuses the same):
+  # the release's own software says whether it reads the outbox schema stored in the data dir.
+  if [ -L "$OPT/current" ] && ! why="$("$REL/venv/bin/python" -m kiosk.commands.update_release "$DATA" 2>&1)"; then
+    echo "install: $why; current stays $(readlink "$OPT/current")" >&2; exit 1
+  fi
   ln -sfn "$RELEASE" "$OPT/current.new" && mv -T "$OPT/current.new" "$OPT/current"  # atomic switch
   changed "current -> $RELEASE"
 fi
@@ -151,7 +156,8 @@ put_file 0755 "$PREFIX/usr/local/bin/kiosk" <<EOF
 #!/bin/sh
 # Installed by scripts/install.sh: the appliance's kiosk command with its config and data dir.
 export KIOSK_DATA_DIR="\${KIOSK_DATA_DIR:-$DATA}"
-if [ "\$(id -u)" = 0 ] && id $USER_NAME >/dev/null 2>&1; then
+# kiosk update writes $OPT and restarts units: it stays root (its checks of the data run as $USER_NAME).
+if [ "\$(id -u)" = 0 ] && [ "\${1:-}" != update ] && id $USER_NAME >/dev/null 2>&1; then
   exec runuser -u $USER_NAME -- env KIOSK_DATA_DIR="\$KIOSK_DATA_DIR" $OPT/current/venv/bin/kiosk --config $ETC/config.toml "\$@"
 fi
 exec $OPT/current/venv/bin/kiosk --config $ETC/config.toml "\$@"
@@ -210,6 +216,8 @@ if has_role hub; then
 # Flags for `kiosk hub serve` (scripts/deploy/systemd/yibao-hub.service). Behind Caddy it stays on
 # 127.0.0.1. PostgreSQL: [hub] db = "postgresql:///yibao" in config.toml (so `kiosk hub add-token` uses it too).
 HUB_FLAGS=--host 127.0.0.1 --port 8765
+# Worker processes (the unit passes --workers $HUB_WORKERS; default 1). More than one needs PostgreSQL.
+#HUB_WORKERS=4
 EOF
   UNIT_NAMES+=(yibao-hub.service)
 fi

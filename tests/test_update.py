@@ -153,12 +153,15 @@ class Machine:
         fake = root / "bin/systemctl"
         fake.write_text(FAKE_SYSTEMCTL)
         fake.chmod(0o755)
-        installed = subprocess.run(["bash", str(project_wheel().parent.parent / "src/scripts/install.sh"), "--prefix",
-                                    str(self.prefix), "--venv-from", str(VENV), "kiosk"],
-                                   capture_output=True, text=True, timeout=300)
+        installed = self.install()
         assert installed.returncode == 0, installed.stderr
         self.env = {"PATH": f"{root / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": str(root), "LANG": "C.UTF-8",
                     "QT_QPA_PLATFORM": "offscreen", "FAKE_STATE": str(self.state), "FAKE_OPT": str(self.opt)}
+
+    def install(self) -> subprocess.CompletedProcess:
+        """scripts/install.sh of this checkout (v1) into the prefix."""
+        return subprocess.run(["bash", str(project_wheel().parent.parent / "src/scripts/install.sh"), "--prefix",
+                               str(self.prefix), "--venv-from", str(VENV), "kiosk"], capture_output=True, text=True, timeout=300)
 
     def kiosk(self, *args: str, **env: str) -> subprocess.CompletedProcess:
         """The installed `kiosk` (/usr/local/bin/kiosk of the prefix: config and data dir set)."""
@@ -307,6 +310,11 @@ def test_data_past_an_old_release_refuse_the_update_the_rollback_and_the_downgra
     assert "refused: 0.1.9 cannot read outbox.sqlite3 (outbox schema 4, readable from schema 4 on; 0.1.9 reads up to 3)" \
         in one_line(downgrade)
     assert machine.current() == "0.4.0" and not (machine.opt / "0.1.9").exists()
+    # nor does install.sh from v1's checkout switch back to it
+    reinstall = machine.install()
+    assert reinstall.returncode == 1
+    assert f"refused: {VERSION} cannot read outbox.sqlite3" in reinstall.stderr and "current stays 0.4.0" in reinstall.stderr
+    assert machine.current() == "0.4.0"
     assert machine.rows() == before
 
 

@@ -313,3 +313,27 @@ def describe(release: str, reader: Reader, bad: list[Stored]) -> str:
     need = s.min_reader if s.min_reader is not None else s.schema
     return (f"{release} cannot read {s.path.name} (outbox schema {s.schema}, readable from schema {need} on; "
             f"{release} reads up to {reader.schema})")
+
+
+def main(argv: list[str]) -> int:
+    """`python -m kiosk.commands.update_release DATA_DIR` (scripts/install.sh, before it switches
+    `current`): exit 1 with one line when this software cannot read the outboxes stored there."""
+    from kiosk import __version__
+    from kiosk.services.outbox import SCHEMA_VERSION
+
+    if len(argv) != 1:
+        print("usage: python -m kiosk.commands.update_release DATA_DIR", file=sys.stderr)
+        return 2
+    try:
+        bad = unreadable(Reader(SCHEMA_VERSION, True), stored_schemas(Path(argv[0])))
+    except UpdateError as exc:
+        print(exc.message("en"), file=sys.stderr)
+        return 1
+    if bad:
+        print(f"refused: {describe(__version__, Reader(SCHEMA_VERSION, True), bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
