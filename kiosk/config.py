@@ -122,6 +122,18 @@ class DevicesSection:
 
 
 @dataclass(frozen=True)
+class SmsSection:
+    """[hub.sms]: the hub's SMS notices of 办结 / 退回补正 (kiosk/hub/notify). sender "" = none."""
+    sender: str = ""  # "" (no SMS) | file (JSON lines, phone masked: demo) | aliyun (Dysmsapi SendSms)
+    url: str = "https://dysmsapi.aliyuncs.com/"
+    keys_file: str = ""  # aliyun: 0600 TOML with access_key_id, access_key_secret (never in config.toml)
+    sign_name: str = ""  # the approved 短信签名
+    template_done: str = "SMS_KIOSK_DONE"  # approved template codes (variables: name, service)
+    template_returned: str = "SMS_KIOSK_RETURNED"
+    file: str = ""  # file sender: empty = <data_dir>/sms/sent.jsonl
+
+
+@dataclass(frozen=True)
 class HubSection:
     url: str = "http://127.0.0.1:8765"
     token: str = "demo-token-0001"
@@ -130,6 +142,7 @@ class HubSection:
     tokens_file: str = ""
     key_file: str = ""  # hub serve: payload key ring; empty = <data_dir>/keys/hub.key (never in the database)
     ca_file: str = ""  # kiosk side: CA bundle that signed the hub's certificate (private CA); empty = system CAs
+    sms: SmsSection = field(default_factory=SmsSection)  # hub serve: SMS notices to residents (issue 18)
 
 
 @dataclass(frozen=True)

@@ -245,6 +245,12 @@ def _serve(args: argparse.Namespace, config: Config, db_url: str, key_file: Path
         platform = platform_from_config(config)
     except UpstreamConfigError as exc:
         return _fail(f"{config.source}: {exc}", 2)
+    from kiosk.hub.notify.setup import NotifyConfigError, notify_from_config
+
+    try:
+        notify = notify_from_config(config)  # [hub.sms]: SMS notices of 办结 / 退回补正
+    except NotifyConfigError as exc:
+        return _fail(f"{config.source}: {exc}", 2)
     if bool(args.tls_cert) != bool(args.tls_key):
         return _fail("--tls-cert and --tls-key go together", 2)
     problem = exposure_problem(args.host, bool(args.tls_cert), args.insecure)
@@ -285,11 +291,14 @@ def _serve(args: argparse.Namespace, config: Config, db_url: str, key_file: Path
         "kiosks": sorted(set(tokens.values())), "stored_tokens": stored_tokens,
         "platform": config.upstream.url or None, "workers": args.workers}), flush=True)
     if args.workers > 1:
+        if notify is not None:
+            notify.sender.close()  # each worker makes its own (no HTTP client crosses a fork)
         return _serve_workers(args, config, db_url, key_file, tokens, store, pool_size, ready)
+    from kiosk.hub.console.routes import ConsoleOptions
+
     try:
         serve(db_url, args.host, args.port, tokens, store=store, tls_cert=args.tls_cert, tls_key=args.tls_key,
-              platform=platform,
-              on_ready=ready)
+              platform=platform, on_ready=ready, console=ConsoleOptions(notify=notify))
     except OSError as exc:
         return _fail(f"cannot start on {args.host}:{args.port}: {exc.strerror or exc}", 1)
     return 0
@@ -306,11 +315,17 @@ def _serve_workers(args: argparse.Namespace, config: Config, db_url: str, key_fi
     store.close()  # type: ignore[attr-defined]  # never share a connection across a fork
 
     def build() -> tuple[object, object]:
+        from kiosk.hub.console.routes import ConsoleOptions
+        from kiosk.hub.notify.setup import notify_from_config
+
         worker_store = open_store(db_url, key_file, pool_size)
         platform = platform_from_config(config)
-        app = create_app(worker_store, tokens, platform=platform)
+        app = create_app(worker_store, tokens, platform=platform, console=ConsoleOptions(notify=notify_from_config(config)))
 
         def close() -> None:
+            notifier = getattr(app.state, "notifier", None)
+            if notifier is not None:
+                notifier.stop()
             worker_store.close()
             if platform is not None and hasattr(platform, "close"):
                 platform.close()

@@ -43,10 +43,14 @@ class HubHandle:
     _close_store: bool = field(default=True, repr=False)
     platform_sim: Any = None  # the PlatformSimHandle this hub started for itself (tests, demo), if any
     platform: Any = None  # the PlatformService answering record and voucher queries
+    app: Any = None
 
     def stop(self, timeout: float = 10.0) -> None:
         self._server.should_exit = True
         self._thread.join(timeout)
+        notifier = getattr(getattr(self.app, "state", None), "notifier", None)
+        if notifier is not None:  # the SMS notice sender (kiosk/hub/notify)
+            notifier.stop(timeout)
         if self._close_store:
             self.store.close()
         if self.platform_sim is not None:  # ours alone: the service talking to it goes with it
@@ -132,7 +136,8 @@ def start_hub_in_thread(db_url: str | HubStore, tokens: dict[str, str], host: st
         platform, platform_sim = platform_for_simulator(store_dir(db_url, key_file))
     sock = _bind(host, port)
     actual_port = sock.getsockname()[1]
-    server = _server(create_app(store, tokens, max_body_bytes, platform=platform, **app_options), log_level, tls_cert, tls_key)
+    app = create_app(store, tokens, max_body_bytes, platform=platform, **app_options)
+    server = _server(app, log_level, tls_cert, tls_key)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"hub:{actual_port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -144,7 +149,7 @@ def start_hub_in_thread(db_url: str | HubStore, tokens: dict[str, str], host: st
     url_host = f"[{host}]" if ":" in host else host
     scheme = "https" if tls_cert else "http"
     return HubHandle(f"{scheme}://{url_host}:{actual_port}", store, server, thread,
-                     _close_store=not isinstance(db_url, HubStore), platform_sim=platform_sim, platform=platform)
+                     _close_store=not isinstance(db_url, HubStore), platform_sim=platform_sim, platform=platform, app=app)
 
 
 def store_dir(db_url: str | HubStore, key_file: str | Path | None = None) -> Path:
@@ -163,8 +168,9 @@ def store_dir(db_url: str | HubStore, key_file: str | Path | None = None) -> Pat
 def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, tokens: dict[str, str] | None = None,
           on_ready: Callable[[str], None] | None = None, key_file: str | Path | None = None,
           tls_cert: str | None = None, tls_key: str | None = None, store: HubStore | None = None,
-          platform: Any = None) -> None:
-    """Foreground until SIGINT/SIGTERM (uvicorn handles the signals). `platform`: see start_hub_in_thread."""
+          platform: Any = None, console: Any = None) -> None:
+    """Foreground until SIGINT/SIGTERM (uvicorn handles the signals). `platform`: see start_hub_in_thread;
+    `console`: ConsoleOptions (e.g. the SMS notice sender from [hub.sms])."""
     from kiosk.hub.pool import open_store
 
     store = store or open_store(db_url, key_file)
@@ -173,8 +179,12 @@ def serve(db_url: str, host: str = "127.0.0.1", port: int = 8765, tokens: dict[s
         if on_ready:
             url_host = f"[{host}]" if ":" in host else host
             on_ready(f"{'https' if tls_cert else 'http'}://{url_host}:{sock.getsockname()[1]}")
-        _server(create_app(store, tokens or {}, platform=platform), "info", tls_cert, tls_key).run(sockets=[sock])
+        app = create_app(store, tokens or {}, platform=platform, console=console)
+        _server(app, "info", tls_cert, tls_key).run(sockets=[sock])
     finally:
+        notifier = getattr(app.state, "notifier", None) if "app" in locals() else None
+        if notifier is not None:
+            notifier.stop()
         store.close()
 
 

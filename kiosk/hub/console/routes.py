@@ -78,6 +78,7 @@ class ConsoleOptions:
     forms_dir: Path | None = None
     title: str = "医保自助服务 · 管理后台"
     clock: Callable[[], float] = time.time
+    notify: Any = None  # kiosk.hub.notify.worker.NotifyOptions: SMS notices of 办结 / 退回补正 (None: none)
 
 
 class HeartbeatIn(BaseModel):
@@ -144,11 +145,20 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
     console = ConsoleStore(store, options.clock)
     app.state.console = console
     followups = fu.Followups(store, options.clock)
+    notifier = None
     forms = _forms(options)
     service_names = {f.code: f.title.zh_CN for f in forms.forms}
     instant = options.instant_services if options.instant_services is not None else \
         frozenset(f.code for f in forms.forms if f.instant)
     rules = options.rules
+    if options.notify is not None:  # close the loop: 办结 / 退回补正 reach the resident by SMS
+        from kiosk.hub.notify.worker import NotifyWorker
+
+        notifier = NotifyWorker(store, options.notify, service_names, options.clock)
+        console.notify_states = frozenset(options.notify.templates)
+        console.on_notify = notifier.wake
+        app.state.notifier = notifier
+        notifier.start()
     templates = Environment(loader=ChoiceLoader([FileSystemLoader(HERE / "templates"), FileSystemLoader(HALL_HERE / "templates")]),
                             autoescape=select_autoescape(["html"]))
     templates.globals.update(DEVICE_LABELS=DEVICE_LABELS, DEVICE_STATE_LABELS=DEVICE_STATE_LABELS, FAULT_STATES=FAULT_STATES,
@@ -409,10 +419,11 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
         state = await run_in_threadpool(console.state_of, kiosk_id, submission_id)
         history = await run_in_threadpool(console.state_history, kiosk_id, submission_id)
         view = application_view(forms, meta["service"], payload or {}, submission_id)
+        notices = await run_in_threadpool(notifier.status, kiosk_id, submission_id) if notifier is not None else []
         return {"id": submission_id, "kiosk_id": kiosk_id, "station": await run_in_threadpool(console.station_of, kiosk_id),
                 "service": meta["service"], "service_name": view["service_name"], "created_at": meta["created_at"],
                 "received_at": meta["received_at"], "state": state["state"] if state else "submitted",
-                "note": state["note"] if state else "", "history": history,
+                "note": state["note"] if state else "", "history": history, "notices": notices,
                 "application": {k: view[k] for k in ("applicant", "answers", "materials", "receipts")}}
 
     @app.get("/api/applications/{submission_id}", include_in_schema=False)

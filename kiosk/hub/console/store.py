@@ -44,6 +44,8 @@ class ConsoleStore:
     def __init__(self, hub: HubStore, clock: Callable[[], float] = time.time) -> None:
         self.hub = hub
         self.clock = clock
+        self.notify_states: frozenset[str] = frozenset()  # states that queue an SMS notice (kiosk/hub/notify)
+        self.on_notify: Callable[[], None] | None = None  # wakes the notice sender after the commit
 
     def _tx(self) -> Any:
         return self.hub.transaction()
@@ -267,6 +269,12 @@ class ConsoleStore:
                                 "updated_at = excluded.updated_at, updated_by = excluded.updated_by, "
                                 "change_seq = excluded.change_seq"),
                         (kiosk_id, submission_id, state, key_id, sealed, now, by, seq))
+            if state in self.notify_states:  # same transaction: a notice is never lost nor sent for a rolled-back change
+                from kiosk.hub.notify.worker import enqueue
+
+                enqueue(self.hub, cur, kiosk_id, submission_id, state, seq, now)
+        if state in self.notify_states and self.on_notify is not None:
+            self.on_notify()
         return {"id": submission_id, "kiosk_id": kiosk_id, "state": state, "note": note, "updated_at": _iso(now),
                 "seq": seq}
 
