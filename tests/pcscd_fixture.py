@@ -9,11 +9,11 @@ Import both into a test module: `from pcscd_fixture import pcscd, vpcd_card  # n
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from drivers.sscard.pcscd import VPCD_PORT, VPCD_READER  # noqa: E402
 START_TIMEOUT_S = 15.0
@@ -40,15 +40,9 @@ def reader_state(reader: str = VPCD_READER) -> int:
 def wait_card(present: bool, reader: str = VPCD_READER, timeout_s: float = 10.0) -> None:
     from smartcard import scard
 
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        state = reader_state(reader)
-        if present and state & scard.SCARD_STATE_PRESENT:
-            return
-        if not present and state & scard.SCARD_STATE_EMPTY:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"card never became {'present' if present else 'absent'} in {reader}")
+    wanted = scard.SCARD_STATE_PRESENT if present else scard.SCARD_STATE_EMPTY
+    wait_until(lambda: reader_state(reader) & wanted, timeout_s, 0.05,
+               f"the card to become {'present' if present else 'absent'} in {reader}")
 
 
 @pytest.fixture(scope="session")

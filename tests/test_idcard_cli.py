@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from drivers.idcard import protocol as p
 from drivers.idcard.simulator import Faults, IdCardSimulator, load_profile, profile_from_fields
@@ -117,10 +118,11 @@ def _cli_polling(sim: IdCardSimulator, *args: str, tmp_path: Path) -> subprocess
     env = {**os.environ, "KIOSK_DATA_DIR": str(tmp_path / "data")}
     proc = subprocess.Popen([sys.executable, "-m", "kiosk", "read-id", "--port", sim.start_pty(), *args], cwd=PROJECT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 20
-    while not any(cmd == p.FIND_CARD[0] for _, cmd, _ in list(sim.device.requests)):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.02)
+    def polling() -> bool:
+        assert proc.poll() is None, proc.communicate()
+        return any(cmd == p.FIND_CARD[0] for _, cmd, _ in list(sim.device.requests))
+
+    wait_until(polling, 20, what="read-id polling the reader")
     return proc
 
 

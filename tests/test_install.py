@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL = ROOT / "scripts" / "install.sh"
@@ -145,14 +146,12 @@ def free_port() -> int:
 
 
 def wait_for(predicate, timeout: float, what: str, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def done() -> bool:
         if process is not None and process.poll() is not None:
             raise AssertionError(f"{what}: process exited {process.returncode}: {process.stderr.read() if process.stderr else ''}")
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+        return bool(predicate())
+
+    wait_until(done, timeout, 0.05, what)
 
 
 def stop(process: subprocess.Popen) -> int:

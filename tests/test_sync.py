@@ -10,6 +10,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from waiting import wait_until
 
 from hub_fixtures import KIOSK, TOKEN, TOKENS, cipher, hub, store  # noqa: F401
 from kiosk.hub.server import start_hub_in_thread
@@ -169,14 +170,11 @@ def test_worker_goes_offline_then_syncs_at_once_when_woken(store, tmp_path):
         port = int(url.rsplit(":", 1)[1])
         hub = start_hub_in_thread(str(tmp_path / "h.sqlite3"), TOKENS, port=port)  # network back
         worker.wake()
-        deadline = time.monotonic() + 5
-        while not (statuses and statuses[-1].online and statuses[-1].pending == 0) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: statuses and statuses[-1].online and statuses[-1].pending == 0, 5, what="online, all sent")
         assert statuses[-1].online is True and statuses[-1].pending == 0 and statuses[-1].last_sync_at
         assert hub.store.stats()["total"] == 3
         n = len(statuses)
-        time.sleep(0.5)
-        assert len(statuses) > n  # heartbeat keeps coming while idle
+        wait_until(lambda: len(statuses) > n, 5, what="a heartbeat while idle")  # heartbeat keeps coming
     finally:
         worker.stop()
         hub.stop()
