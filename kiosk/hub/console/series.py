@@ -32,9 +32,9 @@ def bucket_range(key: str, by: str, day_from: str, day_to: str) -> tuple[str, st
         start = dt.date.fromisocalendar(int(year), int(week), 1)
         end = start + dt.timedelta(days=6)
     elif by == "month":
-        year, month = (int(p) for p in key.split("-"))
-        start = dt.date(year, month, 1)
-        end = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1))
+        y, m = (int(p) for p in key.split("-"))
+        start = dt.date(y, m, 1)
+        end = (dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1))
     else:
         start = end = dt.date.fromisoformat(key)
     return max(start.isoformat(), day_from), min(end.isoformat(), day_to)
@@ -66,7 +66,7 @@ def figure_series(hub: HubStore, day_from: str, day_to: str, station: str | None
         cur.execute(hub.sql(sql), params)
         rows = cur.fetchall()
     keys = all_buckets(day_from, day_to, by)
-    buckets = {k: {"bucket": k, "from": bucket_range(k, by, day_from, day_to)[0], "to": bucket_range(k, by, day_from, day_to)[1],
+    buckets: dict[str, dict[str, Any]] = {k: {"bucket": k, "from": bucket_range(k, by, day_from, day_to)[0], "to": bucket_range(k, by, day_from, day_to)[1],
                    "applications": {}, "total": 0, "ratings": {str(level): 0 for level in (5, 4, 3, 2, 1)},
                    "bad_ratings": 0, "tickets": 0, "consultations": 0} for k in keys}
     per_station: dict[str, dict[str, int]] = {}
