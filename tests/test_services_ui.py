@@ -260,3 +260,16 @@ def test_the_pledge_of_long_term_residence_is_recorded_in_the_payload(shell_fact
     click(j.find("review_submit"))
     wait_until(lambda: shell.controller.done_view.saved, 10, "saved")
     assert shell.runtime.outbox.get(submission_id).payload["answers"]["pledge"] is True
+
+
+def test_the_guide_is_spoken_in_voice_mode(kiosk_shell) -> None:
+    shell = kiosk_shell(hub=False)[0]
+    said = shell.voice.speaker.said  # offscreen: a recording speaker stands in for espeak-ng
+    j = Journey(shell.window, log=lambda _: None)
+    j.choose_service("chronic_disease", start=False)
+    j.on_screen("guide")
+    wait_until(lambda: any("办事指南：门诊慢特病认定" in text for text, _ in said), 5, "the spoken guide")
+    spoken = next(text for text, _ in said if "办事指南" in text)
+    form = CATALOG.by_code("chronic_disease")
+    assert all(m.zh_CN in spoken for m in form.guide.materials) and "15 个工作日内办结" in spoken
+    assert "请点开始填写" in spoken and "☐" not in spoken

@@ -224,6 +224,21 @@ class HomeScreen(Screen):
         self.page = min(self.page, len(self._pages) - 1)
 
     def _layout_tiles(self) -> None:
+        if getattr(self, "_laying_out", False):
+            return  # a tile shown below resizes this screen: that resize must not re-enter mid-layout
+        self._laying_out = True
+        try:
+            self._place_tiles()
+        finally:
+            self._laying_out = False
+        if self._capacity() != self._shown_capacity or self._columns() != self._shown_columns:
+            self._laying_out = True
+            try:
+                self._place_tiles()
+            finally:
+                self._laying_out = False
+
+    def _place_tiles(self) -> None:
         for widget in [*self.tiles, self.more]:
             self.grid.removeWidget(widget)
             widget.hide()
