@@ -232,7 +232,7 @@ def mask_fields(obj: Any, policy: MaskPolicy = DEFAULT_POLICY, *, kinds: dict[st
     return obj
 
 
-def _mask_item(item: dict, policy: MaskPolicy, table: dict[str, Kind]) -> dict:
+def _mask_item(item: dict[str, Any], policy: MaskPolicy, table: dict[str, Kind]) -> dict[str, Any]:
     """One receipt/bill line: what was bought or done is health data; the money is not."""
     return {k: (mask_health(v) if k in ("name", "item", "drug", "diagnosis") else mask_fields(v, policy, kinds=table))
             for k, v in item.items()}

@@ -57,7 +57,9 @@ class Faults:
     times: int | None = None  # fault the next N matching requests, then behave; None = until cleared
 
     def clear(self) -> None:
-        self.__init__()  # type: ignore[misc]
+        """Back to no faults at all (every field at its default)."""
+        for name, value in vars(Faults()).items():
+            setattr(self, name, value)
 
 
 @dataclass
@@ -69,7 +71,7 @@ class PlatformSimulator:
     _seen: set[str] = field(default_factory=set)
     _tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     _asked: dict[str, SimPerson] = field(default_factory=dict)  # psn_no → person, for 5301
-    _serial: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- faults ---------------------------------------------------------------------------------
