@@ -156,8 +156,12 @@ put_file 0755 "$PREFIX/usr/local/bin/kiosk" <<EOF
 #!/bin/sh
 # Installed by scripts/install.sh: the appliance's kiosk command with its config and data dir.
 export KIOSK_DATA_DIR="\${KIOSK_DATA_DIR:-$DATA}"
-# kiosk update writes $OPT and restarts units: it stays root (its checks of the data run as $USER_NAME).
-if [ "\$(id -u)" = 0 ] && [ "\${1:-}" != update ] && id $USER_NAME >/dev/null 2>&1; then
+# kiosk update writes $OPT and restarts units, so it stays root (its checks of the data run as
+# $USER_NAME); it finds the data dir from its --prefix and keeps its own log out of it.
+if [ "\${1:-}" = update ]; then
+  exec env -u KIOSK_DATA_DIR $OPT/current/venv/bin/kiosk --config $ETC/config.toml "\$@"
+fi
+if [ "\$(id -u)" = 0 ] && id $USER_NAME >/dev/null 2>&1; then
   exec runuser -u $USER_NAME -- env KIOSK_DATA_DIR="\$KIOSK_DATA_DIR" $OPT/current/venv/bin/kiosk --config $ETC/config.toml "\$@"
 fi
 exec $OPT/current/venv/bin/kiosk --config $ETC/config.toml "\$@"

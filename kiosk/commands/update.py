@@ -59,6 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     parser.add_argument("wheel", nargs="?", metavar="WHEEL", help="yibao_kiosk-VERSION-py3-none-any.whl")
     parser.add_argument("--rollback", action="store_true", help="switch back to the previous release")
     parser.add_argument("--prefix", metavar="DIR", help="the installation's root (as scripts/install.sh --prefix; default /)")
+    parser.add_argument("--data-dir", metavar="DIR", help="the services' data dir (default KIOSK_DATA_DIR, else <prefix>/var/lib/yibao-kiosk)")
     deps = parser.add_mutually_exclusive_group()
     deps.add_argument("--wheelhouse", metavar="DIR", help="install dependencies from wheels in DIR only (offline)")
     deps.add_argument("--venv-from", metavar="VENV", help="reuse that virtualenv's packages instead of pip (tests, images)")
@@ -80,7 +81,8 @@ class Updater:
     def __init__(self, args: argparse.Namespace, config: Any) -> None:
         root = Path(args.prefix) if args.prefix else Path("/")
         config_path = Path(args.config) if getattr(args, "config", None) else root / "etc/yibao-kiosk/config.toml"
-        data = Path(config.data_dir) if os.environ.get("KIOSK_DATA_DIR") else root / "var/lib/yibao-kiosk"
+        data = (Path(args.data_dir) if args.data_dir else Path(config.data_dir) if os.environ.get("KIOSK_DATA_DIR")
+                else root / "var/lib/yibao-kiosk")
         self.args = args
         self.layout = Layout.under(args.prefix, config_path.absolute(), data.absolute())
         self.control: UnitControl = NoRestart() if args.no_restart else Systemctl()
