@@ -25,7 +25,9 @@ def note_window(qtbot, tmp_path: Path):
     form_file = tmp_path / "note.toml"
     form_file.write_text(
         'code = "note"\ntitle = { zh_CN = "留言", en = "Note" }\n'
-        '[[fields]]\nname = "note"\ntype = "text"\nlabel = { zh_CN = "留言", en = "Note" }\n', encoding="utf-8")
+        '[[fields]]\nname = "note"\ntype = "text"\nlabel = { zh_CN = "留言", en = "Note" }\n'
+        '[guide]\nwho = { zh_CN = "任何人", en = "Anyone" }\nmaterials = [{ zh_CN = "无", en = "Nothing" }]\n'
+        'days = 0\nresult = { zh_CN = "当场", en = "At once" }\n', encoding="utf-8")
     form = load_form(form_file)
 
     def make(size: tuple[int, int] = (1280, 1024)) -> MainWindow:
@@ -36,6 +38,8 @@ def note_window(qtbot, tmp_path: Path):
         window.form.load(form, {})
         window.show_screen(window.form)
         qtbot.waitUntil(lambda: window.form.editors[0].line.hasFocus())
+        # the keys are made a slice per event-loop turn (issue 20): they come a moment after the form
+        qtbot.waitUntil(lambda: window.form.keyboard is not None and window.form.keyboard.available)
         return window
 
     return make
@@ -81,3 +85,33 @@ def test_elderly_keyboard_fits_a_portrait_panel_and_the_space_label_is_readable(
     space.translate(top_left)
     ratio = rendered_contrast(window_pixels(window), space.adjusted(6, 6, -6, -6))
     assert ratio is not None and ratio >= 4.5
+
+
+@pytest.mark.no_qt_log
+def test_the_keyboard_keeps_its_room_while_its_keys_are_made(qtbot) -> None:
+    """The widget takes the keys' height at once and keeps it when they appear: the form above
+    never jumps, and a field focused before the keys existed gets pinyin from the first key."""
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    from kiosk.ui.theme import Metrics
+    from kiosk.ui.widgets.touch_keyboard import TouchKeyboard
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    layout = QVBoxLayout(host)
+    field = QLineEdit()
+    layout.addWidget(field)
+    host.resize(1280, 800)
+    host.show()
+    keyboard = TouchKeyboard(Metrics(DPI))
+    layout.addWidget(keyboard)
+    keyboard.set_language("zh_CN")
+    field.setFocus()
+    qtbot.waitUntil(lambda: keyboard.width() > 0 and field.hasFocus())
+    before = keyboard.height()
+    with qtbot.waitSignal(keyboard.ready, timeout=20_000, raising=False):
+        pass
+    qtbot.waitUntil(lambda: keyboard.available, timeout=20_000)
+    assert abs(keyboard.height() - before) <= 2
+    keyboard.type_keys("zhang")
+    assert "张" in keyboard.candidates()

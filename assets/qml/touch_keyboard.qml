@@ -1,4 +1,7 @@
 // On-screen keyboard with pinyin (Qt Virtual Keyboard), embedded under the form screen.
+// The panel itself is made by an asynchronous Loader (Python gives the engine an incubation
+// controller that makes objects a few milliseconds per event-loop turn), so its first show never
+// stalls the GUI thread; `panelReady` tells Python when the keys exist.
 // Python sets `language`, the panel width that gives the wanted key size (`panelWidth`), and the
 // candidate bar's height and font (`candidateHeight`, `candidatePx`). The bar is the keyboard's
 // own word candidate list (SelectionListModel), always shown and drawn with big candidates so
@@ -15,15 +18,23 @@ Item {
     property real panelWidth: 100000  // a number, not a binding: Python sets it
     property int candidateHeight: 80
     property int candidatePx: 32
-    readonly property real keyboardHeight: panel.keyboard.height
+    readonly property real keyboardHeight: panel ? panel.keyboard.height : 0
     onLanguageChanged: VirtualKeyboardSettings.locale = (language === "zh_CN" ? "zh_CN" : "en_US")
 
-    InputPanel {
-        id: panel
+    signal panelReady()
+    // Made asynchronously: the panel's hundreds of items (and the pinyin engine) are incubated a
+    // few milliseconds per event-loop turn, so the GUI thread never stalls while it first shows.
+    Loader {
+        id: loader
+        asynchronous: true
         width: Math.min(root.width, root.panelWidth)
         anchors.horizontalCenter: parent.horizontalCenter
         anchors.bottom: parent.bottom
+        sourceComponent: InputPanel { width: loader.width }
+        onLoaded: root.setUp()
     }
+    readonly property var panel: loader.item
+    readonly property bool ready: loader.status === Loader.Ready
 
     // Large candidates: one big touch target per word, the chosen font, high contrast.
     Component {
@@ -54,9 +65,12 @@ Item {
         VirtualKeyboardSettings.activeLocales = ["zh_CN", "en_US"]
         VirtualKeyboardSettings.locale = (language === "zh_CN" ? "zh_CN" : "en_US")
         VirtualKeyboardSettings.wordCandidateList.alwaysVisible = true  // no jumping keyboard
+    }
+    function setUp() {
         var view = panel.keyboard.wordCandidateView
         view.delegate = bigCandidate
         view.height = Qt.binding(function() { return root.candidateHeight })
+        root.panelReady()
     }
 
     function typeText(text) {

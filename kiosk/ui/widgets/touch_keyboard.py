@@ -6,6 +6,13 @@ Sized from the panel's millimetres: the panel is made just wide enough that a le
 candidate list) has candidates as tall as a touch target in the title font. The widget's height
 is whatever that keyboard needs, so it never overflows or squeezes the form.
 
+Never stalls the GUI thread (issue 20: its first show once took 60–240 ms): the QML is compiled
+on Qt's loader thread (asynchronous component, one engine shared by every keyboard, so it is
+compiled once per process; `warm_up()` starts that early), and the panel's hundreds of items and
+the pinyin engine are made by an asynchronous Loader that `SlicedIncubation` feeds a few
+milliseconds per event-loop turn. Until the keys exist the widget keeps the height they will
+take (`available` turns True and `ready` is emitted then), so the form never jumps.
+
 Needs QT_IM_MODULE=qtvirtualkeyboard before the QApplication exists (kiosk.stations.qt sets it).
 Where the plugin or QML module is missing the widget says so in the log and stays empty; the
 field still accepts a hardware keyboard.
@@ -15,8 +22,9 @@ from __future__ import annotations
 import logging
 import time
 
-from PySide6.QtCore import Q_ARG, Q_RETURN_ARG, QLoggingCategory, QMetaObject, QPoint, QRect, Qt, QUrl
+from PySide6.QtCore import Q_ARG, Q_RETURN_ARG, QLoggingCategory, QMetaObject, QPoint, QRect, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QResizeEvent
+from PySide6.QtQml import QQmlComponent, QQmlEngine, QQmlIncubationController
 from PySide6.QtQuickWidgets import QQuickWidget
 from PySide6.QtWidgets import QApplication, QSizePolicy
 
@@ -33,9 +41,63 @@ QUIET_LOADER_RULES = "qt.qml.propertyCache.append=false\nqt.multimedia.symbolsre
 KEY_HEIGHT_PER_WIDTH = 0.0765
 
 
-class TouchKeyboard(QQuickWidget):
-    def __init__(self, metrics: Metrics) -> None:
+class SlicedIncubation(QQmlIncubationController):
+    """Makes asynchronous QML objects SLICE_MS at a time, one slice per event-loop turn. A
+    QQuickWidget's engine has no incubation controller, and without one an asynchronous Loader is
+    made in one go — the whole keyboard in one 100+ ms stall."""
+
+    SLICE_MS = 4
+
+    def __init__(self) -> None:
         super().__init__()
+        self._timer = QTimer()
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(lambda: self.incubateFor(self.SLICE_MS))
+
+    def incubatingObjectCountChanged(self, count: int) -> None:  # noqa: N802 (Qt API)
+        if count:
+            self._timer.start()
+        else:
+            self._timer.stop()
+
+
+_engine: QQmlEngine | None = None
+
+
+def shared_engine() -> QQmlEngine:
+    """One QML engine for every keyboard (the form's, the proxy's): the QML is compiled once per
+    process. Owned by the QApplication, so it goes before the application does."""
+    global _engine
+    if _engine is None:
+        QLoggingCategory.setFilterRules(QUIET_LOADER_RULES)
+        engine = QQmlEngine(QApplication.instance())
+        incubation = SlicedIncubation()
+        engine.setIncubationController(incubation)
+        engine._incubation = incubation  # the controller must live as long as the engine
+        engine.destroyed.connect(_forget_engine)
+        _engine = engine
+    return _engine
+
+
+def _forget_engine() -> None:
+    global _engine
+    _engine = None
+
+
+def warm_up() -> None:
+    """Start compiling the keyboard's QML on Qt's loader thread now (say, once the home screen is
+    painted), so the first keyboard only has its objects to make."""
+    engine = shared_engine()
+    if not hasattr(engine, "_warm"):
+        engine._warm = QQmlComponent(engine, QUrl.fromLocalFile(str(QML)), QQmlComponent.CompilationMode.Asynchronous,
+                                     engine)
+
+
+class TouchKeyboard(QQuickWidget):
+    ready = Signal()  # the keys exist: `available` is True from now on
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__(shared_engine(), None)
         self.setObjectName("touch_keyboard")
         self.setResizeMode(QQuickWidget.ResizeMode.SizeRootObjectToView)
         self.setClearColor(QColor(0, 0, 0, 0))
@@ -43,13 +105,36 @@ class TouchKeyboard(QQuickWidget):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a touch on a key must leave the focus in the field
         # Never asks for more width than the form has: the panel narrows to the room it gets.
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        QLoggingCategory.setFilterRules(QUIET_LOADER_RULES)
-        self.setSource(QUrl.fromLocalFile(str(QML)))
-        self.available = self.status() == QQuickWidget.Status.Ready
-        if not self.available:
-            log.warning("touch keyboard unavailable: %s", "; ".join(e.toString() for e in self.errors()))
+        self.available = False
         self.metrics = metrics
-        self.set_metrics(metrics)
+        self._language: str | None = None
+        self._fit_height()  # the room the keys will take, kept while they are made
+        self._component = QQmlComponent(self.engine(), QUrl.fromLocalFile(str(QML)),
+                                        QQmlComponent.CompilationMode.Asynchronous, self)
+        self._component.statusChanged.connect(self._compiled)
+        if not self._component.isLoading():  # compiled before (another keyboard, warm_up): no signal comes
+            self._compiled(self._component.status())
+
+    def _compiled(self, status: QQmlComponent.Status) -> None:
+        if status == QQmlComponent.Status.Loading or self.rootObject() is not None:
+            return
+        root = self._component.create() if status == QQmlComponent.Status.Ready else None
+        if root is None:
+            errors = self._component.errors() if status == QQmlComponent.Status.Error else []
+            log.warning("touch keyboard unavailable: %s", "; ".join(e.toString() for e in errors) or "not created")
+            return
+        root.panelReady.connect(self._panel_ready)
+        self.setContent(QUrl.fromLocalFile(str(QML)), self._component, root)
+        self.set_metrics(self.metrics)
+        if self._language is not None:
+            self.set_language(self._language)
+
+    def _panel_ready(self) -> None:
+        self.available = True
+        self._fit_height()
+        # a field focused while the panel was being made: the new input engine learns of it now
+        QApplication.inputMethod().update(Qt.InputMethodQuery.ImQueryAll)
+        self.ready.emit()
 
     def set_metrics(self, metrics: Metrics) -> None:
         """长辈版 switched (or first shown): bigger keys and candidates, at once."""
@@ -65,12 +150,12 @@ class TouchKeyboard(QQuickWidget):
         root = self.rootObject()
         width = self.width() if self.width() > 0 else 10_000
         panel = min(width, self.metrics.target_px / KEY_HEIGHT_PER_WIDTH + 2)
+        keyboard = panel * 0.3125  # Qt Virtual Keyboard's own height for this width (until it is made)
         if root is not None:
             root.setProperty("width", width)  # so the panel lays out at its real width now
-            QApplication.processEvents()
-            keyboard = float(root.property("keyboardHeight") or 0) or panel * 0.3125
-        else:
-            keyboard = 0
+            if self.available:
+                QApplication.processEvents()
+                keyboard = float(root.property("keyboardHeight") or 0) or keyboard
         self.setFixedHeight(round(keyboard) + self.metrics.target_px + 4)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
@@ -79,6 +164,7 @@ class TouchKeyboard(QQuickWidget):
             self._fit_height()
 
     def set_language(self, language: str) -> None:
+        self._language = language
         root = self.rootObject()
         if root is not None:
             root.setProperty("language", language)
@@ -114,14 +200,14 @@ class TouchKeyboard(QQuickWidget):
 
     def _ask(self, method: str, *arguments: object) -> object:
         root = self.rootObject()
-        if root is None:
+        if root is None or not self.available:
             raise RuntimeError("touch keyboard is not loaded")
         args = [Q_ARG("QVariant", a) for a in arguments]
         return QMetaObject.invokeMethod(root, method, Q_RETURN_ARG("QVariant"), *args)
 
     def _call(self, method: str, argument: object) -> None:
         root = self.rootObject()
-        if root is None:
+        if root is None or not self.available:
             raise RuntimeError("touch keyboard is not loaded")
         QMetaObject.invokeMethod(root, method, Q_ARG("QVariant", argument))
         deadline = time.monotonic() + 0.3
