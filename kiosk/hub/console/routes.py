@@ -424,6 +424,7 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
                 "service": meta["service"], "service_name": view["service_name"], "created_at": meta["created_at"],
                 "received_at": meta["received_at"], "state": state["state"] if state else "submitted",
                 "note": state["note"] if state else "", "history": history, "notices": notices,
+                "receipt_images": _receipt_images(payload or {}),
                 "application": {k: view[k] for k in ("applicant", "answers", "materials", "receipts")}}
 
     @app.get("/api/applications/{submission_id}", include_in_schema=False)
@@ -733,6 +734,24 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
     return console
+
+
+def _receipt_images(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each 零星报销 receipt's picture (issue 19) as a data: URI with its failed checks, in the
+    receipts' order (the page is an audited view; the CSP allows data: images)."""
+    from kiosk.services.receipt_images import decode_receipt_image
+
+    receipts = payload.get("receipts") if isinstance(payload.get("receipts"), list) else []
+    out = []
+    for n, receipt in enumerate(r for r in receipts if isinstance(r, dict)):
+        image = receipt.get("image")
+        data = decode_receipt_image(image)
+        checks = receipt.get("checks") if isinstance(receipt.get("checks"), dict) else {}
+        out.append({"n": n + 1, "src": f"data:image/jpeg;base64,{image['data']}" if data else None,
+                    "width": image.get("width") if data else None, "height": image.get("height") if data else None,
+                    "failed": [str(k) for k, v in checks.items() if v is False],
+                    "corrected": [str(k) for k in receipt.get("corrected_fields", []) if isinstance(k, str)]})
+    return out
 
 
 def _error_model() -> Any:
