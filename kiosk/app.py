@@ -107,8 +107,48 @@ class KioskBackend:
             people_ahead=ahead, estimated_wait_min=wait, issued_at=datetime.now(), priority=priority_reason is not None,
             ticket_id=ticket.ticket_id, footer="请留意叫号屏幕和语音提示",
             checklist=ticket_checklist(form, signage), signage=signage.ticket_footer(),  # 一次性告知 (issue 19)
+            counter_hint=submissions.ticket_hint(priority_reason, application),  # 代办 and the priority reason
         )
         return IssuedTicket(ticket, ticket.number, ahead, wait, priority_reason, content)
+
+    def check_in(self, code: str, request_id: str) -> IssuedTicket:
+        """预约签到 (issue 19): the appointment's ticket with its priority, at the hall (or the local
+        queue). CheckInRefused / CheckInUnavailable carry the resident's message."""
+        from drivers.printer.ticket import TicketContent
+
+        ticket = self.desk.check_in(code, request_id)
+        content = TicketContent(
+            service_point=self.config.kiosk.service_point, service_name=ticket.service_name, number=ticket.number,
+            people_ahead=ticket.people_ahead, estimated_wait_min=ticket.wait_min, issued_at=datetime.now(),
+            priority=ticket.priority_reason is not None, ticket_id=ticket.ticket_id, footer="请留意叫号屏幕和语音提示",
+            counter_hint=submissions.ticket_hint(ticket.priority_reason, None),
+        )
+        return IssuedTicket(ticket, ticket.number, ticket.people_ahead, ticket.wait_min, ticket.priority_reason, content)
+
+    def check_typed_resident(self, id_number: str, name: str) -> tuple[Person, str]:
+        """帮办代办: the resident their helper typed (ID number + name). (person, "hub") when the
+        hub's record has that name; (person, "unverified") when the hub cannot be asked (the
+        counter checks); UserFacingError when the number fails its check or the name does not
+        match the record. Nothing of the record reaches the kiosk's screen."""
+        from kiosk.services.identity import person_from_typed
+
+        person = person_from_typed(id_number, name)
+        if person is None:
+            raise UserFacingError("TYPED_INVALID", "证件号码校验未通过或姓名为空，请核对后重新输入",
+                                  "The ID number failed its check or the name is empty; please check and try again")
+        try:
+            self.hub_client.person_record(person.id_number, {"id_name": person.name})
+        except HubError as exc:
+            if exc.status in (403, 404):
+                log.info("typed resident refused by the hub (HTTP %s)", exc.status)
+                raise UserFacingError("TYPED_MISMATCH", "姓名与证件号码不符或未查到参保记录，请核对后重新输入",
+                                      "The name does not match the ID number or no record was found; please check") from None
+            log.warning("typed resident not checked (hub unavailable): %s", type(exc).__name__)
+            return person, "unverified"
+        except Exception as exc:
+            log.warning("typed resident not checked: %s", type(exc).__name__)
+            return person, "unverified"
+        return person, "hub"
 
     def print_ticket(self, issued: IssuedTicket) -> PrintResult:
         """Never raises: whatever goes wrong, the ticket is marked failed (reprint is offered) and

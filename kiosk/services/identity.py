@@ -90,3 +90,18 @@ def person_from_voucher(resolved: dict[str, Any]) -> Person:
         card_type="voucher",
         extra={"lookup_grant": str(resolved["lookup_grant"])} if resolved.get("lookup_grant") else {},
     )
+
+
+def person_from_typed(id_number: str, name: str) -> Person | None:
+    """帮办代办: a resident who cannot come, identified by the ID number and name their helper
+    types (issue 19). None when the number fails its GB 11643 check or the name is empty. The birth
+    date comes from the number (18-digit resident numbers); `source = "typed"` tells every reader
+    that no card was read — the hub's name check or the counter decides whether it is right."""
+    from drivers.idcard.idnumber import id_number_is_valid
+
+    number, name = id_number.strip().upper(), " ".join(name.split())
+    if not name or len(name) > 30 or not id_number_is_valid(number):
+        return None
+    birth = _date(number[6:14]) if len(number) == 18 else None
+    return Person(name=name, id_number=number, source="typed", birth_date=birth, card_type="typed",
+                  extra={"id_name": name})

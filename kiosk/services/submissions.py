@@ -50,6 +50,46 @@ def linked_ticket(config: Config, form: Any, submission_id: str, payload: dict[s
             desk.close()
 
 
+RELATION_LABELS_ZH = {"spouse": "配偶", "child": "子女", "relative": "亲属", "grid_worker": "网格员",
+                      "village_cadre": "村干部", "other": "其他"}
+
+
+def with_visit_context(payload: dict[str, Any], priority_reason: str | None, declared_priority: str | None,
+                       proxy: Any = None) -> dict[str, Any]:
+    """The payload with what the identify screen recorded (issue 19): the priority reason (and
+    whether it was self-declared), and for 帮办代办 the helper — the same shape as `applicant`, so
+    every output masks the helper's name and ID number exactly like the resident's — the relation,
+    when the helper confirmed the resident's authorisation (委托), and how the resident was
+    identified (card | hub | unverified: the counter checks an unverified resident)."""
+    out = dict(payload)
+    if priority_reason is not None:
+        out["priority"] = {"reason": priority_reason, "self_declared": priority_reason == declared_priority}
+    if proxy is not None:
+        helper = proxy.helper
+        out["proxy"] = {
+            "helper": {"name": helper.name, "id_number": helper.id_number, "source": helper.source,
+                       "birth_date": helper.birth_date.isoformat() if helper.birth_date else None},
+            "relation": proxy.relation,
+            "authorised_at": proxy.authorised_at.isoformat(timespec="seconds"),
+            "resident_check": proxy.resident_check,
+        }
+    return out
+
+
+def ticket_hint(priority_reason: str | None, application: dict[str, Any] | None) -> str:
+    """The ticket's hint line: the priority reason and, for 代办, 代办 with the helper's masked name
+    and the relation (the helper holds the ticket; the clerk sees whom they act for)."""
+    from kiosk.privacy import mask_name
+    from kiosk.services.queue import PRIORITY_LABELS_ZH
+
+    parts = [PRIORITY_LABELS_ZH[priority_reason]] if priority_reason in PRIORITY_LABELS_ZH else []
+    proxy = application.get("proxy") if isinstance(application, dict) else None
+    if isinstance(proxy, dict) and isinstance(proxy.get("helper"), dict):
+        relation = RELATION_LABELS_ZH.get(str(proxy.get("relation")), "")
+        parts.append(f"代办：{mask_name(str(proxy['helper'].get('name', '')))}（{relation}）")
+    return "  ".join(parts)
+
+
 def reference(submission_id: str) -> str:
     """The 业务编号 the resident is shown and a counter finds the submission by."""
     return submission_id[:8].upper()

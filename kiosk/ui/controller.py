@@ -83,6 +83,10 @@ class KioskController(QObject):
             idle_watcher.resumed.connect(w.idle_overlay.hide)
             idle_watcher.expired.connect(self.on_idle_expired)
             w.idle_overlay.continue_clicked.connect(idle_watcher.touch)
+        from kiosk.ui.assisted import AssistedFlow  # 代办, declared priority, 预约签到 (issue 19)
+
+        priority = getattr(getattr(backend, "config", None), "priority", None)
+        self.assisted = AssistedFlow(self, priority.reasons if priority is not None else ("disabled", "pregnant", "military"))
         from kiosk.ui.guide_flow import GuideFlow  # 办事指南 before a service (issue 19)
 
         self.guides = GuideFlow(self)
@@ -221,6 +225,8 @@ class KioskController(QObject):
                     self.show_card_problem("identify.failed", reason=self.error_text(event.error))
             case VoucherScanned():
                 code = event.code
+                if self.assisted.takes_scan(code):
+                    return  # on the 预约签到 screen a scanned code is the appointment's
                 self.lanes.run("hub", lambda: self.backend.resolve_voucher(code),
                                self.for_this_visit(self.accept_person), self.for_this_visit(self.on_voucher_failed))
 
@@ -234,6 +240,8 @@ class KioskController(QObject):
             self.window.identify.show_state("identify.failed", "error", reason=self.error_text(error))
 
     def accept_person(self, person: Person) -> None:
+        if self.assisted.takes_person(person):
+            return  # 代办: the resident on the proxy screen, or the helper's own card again
         current = self.window.current
         on_guide = self.guides.card_placed()  # a card while reading a 办事指南: identify for that service
         if current not in (self.window.home, self.window.identify) and not on_guide:
@@ -267,6 +275,11 @@ class KioskController(QObject):
         self.speak(self.window.identify.state.text())
 
     def on_identified_continue(self) -> None:
+        if self.assisted.divert_to_proxy():
+            return  # 代办: the resident is identified next, then the journey goes on
+        self.continue_identified()
+
+    def continue_identified(self) -> None:
         if self.pending_form is not None:
             form, self.pending_form = self.pending_form, None
             if form.ticket_only:
@@ -334,7 +347,8 @@ class KioskController(QObject):
         self.session.answers = answers
         if self.session.form is not None:
             self.session.remember(visit_answers(self.session.form, answers))  # the phone: asked once per visit
-        self.window.review.show_review(self.session.form, self.session.person, answers, set(self.window.form.skipped))
+        self.window.review.show_review(self.session.form, self.session.person, answers, set(self.window.form.skipped),
+                                       **self.assisted.review_context())
         self.show(self.window.review)
 
     def on_review_edit(self) -> None:
@@ -350,7 +364,7 @@ class KioskController(QObject):
         if form is None or submission_id is None:
             return
         self.window.review.submit.setEnabled(False)  # one tap, one submission
-        payload = build_payload(form, person, self.session.answers)
+        payload = self.assisted.payload(build_payload(form, person, self.session.answers))  # + priority, 代办
         self.done_view = DoneView(reference=submission_id, instant=form.instant, another=person is not None)
         self.window.done.update_view(self.done_view)
         self.show(self.window.done)

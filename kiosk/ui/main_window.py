@@ -16,6 +16,8 @@ from kiosk.ui.screens.form import FormScreen
 from kiosk.ui.screens.guide import GuideScreen
 from kiosk.ui.screens.home import HomeScreen
 from kiosk.ui.screens.identify import IdentifyScreen
+from kiosk.ui.screens.checkin import CheckinScreen
+from kiosk.ui.screens.proxy import ProxyScreen
 from kiosk.ui.screens.review import ReviewScreen
 from kiosk.ui.panel import apply_kiosk_style
 from kiosk.ui.theme import Metrics
@@ -89,7 +91,10 @@ class MainWindow(QMainWindow):
         self.review = ReviewScreen(self.metrics, *mask)
         self.done = DoneScreen(self.metrics)
         self.error = ErrorScreen(self.metrics)
-        self.screens: list[Screen] = [self.home, self.identify, self.form, self.review, self.done, self.error]
+        self.proxy = ProxyScreen(self.metrics, *mask)  # 帮办代办: the resident a helper acts for (issue 19)
+        self.checkin = CheckinScreen(self.metrics)  # 预约签到 (issue 19)
+        self.screens: list[Screen] = [self.home, self.identify, self.form, self.review, self.done, self.error,
+                                      self.proxy, self.checkin]
         self.screens.insert(2, self.guide)
         self.default_elderly = False  # display.default_mode: the mode every visit starts in
         for entry in (self.home.elderly_entry, self.identify.elderly_entry):

@@ -1,20 +1,33 @@
 """Identify: place the ID card, insert the social-security card, or show the e-voucher QR code.
 
 For a ticket-only service (取号咨询) the card is optional: 不刷卡，直接取号 issues the number
-without one (a card still gives the green channel's priority)."""
+without one (a card still gives the green channel's priority).
+
+Issue 19: a 代办 switch (the person identifying here is a helper acting for a resident: the
+resident comes on the next screen), a self-declared priority choice (残疾人/孕妇/军人/其他, from
+config [priority]; one at most, tap again to clear) and the 预约签到 entry."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.services.identity import Person
 from kiosk.ui.i18n import register_strings, tr
 from kiosk.ui.screens.base import ElderlyEntry, Screen, button, card, clause, label, repolish
 from kiosk.ui.theme import Metrics
+from kiosk.ui.widgets.reflow import ReflowGrid
 
 register_strings({
     "identify.skip": ("不刷卡，直接取号", "Number without a card"),
     "identify.optional": ("刷卡可享绿色通道优先叫号；也可以不刷卡直接取号", "A card gives the green channel's priority; you can also take a number without one"),
+    "identify.proxy": ("帮他人办理（代办）", "Acting for someone else"),
+    "identify.proxy_on": ("代办：请代办人先刷本人的身份证或社保卡", "Acting for someone: first identify yourself with your own card"),
+    "identify.checkin": ("预约签到", "Appointment check-in"),
+    "identify.priority_ask": ("需要优先照顾？", "Need priority?"),
+    "priority.disabled": ("残疾人", "Disabled"),
+    "priority.pregnant": ("孕妇", "Pregnant"),
+    "priority.military": ("军人", "Military"),
+    "priority.other": ("其他", "Other"),
 })
 
 
@@ -23,6 +36,9 @@ class IdentifyScreen(Screen):
     continue_clicked = Signal()
     back_clicked = Signal()
     skip_clicked = Signal()  # a ticket-only service, taken without a card
+    proxy_toggled = Signal(bool)  # 代办 switch
+    priority_chosen = Signal(object)  # a self-declared reason, or None
+    checkin_clicked = Signal()  # 预约签到
 
     def __init__(self, metrics: Metrics, mask_head: int = 6, mask_tail: int = 4) -> None:
         super().__init__(metrics)
@@ -56,6 +72,23 @@ class IdentifyScreen(Screen):
         self.state = label(role="hint")
         self.state.setObjectName("identify_state")
         outer.addWidget(self.state)
+        self.options_card, options = card(outer)
+        extras_holder = QWidget()
+        extras = ReflowGrid(extras_holder, spacing=metrics.gap_px, max_columns=2)
+        self.proxy_button = button(role="option", name="identify_proxy")
+        self.proxy_button.setCheckable(True)
+        self.checkin_button = button(name="identify_checkin")
+        extras.add(self.proxy_button)
+        extras.add(self.checkin_button)
+        options.addWidget(extras_holder)
+        self.priority_caption = label(role="hint")
+        options.addWidget(self.priority_caption)
+        self.priority_holder = QWidget()
+        self._priority_grid = ReflowGrid(self.priority_holder, spacing=metrics.gap_px, max_columns=4)
+        options.addWidget(self.priority_holder)
+        self.priority_buttons: dict[str, QPushButton] = {}
+        self.proxy_button.toggled.connect(self._proxy_changed)
+        self.checkin_button.clicked.connect(self.checkin_clicked)
         self.person_card, person_layout = card(outer)
         grid = QGridLayout()
         person_layout.addLayout(grid)
@@ -86,6 +119,46 @@ class IdentifyScreen(Screen):
         self._card_optional = False
         self.reset()
 
+    # -- 代办 and priority (issue 19) ----------------------------------------------------------
+    def set_priority_reasons(self, reasons: list[str] | tuple[str, ...]) -> None:
+        """The self-declared reasons offered (config [priority] reasons), in that order."""
+        for widget in self.priority_buttons.values():
+            self._priority_grid.removeWidget(widget)
+            widget.setParent(None)
+            widget.deleteLater()
+        self.priority_buttons = {}
+        for reason in reasons:
+            widget = button(role="option", name=f"priority_{reason}")
+            widget.setCheckable(True)
+            widget.toggled.connect(lambda checked, r=reason: self._priority_changed(r, checked))
+            self._priority_grid.add(widget)
+            self.priority_buttons[reason] = widget
+        self.priority_caption.setVisible(bool(reasons))
+        self.priority_holder.setVisible(bool(reasons))
+        self.retranslate()
+
+    def _priority_changed(self, reason: str, checked: bool) -> None:
+        if checked:
+            for other, widget in self.priority_buttons.items():
+                if other != reason and widget.isChecked():
+                    widget.blockSignals(True)  # one reason at most; the newest choice wins
+                    widget.setChecked(False)
+                    widget.blockSignals(False)
+        self.retranslate()
+        self.priority_chosen.emit(reason if checked else None)
+
+    @property
+    def declared_priority(self) -> str | None:
+        return next((r for r, w in self.priority_buttons.items() if w.isChecked()), None)
+
+    @property
+    def proxy_on(self) -> bool:
+        return self.proxy_button.isChecked()
+
+    def _proxy_changed(self, on: bool) -> None:
+        self.retranslate()
+        self.proxy_toggled.emit(on)
+
     def show_state(self, key: str, role: str = "hint", **values: str) -> None:
         values = {name: clause(value) for name, value in values.items()}
         self._state_key, self._state_role, self._state_values = key, role, values
@@ -112,6 +185,11 @@ class IdentifyScreen(Screen):
         self.retranslate()
 
     def reset(self) -> None:
+        # the 代办 switch and the priority choice are the last resident's: cleared (the
+        # controller hears the change and clears the session's copy too)
+        self.proxy_button.setChecked(False)
+        for widget in self.priority_buttons.values():
+            widget.setChecked(False)
         self._card_optional = False
         self.skip.hide()
         self._person = None
@@ -133,8 +211,20 @@ class IdentifyScreen(Screen):
         self.back.setText("‹ " + tr("common.back"))
         self.continue_button.setText(tr("identify.continue") + " ›")
         self.skip.setText(tr("identify.skip") + " ›")
-        waiting = self._state_key == "identify.waiting" and self._card_optional
-        self.state.setText(tr("identify.optional") if waiting else tr(self._state_key, **self._state_values))
+        self.proxy_button.setText(("☑ " if self.proxy_button.isChecked() else "☐ ") + tr("identify.proxy"))
+        self.checkin_button.setText(tr("identify.checkin") + " ›")
+        self.priority_caption.setText(tr("identify.priority_ask"))
+        for reason, widget in self.priority_buttons.items():
+            widget.setText(("☑ " if widget.isChecked() else "☐ ") + tr(f"priority.{reason}"))
+        waiting = self._state_key == "identify.waiting"
+        if waiting and self.proxy_button.isChecked():
+            self.state.setText(tr("identify.proxy_on"))
+        elif waiting and self._card_optional:
+            self.state.setText(tr("identify.optional"))
+        else:
+            self.state.setText(tr(self._state_key, **self._state_values))
 
     def spoken_prompt(self) -> str:
+        if self.proxy_button.isChecked():
+            return tr("identify.proxy_on")
         return tr("identify.optional") if self._card_optional else tr("identify.idcard")

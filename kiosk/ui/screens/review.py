@@ -1,4 +1,6 @@
-"""Review before submit: every answer in words, personal data masked."""
+"""Review before submit: every answer in words, personal data masked. With 帮办代办 (issue 19) the
+helper (masked like the applicant), the relation and the 委托 time are shown, and an applicant
+typed in without a card is marked 未核验; a priority reason is named."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,7 +15,21 @@ from kiosk.ui.i18n import language, register_strings, tr
 from kiosk.ui.screens.base import Screen, button, label
 from kiosk.ui.theme import Metrics
 
-register_strings({"review.reused": ("（本次办理时已填写）", " (given earlier in this visit)")})
+register_strings({
+    "review.reused": ("（本次办理时已填写）", " (given earlier in this visit)"),
+    "review.applicant_proxy": ("申请人（被代办人）", "Applicant (acted for)"),
+    "review.helper": ("代办人", "Acting person"),
+    "review.relation": ("关系", "Relation"),
+    "review.authorised": ("授权委托", "Authorisation"),
+    "review.authorised_at": ("代办人已确认取得授权（{time}）", "Confirmed by the acting person ({time})"),
+    "review.unverified": ("（未核验，窗口核对）", " (not checked: the counter checks)"),
+    "review.priority": ("优先", "Priority"),
+    "relation.spouse": ("配偶", "Spouse"), "relation.child": ("子女", "Child"), "relation.relative": ("亲属", "Relative"),
+    "relation.grid_worker": ("网格员", "Grid worker"), "relation.village_cadre": ("村干部", "Village cadre"),
+    "relation.other": ("其他", "Other"),
+    "priority.elderly": ("长者（绿色通道）", "Senior (green channel)"),
+    "priority.appointment": ("预约", "Appointment"),
+})
 
 
 def masked_display(spec: FieldSpec, value: Any, lang: str, head: int, tail: int) -> str:
@@ -37,6 +53,8 @@ class ReviewScreen(Screen):
         self._mask = (mask_head, mask_tail)
         self._content: tuple[FormSpec, Person | None, dict[str, Any]] | None = None
         self._reused: frozenset[str] = frozenset()  # answers not asked again: the resident is told why
+        self._proxy: Any = None  # kiosk.services.session.ProxyAuthority (代办) or None
+        self._priority: str | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(metrics.mm(10), metrics.mm(5), metrics.mm(10), metrics.mm(5))
         self.heading = label(role="title")
@@ -59,9 +77,10 @@ class ReviewScreen(Screen):
         self.submit.clicked.connect(self.submit_clicked)
 
     def show_review(self, form: FormSpec, person: Person | None, answers: dict[str, Any],
-                    reused: frozenset[str] | set[str] = frozenset()) -> None:
+                    reused: frozenset[str] | set[str] = frozenset(), proxy: Any = None, priority: str | None = None) -> None:
         self._content = (form, person, answers)
         self._reused = frozenset(reused)
+        self._proxy, self._priority = proxy, priority
         self.submit.setEnabled(True)
         self._fill()
 
@@ -81,8 +100,18 @@ class ReviewScreen(Screen):
         lang = language()
         # (caption, value, is the resident's own data rather than UI text)
         rows: list[tuple[str, str, bool]] = [(tr("review.service"), form.title.get(lang), False)]
+        proxy = self._proxy
         if person is not None:
-            rows.append((tr("review.applicant"), f"{person.masked_name()}  {person.masked_id(*self._mask)}", True))
+            caption = tr("review.applicant_proxy") if proxy is not None else tr("review.applicant")
+            unverified = tr("review.unverified") if proxy is not None and proxy.resident_check == "unverified" else ""
+            rows.append((caption, f"{person.masked_name()}  {person.masked_id(*self._mask)}{unverified}", True))
+        if proxy is not None:
+            helper = proxy.helper
+            rows.append((tr("review.helper"), f"{helper.masked_name()}  {helper.masked_id(*self._mask)}", True))
+            rows.append((tr("review.relation"), tr(f"relation.{proxy.relation}"), False))
+            rows.append((tr("review.authorised"), tr("review.authorised_at", time=f"{proxy.authorised_at:%H:%M}"), False))
+        if self._priority is not None:
+            rows.append((tr("review.priority"), tr(f"priority.{self._priority}"), False))
         for spec in form.fields:
             if spec.name in answers and spec.prefill not in ("card.name", "card.id_number"):
                 value = masked_display(spec, answers[spec.name], lang, *self._mask)
@@ -101,6 +130,7 @@ class ReviewScreen(Screen):
     def reset(self) -> None:
         self._content = None
         self._reused = frozenset()
+        self._proxy, self._priority = None, None
         self._fill()
 
     def retranslate(self) -> None:
