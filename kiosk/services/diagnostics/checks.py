@@ -243,18 +243,18 @@ def check_disk(config: Config, thresholds: DiskThresholds = DiskThresholds(),
 
 
 def versions() -> dict[str, Any]:
+    """Versions of the kiosk, Python, the platform and the Qt binding — read from the installed
+    packages' metadata, so the services stay Qt-free (the pip wheels of PySide6 ship the Qt of
+    their own version, hence `qt` = the binding's version)."""
+    from importlib import metadata
+
     info: dict[str, Any] = {"kiosk": __version__, "python": platform.python_version(), "platform": platform.platform()}
-    spec = importlib.util.find_spec("PySide6")
-    if spec is not None:
-        import PySide6  # the package only: never widgets here
-
-        info["pyside6"] = PySide6.__version__
+    for dist in ("pyside6-essentials", "pyside6"):
         try:
-            from PySide6 import QtCore  # QtCore only (no display needed)
-
-            info["qt"] = QtCore.qVersion()
-        except ImportError:
-            info["qt"] = None
+            info["pyside6"] = info["qt"] = metadata.version(dist)
+            break
+        except metadata.PackageNotFoundError:
+            continue
     return info
 
 
