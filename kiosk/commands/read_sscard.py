@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 except NoCard:  # pulled between status and connect: keep waiting
                     continue
     except SsCardError as exc:
-        print(f"kiosk read-sscard: {exc.message_en}", file=sys.stderr)
+        print(f"kiosk read-sscard: {exc.technical}", file=sys.stderr)  # the resident's text + the status word
         return 1
     finally:
         release_context(context)
