@@ -56,6 +56,7 @@ class TaskLanes(QObject):
         super().__init__()
         self._executors = {name: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lane-{name}") for name in lanes}
         self._delivery = _Delivery()
+        self._delivery.setParent(self)  # deleted with the lanes, on the thread that deletes them
         self._delivery.deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
         self._pending = 0
         self._closed = False

@@ -47,9 +47,12 @@ class DeviceThread:
             self._source.run(self._stop, self._deliver)
         except Exception:  # a driver bug must not take the kiosk down; the status strip shows it
             log.exception("device thread %s crashed", self.name)
-            self._channel.event.emit(self.name, DeviceStateChanged(self.name, ERROR))
+            if not self._stop.is_set():
+                self._channel.event.emit(self.name, DeviceStateChanged(self.name, ERROR))
 
     def _deliver(self, driver_event: object) -> None:
+        if self._stop.is_set():  # stopping: the station may already have deleted the channel
+            return
         event = translate(self.name, driver_event)
         if event is not None:
             self._channel.event.emit(self.name, event)

@@ -48,6 +48,9 @@ class ClerkStation:
                 thing.close()
             except Exception:
                 log.exception("closing %s failed", type(thing).__name__)
+        for owned in (self.channel, self.lanes):  # on this (GUI) thread, not by a later GC on another one
+            if owned is not None:
+                owned.deleteLater()
         self.window.close()
 
 

@@ -100,6 +100,11 @@ class KioskShell:
         self.controller.deleteLater()
         self.window.close()
         self.window.deleteLater()
+        # The shell's parentless QObjects too (the idle watcher's timer runs): a cyclic garbage
+        # collection may run on any thread — a device or lane thread — and a QObject destroyed
+        # there leaves its timer registered with the GUI thread, which then fires into freed memory.
+        for owned in (self.idle, self.wedge, self.channel, self.lanes):
+            owned.deleteLater()
         # Delete now, while Python and Qt are both alive; leaving it to interpreter shutdown
         # lets the garbage collector meet half-destroyed Qt objects.
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
