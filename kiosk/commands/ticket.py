@@ -85,7 +85,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             printed, error_code = outcome.ok, outcome.error_code
             result["print"] = outcome.to_json()
             if not printed:
-                problems.append(f"not printed: {outcome.message_en}")
+                problems.append(f"not printed: {outcome.message_en}" + (f" ({outcome.detail})" if outcome.detail else ""))
         if printed:
             queue.mark_printed(ticket.ticket_id)
         else:
