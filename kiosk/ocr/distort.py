@@ -23,7 +23,10 @@ def rotate_quarter(image: np.ndarray, quarters: int) -> np.ndarray:
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+    if decoded is None:
+        raise ValueError("JPEG round trip failed")
+    return decoded
 
 
 def downscale(image: np.ndarray, factor: int) -> np.ndarray:
@@ -106,8 +109,8 @@ def perspective(image: np.ndarray, seed: int, strength: float = 0.12) -> np.ndar
         d[0], d[3] = [s / 4, s / 2], [s / 4, -s / 2]
     else:
         d[1], d[2] = [-s / 4, s / 2], [-s / 4, -s / 2]
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    dst = np.float32([[mx + x + dx, my + y + dy] for (x, y), (dx, dy) in zip(src, d, strict=True)])
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    dst = np.array([[mx + x + dx, my + y + dy] for (x, y), (dx, dy) in zip(src, d, strict=True)], dtype=np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(image, m, (bw, bh), dst=desk, borderMode=cv2.BORDER_TRANSPARENT)
 

@@ -110,7 +110,7 @@ def order_corners(pts: np.ndarray) -> np.ndarray:
     """Four points → top-left, top-right, bottom-right, bottom-left."""
     pts = np.asarray(pts, dtype=np.float32).reshape(4, 2)
     s, d = pts.sum(axis=1), np.diff(pts, axis=1).ravel()
-    return np.float32([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]])
+    return np.array([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]], dtype=np.float32)
 
 
 def find_page(gray: np.ndarray, min_area: float = 0.25, min_contrast: float = 40.0,
@@ -169,8 +169,8 @@ def warp_page(image: np.ndarray, corners: np.ndarray) -> np.ndarray:
     tl, tr, br, bl = order_corners(corners)
     width = int(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
     height = int(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
-    dst = np.float32([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]])
-    m = cv2.getPerspectiveTransform(np.float32([tl, tr, br, bl]), dst)
+    dst = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], dtype=np.float32)
+    m = cv2.getPerspectiveTransform(np.array([tl, tr, br, bl], dtype=np.float32), dst)
     return cv2.warpPerspective(image, m, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -65,7 +66,7 @@ def make_fields(rng: random.Random, layout: str) -> tuple[dict, list[dict], dict
     city = rng.choice(PROVINCES[province])
     names = _IN_ITEMS if layout == "inpatient_electronic" else _OUT_ITEMS
     count = rng.randint(3, 6) if layout == "inpatient_electronic" else rng.randint(2, 5)
-    items = [{"name": n, "amount": _money(rng, 3, 1800 if layout == "inpatient_electronic" else 400)}
+    items: list[dict[str, Any]] = [{"name": n, "amount": _money(rng, 3, 1800 if layout == "inpatient_electronic" else 400)}
              for n in rng.sample(names, count)]
     total = sum((i["amount"] for i in items), Decimal("0.00"))
     fund = (total * Decimal(rng.choice(("0.5", "0.6", "0.7", "0.75")))).quantize(Decimal("0.01"))
@@ -241,10 +242,10 @@ def _stamp(page: _Page, text: str) -> None:
         a = np.pi / 2 + span / 2 - span * (k + 0.5) / len(text)
         glyph = Image.new("L", (36, 36), 0)
         ImageDraw.Draw(glyph).text((18, 18), ch, font=font, fill=255, anchor="mm")
-        glyph = glyph.rotate(np.degrees(a) - 90, resample=Image.BICUBIC)
+        glyph = glyph.rotate(np.degrees(a) - 90, resample=Image.Resampling.BICUBIC)
         gx, gy = c + (r - 32) * np.cos(a), c - (r - 32) * np.sin(a)
         layer.paste(255, (int(gx - 18), int(gy - 18)), glyph)
-    layer = layer.rotate(rng.uniform(-25, 25), resample=Image.BICUBIC)
+    layer = layer.rotate(rng.uniform(-25, 25), resample=Image.Resampling.BICUBIC)
     alpha = np.asarray(layer, dtype=np.float32)[..., None] / 255.0 * rng.uniform(0.75, 0.95)
     red = np.array([rng.randint(200, 235), rng.randint(20, 60), rng.randint(30, 70)], np.float32) / 255.0
     arr = np.asarray(page.img, dtype=np.float32)
@@ -279,9 +280,9 @@ def _degrade(rgb: np.ndarray, style: str, rng: random.Random) -> np.ndarray:
         desk = (desk + nrng.normal(0, 6, desk.shape)).clip(0, 255).astype(np.uint8)
         j = lambda s: rng.uniform(-s, s)  # noqa: E731
         mx, my = (bw - w) / 2, (bh - h) / 2
-        dst = np.float32([[mx + j(60), my + j(50)], [mx + w + j(60), my + j(50)],
-                          [mx + w + j(60), my + h + j(50)], [mx + j(60), my + h + j(50)]])
-        m = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), dst)
+        dst = np.array([[mx + j(60), my + j(50)], [mx + w + j(60), my + j(50)],
+                          [mx + w + j(60), my + h + j(50)], [mx + j(60), my + h + j(50)]], dtype=np.float32)
+        m = cv2.getPerspectiveTransform(np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32), dst)
         img = cv2.warpPerspective(img, m, (bw, bh), dst=desk, borderMode=cv2.BORDER_TRANSPARENT)
         yy, xx = np.mgrid[0:bh, 0:bw].astype(np.float32)
         ang = rng.uniform(0, 2 * np.pi)
@@ -294,7 +295,10 @@ def _degrade(rgb: np.ndarray, style: str, rng: random.Random) -> np.ndarray:
     img = (img.astype(np.float32) + noise).clip(0, 255).astype(np.uint8)
     quality = rng.randint(55, 85)
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+    if decoded is None:
+        raise ValueError("JPEG round trip failed")
+    return decoded
 
 
 def make_receipt(seed: int, layout: str | None = None, style: str | None = None) -> SyntheticReceipt:
