@@ -22,8 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
+
+from figures import emit  # noqa: E402
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -62,6 +65,17 @@ def main() -> None:
 
     threading.Thread(target=lobby_stream, daemon=True).start()
     time.sleep(0.3)
+
+    # 0. the baseline: the lobby read on the idle hall (kept-alive, one at a time)
+    idle = []
+    with httpx.Client(base_url=url) as c:
+        c.get("/api/lobby")
+        for _ in range(40):
+            start = time.perf_counter()
+            c.get("/api/lobby")
+            idle.append(time.perf_counter() - start)
+    idle_p50 = pct(idle, 0.5)
+    print(f"idle GET lobby: p50 {idle_p50:.1f} ms")
 
     # 1. call → lobby, one call at a time
     clerk = clerk_client(url)
@@ -125,6 +139,11 @@ def main() -> None:
               f"max {max(samples) * 1000:6.1f} ms")
     print(f"  tickets finished: {len(timings.get('POST finish', []))}, mean {statistics.mean(sum(timings.values(), [])) * 1000:.1f} ms")
     hall.stop()
+    emit("hall: call → lobby stream, p95", pct(latencies, 0.95), "ms", "reported", None, idle_p50, "idle GET lobby p50")
+    for name in ("GET lobby", "POST call"):
+        if timings.get(name):
+            emit(f"hall under load ({args.counters} counters + kiosk + lobby): {name} p95", pct(timings[name], 0.95), "ms",
+                 "reported", None, idle_p50, "idle GET lobby p50")
 
 
 if __name__ == "__main__":

@@ -17,10 +17,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from drivers.idcard.reader import IdCardReader  # noqa: E402
 from drivers.idcard.simulator import IdCardSimulator, load_profile  # noqa: E402
 from drivers.idcard.text import parse_text  # noqa: E402
+from figures import emit  # noqa: E402
 
 
 def _stats(samples_ms: list[float]) -> str:
@@ -60,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  last reply byte → IdCardText : {_stats(parse_ms)}")
     print(f"  find→select→read round trip  : {_stats(round_trip_ms)}")
     print(f"  parse_text only              : {_stats(only_ms)}")
+    parse, only, trip = (statistics.median(x) for x in (parse_ms, only_ms, round_trip_ms))
+    emit(f"ID card: last reply byte → text parsed ({transport})", parse, "ms", "reported", None, only,
+         "parse_text alone, in-process")
+    emit(f"ID card: find→select→read round trip ({transport})", trip, "ms", "reported", None, parse,
+         "of which after the last byte")
     return 0
 
 
