@@ -50,3 +50,22 @@ def test_unexpected_errors_show_a_reference_not_their_text(shell, caplog: pytest
     assert "secret" not in shown and "KeyError" not in shown and "E-INTERNAL" in shown
     reference = re.search(r"参考号 ([0-9A-F]{6})", shown)
     assert reference is not None and reference.group(1) in caplog.text  # the log holds the details under it
+
+
+def test_demo_hands_and_keys_work_the_simulators(shell) -> None:
+    """The demo tooling in kiosk/ui reaches the simulators only through kiosk/devices' DemoHands."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from kiosk.devices.simulators import DemoHands
+    from kiosk.ui.demo_controls import install_demo_controls
+
+    hands = DemoHands(shell.runtime.sims, shell.config)
+    assert hands.has_scanner and not hands.has_sscard and not hands.sscard_inserted
+    install_demo_controls(shell.window, hands)
+    QTest.keyClick(shell.window, Qt.Key.Key_F2)  # the configured card on the reader
+    wait_until(lambda: shell.controller.session.person is not None, 10, "the F2 card to be read")
+    QTest.keyClick(shell.window, Qt.Key.Key_F4)  # paper out
+    assert shell.runtime.sims.printer.paper == "out"
+    hands.set_paper_out(False)
+    assert shell.runtime.sims.printer.paper == "ok"
