@@ -41,8 +41,11 @@ import serial
 
 try:
     import termios
+
+    # pyserial lets termios.error (not an OSError) escape from tcflush on a vanished tty.
+    _TERMIOS_ERRORS: tuple[type[BaseException], ...] = (termios.error,)
 except ImportError:  # Windows
-    termios = None  # type: ignore[assignment]
+    _TERMIOS_ERRORS = ()
 
 from drivers.diagnostics import CheckResult, CheckStatus, Stopwatch
 from drivers.idcard import protocol as p
@@ -51,8 +54,6 @@ from drivers.idcard.text import IdCardText, card_problem, parse_text
 
 log = logging.getLogger("drivers.idcard.reader")
 
-# pyserial lets termios.error (not an OSError) escape from tcflush on a vanished tty.
-_TERMIOS_ERRORS: tuple[type[BaseException], ...] = (termios.error,) if termios is not None else ()
 
 
 class PortUnavailable(IdCardProtocolError):

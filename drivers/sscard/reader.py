@@ -92,7 +92,8 @@ def read_sscard(connection: CardConnectionLike) -> SsCardData:
         exchange(connection, select_by_name())
         responses: list[list[int]] = []
         style = "tag"
-        for fid, tags in ((EF05, EF05_TAGS), (EF06, EF06_TAGS)):
+        files: tuple[tuple[int, tuple[int, ...]], ...] = ((EF05, EF05_TAGS), (EF06, EF06_TAGS))
+        for fid, tags in files:
             exchange(connection, select_ef(fid))
             if fid == EF05:
                 try:

@@ -6,6 +6,7 @@ Every malformed input (bad TLV, bad BCD, wrong length, undecodable text) raises
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -190,7 +191,7 @@ def build_card_data(fields: dict[int, bytes]) -> SsCardData:
     )
 
 
-def parse_records(responses: list[bytes | list[int]]) -> SsCardData:
+def parse_records(responses: Sequence[bytes | list[int]]) -> SsCardData:
     """Parse the data of every READ RECORD answer (TLV) and decode the card."""
     fields: dict[int, bytes] = {}
     for response in responses:
@@ -211,7 +212,9 @@ def _bcd_date(value: date) -> bytes:
 
 def split_name(name: str) -> tuple[bytes, bytes]:
     """GBK name → (09 value, 4E value): 09 holds whole characters up to 30 bytes, 4E the rest."""
-    head, tail, size = [], [], 0
+    head: list[bytes] = []
+    tail: list[bytes] = []
+    size = 0
     for ch in name:
         enc = ch.encode("gb18030")
         if not tail and size + len(enc) <= NAME_MAX:
