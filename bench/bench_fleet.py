@@ -102,54 +102,109 @@ def schedule(kiosks: list[tuple[str, str]], seconds: float, rate: float, seed: i
     return events
 
 
+class _Conn:
+    """One kept-alive HTTP/1.1 connection spoken by hand: a load generator must cost far less per
+    request than the server it measures (an HTTP client library costs about as much as the hub)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, path: str, token: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        self.writer.write(head + body)
+        assert self.reader is not None
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("closed")
+        status = int(status_line.split()[1])
+        length, close = 0, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and value.strip().lower() == "close":
+                close = True
+        data = await self.reader.readexactly(length) if length else b""
+        if close:
+            self.close()
+        return status, data
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 async def _run(url: str, tokens: dict[str, str], seconds: float, rate: float, seed: int, max_requests: int,
                connections: int, timeout_s: float) -> LoadReport:
+    from urllib.parse import urlsplit
+
     kiosks = list(tokens.items())
     events = schedule(kiosks, seconds, rate, seed)[:max_requests]
     report = LoadReport()
     rng = random.Random(seed + 1)
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout_s) as client:
-        async def one(kind: str, k: int) -> None:
+    parts = urlsplit(url)
+    queue: asyncio.Queue = asyncio.Queue()
+    start = time.perf_counter()
+
+    async def worker() -> None:
+        conn = _Conn(parts.hostname or "127.0.0.1", parts.port or 80)
+        while True:
+            job = await queue.get()
+            if job is None:
+                conn.close()
+                return
+            at, kind, k = job
             token, kiosk = kiosks[k]
-            headers = {"Authorization": f"Bearer {token}"}
-            started = time.perf_counter()
+            items: list[dict] = []
+            if kind == "heartbeat":
+                path, body = "/v1/heartbeat", {"version": "bench", "backlog": rng.randrange(3),
+                                               "oldest_pending_age_s": 0.0, "devices": DEVICES}
+            else:
+                items = [_item(kiosk, i) for i in range(rng.randint(1, 3))]
+                report.items_sent += len(items)
+                path, body = "/v1/submissions", {"items": items}
             try:
-                if kind == "heartbeat":
-                    r = await client.post("/v1/heartbeat", headers=headers, json={
-                        "version": "bench", "backlog": rng.randrange(3), "oldest_pending_age_s": 0.0, "devices": DEVICES})
-                else:
-                    items = [_item(kiosk, i) for i in range(rng.randint(1, 3))]
-                    report.items_sent += len(items)
-                    r = await client.post("/v1/submissions", headers=headers, json={"items": items})
-                    if r.status_code == 200:
-                        accepted = sum(x["result"] == "accepted" for x in r.json()["results"])
-                        report.items_accepted += accepted
-                        if accepted != len(items):
-                            report.error("refused_items")
-            except httpx.TimeoutException:
+                status, data = await asyncio.wait_for(conn.request(path, token, json.dumps(body).encode()), timeout_s)
+            except asyncio.TimeoutError:
+                conn.close()
                 report.error("timeout")
-                return
-            except httpx.HTTPError as exc:
+                continue
+            except (OSError, ConnectionError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
+                conn.close()
                 report.error(type(exc).__name__)
-                return
-            took = time.perf_counter() - started
-            if r.status_code != 200:
-                report.error(f"http_{r.status_code}")
-                return
+                continue
+            took = time.perf_counter() - start - at  # from the scheduled time: queueing in the generator counts
+            if status != 200:
+                report.error(f"http_{status}")
+                continue
+            if items:
+                accepted = sum(x["result"] == "accepted" for x in json.loads(data)["results"])
+                report.items_accepted += accepted
+                if accepted != len(items):
+                    report.error("refused_items")
             (report.heartbeats if kind == "heartbeat" else report.submissions).append(took)
 
-        tasks = []
-        start = time.perf_counter()
-        for at, kind, k in events:
-            delay = at - (time.perf_counter() - start)
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -0.5:
-                report.late += 1
-            tasks.append(asyncio.create_task(one(kind, k)))
-        await asyncio.gather(*tasks)
-        report.elapsed_s = time.perf_counter() - start
+    workers = [asyncio.create_task(worker()) for _ in range(connections)]
+    for at, kind, k in events:
+        delay = at - (time.perf_counter() - start)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -0.5:
+            report.late += 1
+        queue.put_nowait((at, kind, k))
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+    report.elapsed_s = time.perf_counter() - start
     return report
 
 
