@@ -46,16 +46,19 @@ pytestmark = pytest.mark.timeout(600)
 
 FAKE_SYSTEMCTL = r"""#!/bin/bash
 # A stand-in for systemctl: logs calls; a unit crash-loops while `current` is a release named in fail-*.
+# Every start is a new InvocationID, as systemd's.
 echo "$*" >> "$FAKE_STATE/calls"
+invocation=$(cat "$FAKE_STATE/invocation" 2>/dev/null || echo 0)
 case "$1" in
-  restart) exit 0 ;;
+  restart) echo $((invocation + 1)) > "$FAKE_STATE/invocation" ;;
   show)
     current="$(readlink "$FAKE_OPT/current")"
     if [ -e "$FAKE_STATE/fail-$current" ]; then
       n=$(( $(cat "$FAKE_STATE/restarts" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$FAKE_STATE/restarts"
-      printf 'ActiveState=activating\nSubState=auto-restart\nNRestarts=%s\n' "$n"
+      echo $((invocation + 1)) > "$FAKE_STATE/invocation"
+      printf 'ActiveState=activating\nSubState=auto-restart\nNRestarts=%s\nInvocationID=%s\n' "$n" "$invocation"
     else
-      printf 'ActiveState=active\nSubState=running\nNRestarts=0\n'
+      printf 'ActiveState=active\nSubState=running\nNRestarts=0\nInvocationID=%s\n' "$invocation"
     fi ;;
   *) exit 1 ;;
 esac
@@ -429,6 +432,18 @@ class FakeClock:
 
     def sleep(self, s: float) -> None:
         self.t += s
+
+
+def test_the_process_from_before_the_restart_does_not_count():
+    clock = FakeClock()
+    old = UnitState("active", "running", 0, "inv-1")
+    new = UnitState("active", "running", 0, "inv-2")
+    units = FakeUnits([old, old, old, new])  # the restart job starts a little later
+    health = wait_healthy(units, ["yibao-kiosk.service"], 60, 10, clock=clock, pause=clock.sleep, old={"yibao-kiosk.service": "inv-1"})
+    assert health.ok and clock.t >= 3 + 10
+    stuck = wait_healthy(FakeUnits([old]), ["yibao-kiosk.service"], 20, 10, clock=clock, pause=clock.sleep,
+                         old={"yibao-kiosk.service": "inv-1"})
+    assert not stuck.ok and "not restarted yet" in stuck.problem
 
 
 @pytest.mark.parametrize("states, ok, problem", [

@@ -47,7 +47,15 @@ from kiosk.commands.update_release import (
     switch,
     unreadable,
 )
-from kiosk.commands.update_units import NoRestart, Systemctl, UnitControl, installed_units, wait_healthy
+from kiosk.commands.update_units import (
+    NoRestart,
+    Systemctl,
+    UnitControl,
+    UnitError,
+    installed_units,
+    invocations,
+    wait_healthy,
+)
 
 SERVICE_USER = "yibao-kiosk"
 
@@ -127,10 +135,14 @@ class Updater:
         return report
 
     def healthy(self, release: Path) -> tuple[bool, str]:
-        self.control.restart(self.units)
+        old = invocations(self.control, self.units)
+        try:
+            self.control.restart(self.units)
+        except UnitError as exc:
+            return False, str(exc)
         if not isinstance(self.control, NoRestart) and self.units:
             self.say(f"restarted {', '.join(self.units)}; waiting up to {self.args.health_timeout:.0f} s for them to settle")
-        health = wait_healthy(self.control, self.units, self.args.health_timeout, self.args.settle)
+        health = wait_healthy(self.control, self.units, self.args.health_timeout, self.args.settle, old=old)
         if not health.ok:
             return False, health.problem
         live = self.selfcheck(release, live=True)

@@ -26,6 +26,7 @@ class UnitState:
     active: str  # ActiveState: active, activating, deactivating, failed, inactive
     sub: str
     restarts: int
+    invocation: str = ""  # InvocationID: new on every start, so the old process is never taken for the new
 
 
 class UnitControl(Protocol):
@@ -59,13 +60,14 @@ class Systemctl:
             self._run("restart", "--no-block", *units)  # health is judged below, not by a blocking start
 
     def state(self, unit: str) -> UnitState | None:
-        out = self._run("show", "-p", "ActiveState,SubState,NRestarts", unit)
+        out = self._run("show", "-p", "ActiveState,SubState,NRestarts,InvocationID", unit)
         values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
         try:
             restarts = int(values.get("NRestarts", "0") or 0)
         except ValueError:
             restarts = 0
-        return UnitState(values.get("ActiveState", "unknown"), values.get("SubState", ""), restarts)
+        return UnitState(values.get("ActiveState", "unknown"), values.get("SubState", ""), restarts,
+                         values.get("InvocationID", ""))
 
 
 class NoRestart:
@@ -87,12 +89,27 @@ class Health:
     problem: str = ""
 
 
+def invocations(control: UnitControl, units: list[str]) -> dict[str, str]:
+    """Each unit's InvocationID now (before a restart): until it changes, the old process runs."""
+    out = {}
+    for unit in units:
+        try:
+            state = control.state(unit)
+        except UnitError:
+            continue
+        if state is not None and state.invocation:
+            out[unit] = state.invocation
+    return out
+
+
 def wait_healthy(control: UnitControl, units: list[str], timeout_s: float, settle_s: float,
                  clock: Callable[[], float] = time.monotonic, pause: Callable[[float], None] = time.sleep,
-                 poll_s: float = 1.0) -> Health:
-    """Every unit active for `settle_s` in a row with no restart in between, within `timeout_s`."""
+                 poll_s: float = 1.0, old: dict[str, str] | None = None) -> Health:
+    """Every unit active for `settle_s` in a row with no restart in between, within `timeout_s`.
+    `old`: invocations from before the restart, which do not count (a restart not begun yet)."""
+    old = old or {}
     deadline = clock() + timeout_s
-    since: dict[str, tuple[float, int] | None] = {u: None for u in units}
+    since: dict[str, tuple[float, tuple[int, str]] | None] = {u: None for u in units}
     while True:
         now = clock()
         pending = []
@@ -106,12 +123,16 @@ def wait_healthy(control: UnitControl, units: list[str], timeout_s: float, settl
             if state.active == "failed":
                 return Health(False, f"{unit} failed ({state.sub or 'failed'}, {state.restarts} restarts)")
             mark = since[unit]
-            if state.active != "active" or (mark is not None and mark[1] != state.restarts):
-                since[unit] = None if state.active != "active" else (now, state.restarts)
+            run = (state.restarts, state.invocation)
+            if state.invocation and state.invocation == old.get(unit):
+                pending.append(f"{unit} not restarted yet")
+                continue
+            if state.active != "active" or (mark is not None and mark[1] != run):
+                since[unit] = None if state.active != "active" else (now, run)
                 pending.append(f"{unit} {state.active}/{state.sub}" + (f", restarted {state.restarts}×" if state.restarts else ""))
                 continue
             if mark is None:
-                since[unit] = mark = (now, state.restarts)
+                since[unit] = mark = (now, run)
             if now - mark[0] < settle_s:
                 pending.append(f"{unit} active for {now - mark[0]:.0f} s of {settle_s:.0f}")
         if not pending:
