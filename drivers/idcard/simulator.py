@@ -27,6 +27,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from drivers.idcard import protocol as p
 from drivers.idcard.text import build_text
@@ -85,7 +86,7 @@ def load_profile(path: str | os.PathLike[str]) -> CardProfile:
     return CardProfile(label=label, text=text, photo=photo)
 
 
-def profile_from_fields(label: str = "custom", card_type: str = "resident", flag: str | None = None, **fields: object) -> CardProfile:
+def profile_from_fields(label: str = "custom", card_type: str = "resident", flag: str | None = None, **fields: Any) -> CardProfile:
     return CardProfile(label=label, text=build_text(card_type, flag=flag, **fields), photo=fake_photo(label))
 
 
@@ -209,11 +210,14 @@ class _PtyLink:
         return self._master is not None
 
     def read(self, timeout: float) -> bytes:
-        ready, _, _ = select.select([self._master], [], [], timeout)
+        master = self._master
+        if master is None:  # stopped
+            return b""
+        ready, _, _ = select.select([master], [], [], timeout)
         if not ready:
             return b""
         try:
-            return os.read(self._master, 4096)
+            return os.read(master, 4096)
         except (BlockingIOError, InterruptedError):
             return b""
         except OSError:  # EIO: no slave open right now

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from drivers.idcard.idnumber import id_number_is_valid
 
@@ -186,7 +187,7 @@ def parse_text(raw: bytes) -> IdCardText:
         if id_number_is_valid(wide):
             f["id_number"], f["nationality"] = wide, ""
     sex_code = f.get("sex", "")
-    common = dict(
+    common: dict[str, Any] = dict(
         type_flag=flag,
         sex=SEX_BY_CODE.get(sex_code, "未知"),
         sex_code=sex_code,

@@ -7,6 +7,7 @@ used (Chinese then shows as boxes, but the preview still renders).
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
@@ -26,8 +27,19 @@ MARGIN_DOTS = 12
 SC_INDEX = 2  # in the Noto CJK collection: JP, KR, SC, TC, HK — take Simplified Chinese
 
 
+@dataclass(frozen=True)
+class _Gap:
+    """Blank paper: a feed, or a cut (drawn as a dashed line across its middle)."""
+
+    height: int
+    cut: bool = False
+
+
+Block = TextLine | Image.Image | _Gap
+
+
 @functools.lru_cache(maxsize=32)
-def _font(px: int, bold: bool) -> ImageFont.ImageFont:
+def _font(px: int, bold: bool) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     for path in FONT_BOLD_CANDIDATES if bold else FONT_CANDIDATES:
         if Path(path).exists():
             try:
@@ -44,30 +56,27 @@ def render_preview(stream: bytes, width_chars: int = 32, scale: int = 2) -> Imag
     """The whole stream as one white strip of paper; cuts drawn as dashed lines."""
     width = (width_chars * DOTS_PER_CHAR + 2 * MARGIN_DOTS) * scale
     margin = MARGIN_DOTS * scale
-    blocks: list[tuple[str, object]] = []
+    blocks: list[Block] = []
     for element in parse_escpos(stream):
         if isinstance(element, TextLine):
-            blocks.append(("text", element))
+            blocks.append(element)
         elif isinstance(element, QrCode):
-            blocks.append(("image", _qr_image(element, scale)))
+            blocks.append(_qr_image(element, scale))
         elif isinstance(element, Feed):
-            blocks.append(("space", element.lines * LINE_DOTS * scale))
+            blocks.append(_Gap(element.lines * LINE_DOTS * scale))
         elif isinstance(element, Cut):
-            blocks.append(("cut", 16 * scale))
-    height = margin
-    for kind, block in blocks:
-        height += _block_height(kind, block, scale)
+            blocks.append(_Gap(16 * scale, cut=True))
+    height = margin + sum(_block_height(block, scale) for block in blocks)
     image = Image.new("L", (width, height + margin), 255)
     draw = ImageDraw.Draw(image)
     y = margin
-    for kind, block in blocks:
-        h = _block_height(kind, block, scale)
-        if kind == "text":
+    for block in blocks:
+        h = _block_height(block, scale)
+        if isinstance(block, TextLine):
             _draw_text(image, block, y, width, margin, scale)
-        elif kind == "image":
-            x = _aligned_x(block.width, width, margin, "center")
-            image.paste(block, (x, y))
-        elif kind == "cut":
+        elif isinstance(block, Image.Image):
+            image.paste(block, (_aligned_x(block.width, width, margin, "center"), y))
+        elif block.cut:
             mid = y + h // 2
             for x in range(0, width, 12 * scale):
                 draw.line([(x, mid), (x + 6 * scale, mid)], fill=0, width=max(1, scale))
@@ -81,12 +90,12 @@ def save_preview(stream: bytes, path: str | Path, width_chars: int = 32, scale: 
     return path
 
 
-def _block_height(kind: str, block: object, scale: int) -> int:
-    if kind == "text":
-        return LINE_DOTS * block.height * scale  # type: ignore[attr-defined]
-    if kind == "image":
-        return block.height + 8 * scale  # type: ignore[attr-defined]
-    return int(block)  # type: ignore[arg-type]
+def _block_height(block: Block, scale: int) -> int:
+    if isinstance(block, TextLine):
+        return LINE_DOTS * block.height * scale
+    if isinstance(block, Image.Image):
+        return block.height + 8 * scale
+    return block.height
 
 
 def _draw_text(image: Image.Image, line: TextLine, y: int, width: int, margin: int, scale: int) -> None:

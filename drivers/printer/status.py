@@ -47,14 +47,14 @@ def _valid(reply: int | None) -> bool:
 
 def parse_online(reply: int | None) -> bool | None:
     """DLE EOT 1 reply byte → online? None when missing or malformed."""
-    if not _valid(reply):
+    if reply is None or not _valid(reply):
         return None
     return not (reply & _OFFLINE_BIT)
 
 
 def parse_paper(reply: int | None) -> Paper:
     """DLE EOT 4 reply byte (0x12 ok, 0x1E near end, 0x72 out) → paper state."""
-    if not _valid(reply):
+    if reply is None or not _valid(reply):
         return "unknown"
     if reply & _OUT_BITS:
         return "out"
