@@ -21,8 +21,15 @@ GET  /api/applications?service=&state=&station=&from=&to=&limit=&offset= → {"a
 GET  /api/applications/{id}[?kiosk_id=] → the application opened (audited before it is read)
 POST /api/applications/{id}/state {"state": accepted|processing|done|returned|refused, "note", "kiosk_id"?}
 GET  /api/audit         (admin) → {"audit": [...]}
-Pages: /console/login, /console/fleet, /console/figures, /console/applications,
-/console/applications/{kiosk}/{id}; exports /console/export/{table}.csv|.xlsx.
+GET  /api/figures/series?from=&to=&by=day|week|month[&station=] → {"by", "buckets": [{"bucket", "from", "to",
+                         "applications": {SERVICE: N}, "total", "ratings", "bad_ratings", "tickets", "consultations"}],
+                         "stations": {STATION: {BUCKET: N}}}; /api/figures also has "bad_ratings" (差评回访 within 15 days)
+GET  /api/followups?station=&state=pending|open|called_back|rectified|explained&from=&to= → {"followups": [...]}
+GET  /api/followups/{kiosk}/{id} → the 差评 with its reason and history (audited before it is read)
+POST /api/followups/{kiosk}/{id} {"state": called_back|rectified|explained, "note"} (note required)
+Pages: /console/login, /console/fleet, /console/figures[?by=week], /console/applications,
+/console/applications/{kiosk}/{id}, /console/followups, /console/followups/{kiosk}/{id};
+exports /console/export/{table}.csv|.xlsx (also figures-series, followups).
 
 A station user sees only kiosks mapped to its station (`kiosk hub add-kiosk ID --station S`):
 another station's data is 403 (figures/filters) or 404 (one application) — never shown.
