@@ -370,6 +370,20 @@ class F(QObject):
 f = F(); w.installEventFilter(f); w.show(); app.exec()
 """ % SIZE
 
+# Packages in the dev venv only (selenium brings trio; schemathesis brings rich and click) that
+# httpx/httpcore import when present: hidden, the kiosk imports what an appliance has (`make
+# install` installs no dev extras), measured beside the dev-venv start in the same run.
+DEV_ONLY = ("trio", "rich", "click", "pygments")
+HIDE_DEV_ONLY = """
+import sys
+class _NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in %r:
+            raise ModuleNotFoundError(name)
+        return None
+sys.meta_path.insert(0, _NotInstalled())
+""" % (DEV_ONLY,)
+
 KIOSK = """
 import dataclasses, sys, tempfile, time
 from PySide6.QtCore import QObject, QEvent, QTimer
@@ -412,10 +426,16 @@ def main() -> int:
     if args.keyboard_alone:
         _keyboard_alone_child(args.keyboard_alone)
         return 0
-    bare = statistics.median(cold_start(BARE) for _ in range(args.cold_rounds))
-    kiosk = statistics.median(cold_start(KIOSK) for _ in range(args.cold_rounds))
+    bares, kiosks, appliances = [], [], []
+    for _ in range(args.cold_rounds):  # alternated, so the load of the moment falls on all three alike
+        bares.append(cold_start(BARE))
+        kiosks.append(cold_start(KIOSK))
+        appliances.append(cold_start(HIDE_DEV_ONLY + KIOSK))
+    bare, kiosk, appliance = (statistics.median(x) for x in (bares, kiosks, appliances))
     emit("cold start to home painted", kiosk, "s", "≤ 1.0 s and ≤ 6× bare", kiosk <= 1.0 and kiosk <= 6 * bare,
          bare, "bare PySide6 window painted")
+    emit(f"cold start, appliance imports (no {', '.join(DEV_ONLY)})", appliance, "s", "≤ 1.0 s and ≤ 6× bare",
+         appliance <= 1.0 and appliance <= 6 * bare, bare, "bare PySide6 window painted")
     sliced, synchronous = keyboard_alone()
     emit("GUI stall: pinyin keyboard made (alone)", sliced, "ms", f"< {STALL_MS:.0f} ms", sliced < STALL_MS, synchronous,
          "same QML in one setSource, as before; median of 3")
