@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from kiosk.config import SIMULATED, Config
 from kiosk.errors import UsageError
@@ -52,6 +53,19 @@ def check_writable_file(path: str, flag: str) -> None:
         raise UsageError("BAD_PATH", f"{flag}: 无权写入 {target}", f"{flag}: no permission to write {target}")
 
 
+def _with_guide(content: Any, config: Config, code: str) -> Any:
+    """The service's 办事指南 materials as the ticket's checklist and the signage lines (issue 19)."""
+    import dataclasses
+
+    from kiosk.services.forms import load_forms
+    from kiosk.services.signage import Signage, ticket_checklist
+
+    signage = Signage.from_config(config)
+    form = load_forms(config.resolve(config.kiosk.forms_dir)).by_code(code)
+    checklist = ticket_checklist(form, signage) if form is not None else ()
+    return dataclasses.replace(content, checklist=checklist, signage=signage.ticket_footer())
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     from drivers.printer.ticket import encode_ticket
 
@@ -73,7 +87,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     problems: list[str] = []
     try:
         ticket = queue.issue(args.service, name, band, args.priority)
-        content = queue.ticket_content(ticket, config.kiosk.service_point)
+        content = _with_guide(queue.ticket_content(ticket, config.kiosk.service_point), config, args.service)
         data = encode_ticket(content, config.devices.printer.width_chars)
         result = {**ticket.to_json(), "people_ahead": content.people_ahead,
                   "estimated_wait_min": content.estimated_wait_min}
