@@ -69,3 +69,23 @@ def test_home_shows_the_signage_from_config(qtbot) -> None:
 def test_the_lobby_shows_the_policy_qr_and_the_phone(hall) -> None:  # noqa: F811
     page = httpx.get(f"{hall.url}/lobby").text
     assert 'id="policy-qr" src="data:image/png;base64,' in page and "咨询投诉电话 12393" in page
+
+
+def test_kiosk_ticket_prints_the_guide_checklist_and_signage(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from drivers.printer.simulator import parse_escpos, split_tickets
+    from kiosk.services.forms import load_forms
+
+    out = tmp_path / "t.bin"
+    done = subprocess.run([str(PROJECT / ".venv/bin/python"), "-m", "kiosk", "ticket", "--service", "special_drug", "--out", str(out)],
+                          cwd=PROJECT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "KIOSK_DATA_DIR": str(tmp_path / "data")})
+    assert done.returncode == 0, done.stderr
+    (ticket,) = split_tickets(parse_escpos(out.read_bytes()))
+    materials = [m.zh_CN for m in load_forms(PROJECT / "forms").by_code("special_drug").guide.materials]
+    at = ticket.lines.index("请带齐以下材料：")
+    printed = "".join(ticket.lines[at + 1:at + 1 + 2 * len(materials)]).replace(" ", "")
+    assert all(m.replace(" ", "") in printed for m in materials)
+    assert ticket.lines[-1] == "咨询投诉电话：12393"
