@@ -64,9 +64,10 @@ def test_detail_is_for_technicians_only(cls: type[DriverError]) -> None:
 
 
 def test_printer_outcome_keeps_os_text_off_the_resident_message(tmp_path: Path) -> None:
+    from datetime import datetime
+
     from drivers.printer.printer import TicketPrinter
     from drivers.printer.ticket import TicketContent
-    from datetime import datetime
 
     printer = TicketPrinter(f"file:{tmp_path}/no-such-folder/spool.bin")
     outcome = printer.print_ticket(TicketContent("服务点", "测试", "A001", 0, 0, datetime(2024, 5, 1), False, "T1"))
