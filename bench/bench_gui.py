@@ -233,6 +233,18 @@ def scenarios(sync_items: int, why: bool = False) -> tuple[dict[str, float], dic
             except Exception as exc:  # reported, and the other scenarios still run
                 print(f"  certificate print skipped: {type(exc).__name__}: {exc}")
             card_leaves()
+            # card read of an elderly resident: 长辈版 switches on with the person (every screen restyled)
+            elderly = load_profile(config.resolve("assets/cards/idcard/resident.json"))
+            choose(j, "transfer")
+            j.on_screen("identify")
+            ctl.last_identify_latency_ms = None
+            results["card read, elderly resident (长辈版 on)"] = measure(
+                rec, lambda: ctl.last_identify_latency_ms is not None, "the elderly person",
+                lambda: shell.runtime.sims.idcard.insert(elderly))
+            ctl.sign_out()
+            shell.runtime.sims.idcard.remove()
+            settle = time.monotonic() + 0.5
+            run_loop_until(lambda: time.monotonic() > settle and j.window.current.name == "home", 10, "home again")
             # pinyin keyboard's first show: the first form page with a typed field (newborn: the
             # baby's name, after 与新生儿关系), from the tap on 下一步 until the keys exist
             choose(j, "newborn")

@@ -31,6 +31,23 @@ def main() -> None:
     from kiosk.config import load_config
     from kiosk.ui.journey import wait_until
     from kiosk.stations.resident import KioskShell
+    from PySide6.QtCore import QObject, Signal
+
+    class Hop(QObject):
+        """The baseline: an event posted from another thread reaching the GUI thread (what any
+        device result needs at least), measured between the rounds in the same process."""
+        posted = Signal(float)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.samples: list[float] = []
+            self.posted.connect(lambda t0: self.samples.append((time.monotonic() - t0) * 1000))
+
+        def hop(self) -> None:
+            import threading
+            n = len(self.samples)
+            threading.Thread(target=lambda: self.posted.emit(time.monotonic())).start()
+            wait_until(lambda: len(self.samples) > n, 10, "the posted event")
 
     with tempfile.TemporaryDirectory() as data:
         config = load_config(environ={"KIOSK_DATA_DIR": data})
@@ -40,6 +57,7 @@ def main() -> None:
         shell.window.show()
         profile = load_profile(config.resolve(config.devices.idcard.sim_profile))
         samples = []
+        hop = Hop()
         try:
             for _ in range(args.rounds):
                 shell.controller.sign_out()
@@ -48,6 +66,7 @@ def main() -> None:
                 wait_until(lambda: shell.controller.last_identify_latency_ms is not None, 10, "the card")
                 samples.append(shell.controller.last_identify_latency_ms)
                 shell.runtime.sims.idcard.remove()
+                hop.hop()
                 time.sleep(0.35)  # the reader must see the card leave before it reads again
         finally:
             shell.close()
@@ -58,7 +77,10 @@ def main() -> None:
     from figures import emit
 
     median = statistics.median(samples)
-    emit("identify: reply byte → person on screen (median)", median, "ms", "< 300 ms", median < 300)
+    floor = statistics.median(hop.samples)
+    print(f"  a posted event from another thread to the GUI thread: median {floor:.2f} ms")
+    emit("identify: reply byte → person on screen (median)", median, "ms", "< 300 ms", median < 300, floor,
+         "thread → GUI thread hop, same process")
 
 
 if __name__ == "__main__":
