@@ -71,3 +71,31 @@ def test_a_failing_camera_is_reported_and_reopened(qtbot) -> None:
         assert camera.opened == 2
     finally:
         lanes.shutdown()
+
+
+def test_the_camera_is_released_after_shutdown_even_without_close(qtbot) -> None:
+    lanes = TaskLanes()
+    camera = FakeCamera()
+    capture = ReceiptCapture(lanes, lambda: camera, EchoReader)
+    with qtbot.waitSignal(capture.frame_grabbed, timeout=5000):
+        capture.grab()
+    lanes.shutdown()  # a queued close would have been dropped here
+    assert camera.closed == 0
+    capture.release_after_shutdown()
+    capture.release_after_shutdown()
+    assert camera.closed == 1
+
+
+def test_work_dropped_at_shutdown_is_not_an_error(qtbot, caplog) -> None:
+    lanes = TaskLanes()
+    gate = threading.Event()
+    lanes.run("ocr", gate.wait)
+    dropped = lanes.run("ocr", lambda: None)
+    assert dropped is not None
+    closer = threading.Thread(target=lanes.shutdown)
+    closer.start()
+    qtbot.waitUntil(dropped.cancelled, timeout=5000)
+    gate.set()
+    closer.join(5)
+    assert not closer.is_alive()
+    assert "exception calling callback" not in caplog.text and "CancelledError" not in caplog.text

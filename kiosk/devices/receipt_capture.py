@@ -53,6 +53,11 @@ class ReceiptCapture(QObject):
         """Release the camera on its own thread (call before the lanes shut down)."""
         self.lanes.run(self.lane, self._close_camera)
 
+    def release_after_shutdown(self) -> None:
+        """Release the camera if `close` never ran (shutdown drops queued work): only once the
+        lanes have shut down, so the lane's thread has ended and nothing else touches it."""
+        self._close_camera()
+
     # -- on the lane ----------------------------------------------------------------------------
     def _grab_work(self) -> tuple[np.ndarray, np.ndarray]:
         if self._camera is None:

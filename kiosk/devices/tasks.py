@@ -74,6 +74,9 @@ class TaskLanes(QObject):
         self._pending += 1
 
         def finished(future: Future[Any]) -> None:
+            if future.cancelled():  # dropped by shutdown(), on the thread shutting the lanes down
+                self._pending -= 1
+                return
             error = future.exception()
             result = None if error else future.result()
             if error is not None and not isinstance(error, Exception):

@@ -43,6 +43,7 @@ class ClerkStation:
     def close(self) -> None:
         self.screen.shutdown()
         self.lanes.shutdown()
+        self.screen.capture_service.release_after_shutdown()
         for thing in self.closables:
             try:
                 thing.close()
