@@ -44,6 +44,7 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
     w.show_screen(w.home)
     settle()
     yield "home"
+    w.identify.set_priority_reasons(["disabled", "pregnant", "military", "other"])  # every reason config allows
     w.identify.reset()
     w.show_screen(w.identify)
     settle()
@@ -59,6 +60,7 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
     w.identify.show_person(SAMPLE_PERSON, True)
     settle()
     yield "identify-person"
+    yield from _assisted_states(w, settle)
     w.home.show_person(SAMPLE_PERSON.masked_name(), True)
     w.home.mark_chosen("chronic_disease")
     w.show_screen(w.home)
@@ -97,6 +99,13 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
     w.show_screen(w.review)
     settle()
     yield "review"
+    from kiosk.services.session import ProxyAuthority
+
+    w.review.show_review(chronic, SAMPLE_PERSON, {"disease": "hypertension", "hospitals": ["h_township"], "phone": "13812345678"},
+                         proxy=ProxyAuthority(SAMPLE_HELPER, "child", dt.datetime(2026, 12, 2, 9, 30), "unverified"),
+                         priority="disabled")  # 代办 (issue 19)
+    settle()
+    yield "review-proxy"
     w.done.update_view(DoneView(reference="3f2a9c1e-0000", saved=True, number="C012", people_ahead=3, wait_min=30, priority=True,
                                 another=True))
     w.show_screen(w.done)
@@ -141,6 +150,51 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
     yield "idle-warning"
     w.idle_overlay.hide()
     w.set_person_greeting("")
+
+
+SAMPLE_HELPER = Person(name="李明", id_number="320682199506120038", source="idcard", sex="男", nation="汉",
+                       birth_date=dt.date(1995, 6, 12))
+
+
+def _assisted_states(w: MainWindow, settle) -> Iterator[str]:
+    """Issue 19: identify with 代办 and a priority chosen, the proxy screen's pages, 预约签到."""
+    w.identify.reset()
+    w.identify.proxy_button.setChecked(True)
+    w.identify.priority_buttons["pregnant"].setChecked(True)
+    settle()
+    yield "identify-proxy"
+    w.identify.reset()
+    proxy = w.proxy
+    proxy.start(SAMPLE_HELPER)
+    w.show_screen(proxy)
+    settle()
+    yield "proxy-way"
+    proxy._go("id")
+    proxy.id_editor.set_value("1101051950030700")
+    settle()
+    yield "proxy-id"
+    proxy.show_state("proxy.id_invalid", "error")
+    settle()
+    yield "proxy-id-invalid"
+    proxy._go("name")
+    settle()
+    yield "proxy-name"
+    proxy.show_resident(SAMPLE_PERSON, "unverified")
+    proxy.relation.set_value("grid_worker")
+    proxy.consent.setChecked(True)
+    settle()
+    yield "proxy-auth"
+    proxy.reset()
+    w.checkin.reset()
+    w.show_screen(w.checkin)
+    settle()
+    yield "checkin"
+    w.checkin.code.set_value("20261202")
+    w.checkin.show_problem("此预约码已签到，请勿重复签到；如丢失号票请到服务台" if language() == "zh_CN"
+                           else "This appointment is already checked in; if you lost the ticket, ask at the desk")
+    settle()
+    yield "checkin-refused"
+    w.checkin.reset()
 
 
 def all_modes() -> Iterator[tuple[bool, str]]:

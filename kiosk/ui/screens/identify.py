@@ -58,8 +58,10 @@ class IdentifyScreen(Screen):
         outer.addLayout(top)
         ways = QHBoxLayout()
         self.way_labels = []
+        self.way_frames = []  # the three ways to identify: hidden once a person is read (room for 代办/priority)
         for icon in ("证", "卡", "码"):
             frame, layout = card()
+            self.way_frames.append(frame)
             big = label(icon, role="badge", wrap=False)
             big.setProperty("data", True)  # a pictogram character, not text to translate
             big.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -176,6 +178,8 @@ class IdentifyScreen(Screen):
         self.priority_badge.setVisible(priority)
         self.priority_badge.setText("✚ " + tr("identify.priority"))
         self.continue_button.setEnabled(True)
+        for frame in self.way_frames:
+            frame.hide()
         self.skip.hide()  # the card is read: 继续 takes the number with its priority
         self.show_state("identify.read_ok", "ok")
 
@@ -196,6 +200,8 @@ class IdentifyScreen(Screen):
         for value in (self.name_value, self.id_value, self.age_value):
             value.clear()
         self.person_card.hide()
+        for frame in self.way_frames:
+            frame.show()
         self.continue_button.setEnabled(False)
         self.show_state("identify.waiting")
 

@@ -56,6 +56,17 @@ RELATION_SPEC = FieldSpec("proxy_relation", "choice", Text("关系", "Relation")
 PAGES = ("way", "id", "name", "auth")
 
 
+class Page(QWidget):
+    """A page of the stack. QStackedLayout answers height-for-width with the tallest page's (the
+    keypad's), even for pages not on screen, which would push the keyboard off a fixed-size
+    window: a page set aside (Ignored, see `_go`) asks for no height."""
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt API)
+        if self.sizePolicy().verticalPolicy() == QSizePolicy.Policy.Ignored:
+            return 0
+        return super().heightForWidth(width)
+
+
 class ProxyScreen(Screen):
     name = "proxy"
     back_clicked = Signal()
@@ -79,7 +90,7 @@ class ProxyScreen(Screen):
         self.pages = QStackedWidget()
         outer.addWidget(self.pages, 1)
 
-        way = QWidget()
+        way = Page()
         column = QVBoxLayout(way)
         column.setContentsMargins(0, 0, 0, 0)
         self.way_text = label(role="title")
@@ -89,7 +100,7 @@ class ProxyScreen(Screen):
         column.addStretch(1)
         self.pages.addWidget(way)
 
-        idpage = QWidget()
+        idpage = Page()
         column = QVBoxLayout(idpage)
         column.setContentsMargins(0, 0, 0, 0)
         self.id_question = label(role="title")
@@ -99,7 +110,7 @@ class ProxyScreen(Screen):
         column.addStretch(1)
         self.pages.addWidget(idpage)
 
-        namepage = QWidget()
+        namepage = Page()
         column = QVBoxLayout(namepage)
         column.setContentsMargins(0, 0, 0, 0)
         self.name_question = label(role="title")
@@ -109,7 +120,7 @@ class ProxyScreen(Screen):
         column.addStretch(1)
         self.pages.addWidget(namepage)
 
-        auth = QWidget()
+        auth = Page()
         column = QVBoxLayout(auth)
         column.setContentsMargins(0, 0, 0, 0)
         frame, box = card()
@@ -189,6 +200,8 @@ class ProxyScreen(Screen):
         self._show_keyboard(page == "name")
         self.show_state("")
         self.retranslate()
+        self.layout().invalidate()  # another page (and the keyboard) asks for room: lay out now
+        self.layout().activate()
 
     def _show_keyboard(self, wanted: bool) -> None:
         if wanted and self.keyboard is None:
@@ -257,8 +270,7 @@ class ProxyScreen(Screen):
         self.consent.setChecked(False)
         self.helper_line.clear()
         self.resident_line.clear()
-        self.pages.setCurrentIndex(0)
-        self._show_keyboard(False)
+        self._go("way")
         self.show_state("")
         self.retranslate()
 
