@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kiosk.commands.update_release import UpdateError, read_wheel
+from kiosk.commands.update_release import Layout, UpdateError, prune, read_wheel, switch
 from kiosk.commands.update_units import UnitState, wait_healthy
 from kiosk.hub.server import start_hub_in_thread
 from kiosk.services.crypto import FieldCipher
@@ -227,6 +227,7 @@ def test_update_migrate_rollback_and_every_pending_row_survives(machine: Machine
     updated = machine.update(str(v2))
     assert updated.returncode == 0, updated.stderr
     assert machine.current() == "0.2.0" and os.readlink(machine.opt / "previous") == VERSION
+    assert "## Deploying" in (machine.opt / "0.2.0/app/README.md").read_text()  # the units' Documentation=
     assert "restart --no-block yibao-kiosk.service" in machine.calls()
     assert "3 rows (3 pending) read by 0.2.0 after migrating a copy to schema 4" in updated.stdout
     # v2's live check ran its migration on the real outbox: additive, readable from schema 3 on
@@ -403,6 +404,21 @@ def test_a_fresh_and_an_old_outbox_declare_their_readers(tmp_path: Path):
     OutboxStore(tmp_path / "o.sqlite3", cipher).close()
     with sqlite3.connect(tmp_path / "o.sqlite3") as raw:
         assert raw.execute("SELECT COUNT(*) FROM meta WHERE name LIKE '%version'").fetchone()[0] == 2
+
+
+def test_prune_keeps_current_previous_and_the_newest(tmp_path: Path):
+    layout = Layout.under(tmp_path, tmp_path / "config.toml", tmp_path / "data")
+    for i in range(6):
+        (layout.opt / f"0.{i}.0").mkdir(parents=True)
+        (layout.opt / f"0.{i}.0" / ".installed").write_text("x")
+        os.utime(layout.opt / f"0.{i}.0" / ".installed", (1000 + i, 1000 + i))
+    (layout.opt / "0.9.0").mkdir()  # unfinished build: not a release, left to the next build of it
+    switch(layout, "current", "0.5.0")
+    switch(layout, "previous", "0.1.0")
+    removed = prune(layout, 2, lambda _: None)
+    assert removed == ["0.0.0", "0.2.0"]
+    assert sorted(p.name for p in layout.opt.iterdir()) == ["0.1.0", "0.3.0", "0.4.0", "0.5.0", "0.9.0", "current", "previous"]
+    assert os.readlink(layout.opt / "current") == "0.5.0" and not (layout.opt / ".current.new").exists()
 
 
 class FakeUnits:

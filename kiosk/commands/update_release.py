@@ -53,6 +53,7 @@ class Wheel:
     version: str
     sha256: str
     requires: tuple[str, ...]
+    readme: str = ""  # the long description (the project's README.md)
 
 
 def read_wheel(path: str | os.PathLike[str]) -> Wheel:
@@ -83,7 +84,8 @@ def read_wheel(path: str | os.PathLike[str]) -> Wheel:
     except KeyError as exc:
         raise UpdateError(f"{path.name}: not a wheel ({exc.args[0]} missing)", usage=True) from None
     requires = tuple(str(r) for r in meta.get_all("Requires-Dist") or ())
-    return Wheel(path, version, digest, requires)
+    readme = meta.get_payload()
+    return Wheel(path, version, digest, requires, readme if isinstance(readme, str) else "")
 
 
 def _safe_member(member: str, wheel: Path) -> None:
@@ -120,6 +122,8 @@ def unpack(wheel: Wheel, app: Path) -> None:
             dest.parent.mkdir(parents=True, exist_ok=True)
             with zf.open(member) as src, dest.open("wb") as out:
                 shutil.copyfileobj(src, out)
+    if wheel.readme and not (app / "README.md").exists():  # the units' Documentation= points at it
+        (app / "README.md").write_text(wheel.readme, encoding="utf-8")
     missing = [top for top in _APP_TOP if not (app / top).is_dir()]
     if missing:
         raise UpdateError(f"{wheel.path.name} lacks {', '.join(missing)}/ (built from an incomplete checkout?)", usage=True)
