@@ -226,7 +226,7 @@ class ProxyScreen(Screen):
             self._go(PAGES[PAGES.index(page) - 1])
 
     def _next(self) -> None:
-        from drivers.idcard.idnumber import id_number_is_valid
+        from kiosk.services.forms import id_number_is_valid  # kiosk/ui imports no driver (tests/test_import_rules.py)
 
         page = self.page
         if page == "id":
