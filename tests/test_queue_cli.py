@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def env(tmp_path):
     forms = tmp_path / "forms"
     forms.mkdir()
-    (forms / "benefit.toml").write_text('code = "bx02"\nband = "B"\n[title]\nzh_CN = "门诊慢特病待遇报销"\n',
-                                        encoding="utf-8")
+    (forms / "benefit.toml").write_text('code = "bx02"\nband = "B"\n[title]\nzh_CN = "门诊慢特病待遇报销"\n'
+                                        '[guide]\nwho = "参保人"\nmaterials = ["身份证"]\ndays = 20\nresult = "窗口"\n',
+                                        encoding="utf-8")  # every service has its 办事指南 (issue 19)
     (forms / "broken.toml").write_text("code = [", encoding="utf-8")
     config = (ROOT / "config.toml").read_text(encoding="utf-8")
     config = config.replace('forms_dir = "forms"', f'forms_dir = "{forms.as_posix()}"')

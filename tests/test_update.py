@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kiosk.commands.update_release import Layout, UpdateError, prune, read_wheel, stored_schemas, switch
+from kiosk.commands.update_release import Layout, UpdateError, prune, read_wheel, switch
 from kiosk.commands.update_units import UnitState, wait_healthy
 from kiosk.hub.server import start_hub_in_thread
 from kiosk.services.crypto import FieldCipher
@@ -404,22 +404,6 @@ def test_a_fresh_and_an_old_outbox_declare_their_readers(tmp_path: Path):
     OutboxStore(tmp_path / "o.sqlite3", cipher).close()
     with sqlite3.connect(tmp_path / "o.sqlite3") as raw:
         assert raw.execute("SELECT COUNT(*) FROM meta WHERE name LIKE '%version'").fetchone()[0] == 2
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to own files as another user")
-def test_reading_the_data_as_root_leaves_the_services_files_to_the_service(tmp_path: Path):
-    data = tmp_path / "data"
-    data.mkdir()
-    cipher = FieldCipher.load_or_create(data / "keys/outbox.key")
-    OutboxStore(data / "outbox.sqlite3", cipher).close()  # stopped: no -wal/-shm left
-    service = 65534  # nobody
-    for path in data.rglob("*"):
-        os.chown(path, service, service)
-    (stored,) = stored_schemas(data)  # as root, the way kiosk update and install.sh read it
-    assert stored.schema == SCHEMA_VERSION and stored.min_reader == 3
-    for suffix in ("-wal", "-shm"):
-        made = data / f"outbox.sqlite3{suffix}"
-        assert not made.exists() or made.stat().st_uid == service, suffix
 
 
 def test_prune_keeps_current_previous_and_the_newest(tmp_path: Path):
