@@ -104,6 +104,11 @@ def _is_uuidish(value: Any) -> bool:
     return isinstance(value, str) and 8 <= len(value) <= 64 and set(value.lower()) <= UUID_CHARS
 
 
+def _first_of(form: dict[str, list[str]]) -> Callable[[str], str]:
+    """A form field's first value ("" when absent), as `field("name")`."""
+    return lambda key: (form.get(key) or [""])[0]
+
+
 def create_app(service: HallService, tokens: dict[str, str], rules: auth.SessionRules = auth.SessionRules(),
                voice: CallVoice | None = None, max_body_bytes: int = 2_000_000, login_failures_per_minute: int = 10,
                sse_heartbeat_s: float = 15.0, extra_health: Callable[[], dict[str, Any]] | None = None) -> FastAPI:
@@ -297,7 +302,9 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
         if not isinstance(values[0], str) or not isinstance(values[1], str) or \
                 not all(v is None or isinstance(v, str) for v in values[2:]) or not isinstance(priority, str):
             raise HallError(422, "invalid", "需要 service、day（YYYY-MM-DD），可选 from/until（HH:MM）")
-        return await run_in_threadpool(service.add_appointment, *values, priority, session.name)
+        service_code, day, window_from, window_until = values
+        return await run_in_threadpool(service.add_appointment, service_code, day, window_from, window_until, priority,
+                                       session.name)
 
     @app.get("/api/appointments")
     async def api_appointments(request: Request, day: str = "") -> Any:
@@ -471,7 +478,7 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
     @app.post("/login", include_in_schema=False)
     async def login_form(request: Request) -> Response:
         form = await read_form(request)
-        field = lambda k: (form.get(k) or [""])[0]  # noqa: E731
+        field = _first_of(form)
         target = _safe_next(field("next"))
         cookie = request.cookies.get(auth.LOGIN_CSRF_COOKIE, "")
         if not cookie or not secrets.compare_digest(cookie, field("csrf")):
@@ -510,7 +517,7 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
     @app.post("/counter/{n}/{action}", include_in_schema=False)
     async def counter_action(n: int, action: str, request: Request) -> Response:
         form = await read_form(request)
-        field = lambda k: (form.get(k) or [""])[0]  # noqa: E731
+        field = _first_of(form)
         back = f"/counter/{n}"
         try:
             await clerk(request, csrf=field("csrf"))
@@ -551,7 +558,7 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
     @app.post("/rate/{n}", include_in_schema=False)
     async def rate_form(n: int, request: Request) -> Response:
         form = await read_form(request)
-        field = lambda k: (form.get(k) or [""])[0]  # noqa: E731
+        field = _first_of(form)
         try:
             await run_in_threadpool(service.rate, counter_number(n), field("ticket_id")[:64],
                                     int(field("score")) if field("score").isdigit() else 0, form.get("tag", []))

@@ -269,7 +269,8 @@ def application_view(forms: FormCatalog, service: str, payload: dict[str, Any], 
     """The application as the counter shows it: answers with the form's labels and option
     labels, the applicant in full (the caller has audited the view), the materials checklist."""
     form = forms.by_code(service)
-    answers = payload.get("answers") if isinstance(payload.get("answers"), dict) else {}
+    raw_answers = payload.get("answers")
+    answers: dict[str, Any] = raw_answers if isinstance(raw_answers, dict) else {}
     rows: list[dict[str, str]] = []
     if form is not None:
         for f in form.fields:
@@ -295,9 +296,13 @@ def application_view(forms: FormCatalog, service: str, payload: dict[str, Any], 
 
 def receipt_row(receipt: dict[str, Any]) -> dict[str, Any]:
     """One OCR'd receipt of a 零星报销 claim (kiosk.services.reimbursement's payload) for the counter."""
-    fields = receipt.get("fields") if isinstance(receipt.get("fields"), dict) else {}
-    items = receipt.get("items") if isinstance(receipt.get("items"), list) else []
-    text = lambda key: str(fields.get(key) or "—")  # noqa: E731
+    raw_fields, raw_items = receipt.get("fields"), receipt.get("items")
+    fields: dict[str, Any] = raw_fields if isinstance(raw_fields, dict) else {}
+    items: list[Any] = raw_items if isinstance(raw_items, list) else []
+
+    def text(key: str) -> str:
+        return str(fields.get(key) or "—")
+
     return {"number": f"{fields.get('bill_code') or ''}{fields.get('bill_number') or ''}" or "—",
             "hospital": text("hospital"), "date": text("issue_date"), "total": text("total"),
             "items": len(items), "confirmed": bool(receipt.get("confirmed_by_clerk")),

@@ -10,12 +10,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import uvicorn
+from starlette.applications import Starlette
 
 from kiosk.hub.app import create_app
-from kiosk.hub.store import HubStore, open_hub_store
+from kiosk.hub.store import HubStore
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ class HubHandle:
             if self.platform is not None:
                 self.platform.close()
 
-    def __enter__(self) -> "HubHandle":
+    def __enter__(self) -> HubHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -108,13 +110,13 @@ def check_tls_files(cert: str, key: str) -> str | None:
     return None
 
 
-def _server(app: object, log_level: str, tls_cert: str | None = None, tls_key: str | None = None) -> uvicorn.Server:
+def _server(app: Starlette, log_level: str, tls_cert: str | None = None, tls_key: str | None = None) -> uvicorn.Server:
     config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False, timeout_keep_alive=5,
                             ssl_certfile=tls_cert, ssl_keyfile=tls_key)
     if tls_cert:  # `POST /v1/enrol` tells the kiosk what it should have seen (pinned on first use)
         from kiosk.hub.enrolment import certificate_fingerprint
 
-        app.state.tls_fingerprint = certificate_fingerprint(tls_cert)  # type: ignore[attr-defined]
+        app.state.tls_fingerprint = certificate_fingerprint(tls_cert)
     return uvicorn.Server(config)
 
 
@@ -261,10 +263,10 @@ def serve_workers(workers: int, build: Callable[[], tuple[Any, Callable[[], None
                                 pass
                 time.sleep(0.2)
                 continue
-            number = children.pop(pid, None)
-            if number is None or stopping:
+            dead = children.pop(pid, None)
+            if dead is None or stopping:
                 continue
-            log.error("hub worker %d (pid %d) exited with status %d; starting it again", number, pid, code >> 8)
+            log.error("hub worker %d (pid %d) exited with status %d; starting it again", dead, pid, code >> 8)
             now = time.monotonic()
             deaths = [t for t in deaths if now - t < 60] + [now]
             if len(deaths) > respawn_limit:
@@ -273,7 +275,7 @@ def serve_workers(workers: int, build: Callable[[], tuple[Any, Callable[[], None
                 stop(signal.SIGTERM, None)
                 continue
             time.sleep(0.5)
-            start(number)
+            start(dead)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -547,8 +547,10 @@ class OutboxStore:
         return isinstance(blob, bytes) and self._decrypts(blob, KEY_CHECK_AD)
 
     def _decrypts(self, blob: bytes, associated: str) -> bool:
+        if self.cipher is None:  # never so here: _check_key loads or creates the key first
+            return False
         try:
-            self.cipher.decrypt(blob, associated)  # type: ignore[union-attr]
+            self.cipher.decrypt(blob, associated)
             return True
         except (DecryptError, ValueError):
             return False

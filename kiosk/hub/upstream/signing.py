@@ -25,6 +25,7 @@ import stat
 import time
 import tomllib
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -52,14 +53,14 @@ class NoSigner:
 class HmacSha256Signer:
     access_key: str
     secret_key: str = field(repr=False)
-    clock: object = time.time
+    clock: Callable[[], float] = time.time
     name: str = "hmac-sha256"
 
     def __repr__(self) -> str:  # the secret never reaches a log line
         return f"HmacSha256Signer(access_key={self.access_key!r})"
 
     def headers(self, body: bytes) -> dict[str, str]:
-        timestamp = str(int(self.clock() * 1000))  # type: ignore[operator]
+        timestamp = str(int(self.clock() * 1000))
         nonce = secrets.token_hex(16)
         return {HEADER_KEY: self.access_key, HEADER_TIME: timestamp, HEADER_NONCE: nonce,
                 HEADER_SIGNATURE: signature(self.secret_key, timestamp, nonce, body)}
