@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kiosk.commands.update_release import Layout, UpdateError, prune, read_wheel, switch
+from kiosk.commands.update_release import Layout, UpdateError, prune, read_wheel, stored_schemas, switch
 from kiosk.commands.update_units import UnitState, wait_healthy
 from kiosk.hub.server import start_hub_in_thread
 from kiosk.services.crypto import FieldCipher
@@ -404,6 +404,46 @@ def test_a_fresh_and_an_old_outbox_declare_their_readers(tmp_path: Path):
     OutboxStore(tmp_path / "o.sqlite3", cipher).close()
     with sqlite3.connect(tmp_path / "o.sqlite3") as raw:
         assert raw.execute("SELECT COUNT(*) FROM meta WHERE name LIKE '%version'").fetchone()[0] == 2
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to own files as another user")
+def test_reading_the_data_as_root_leaves_the_services_files_to_the_service(tmp_path: Path):
+    data = tmp_path / "data"
+    data.mkdir()
+    cipher = FieldCipher.load_or_create(data / "keys/outbox.key")
+    OutboxStore(data / "outbox.sqlite3", cipher).close()  # stopped: no -wal/-shm left
+    service = 65534  # nobody
+    for path in data.rglob("*"):
+        os.chown(path, service, service)
+    (stored,) = stored_schemas(data)  # as root, the way kiosk update and install.sh read it
+    assert stored.schema == SCHEMA_VERSION and stored.min_reader == 3
+    for suffix in ("-wal", "-shm"):
+        made = data / f"outbox.sqlite3{suffix}"
+        assert not made.exists() or made.stat().st_uid == service, suffix
+
+
+def test_selfcheck_copy_leaves_the_original_and_reads_every_pending_row(tmp_path: Path):
+    from kiosk.commands.update_selfcheck import copy_check
+
+    empty = tmp_path / "empty/outbox.sqlite3"
+    OutboxStore(empty, None, key_path=tmp_path / "empty/keys/outbox.key", create_key=False).close()
+    result, summary = copy_check(empty, tmp_path / "empty/keys/none.key")  # a machine that never submitted: no key
+    assert result["status"] == "ok" and summary["rows"] == 0
+
+    cipher = FieldCipher.load_or_create(tmp_path / "keys/outbox.key")
+    db = tmp_path / "outbox.sqlite3"
+    with OutboxStore(db, cipher) as store:
+        ids = [store.enqueue(store.new_submission_id(), "enrol", "K1", {"n": i}).id for i in range(3)]
+        store.claim_batch(1)  # one is being sent right now
+    original = db.read_bytes()
+    result, summary = copy_check(db, tmp_path / "keys/outbox.key")
+    assert result["status"] == "ok", result
+    assert summary["rows"] == 3 and summary["pending"] == 3 and summary["readable_pending"] == 3
+    assert db.read_bytes() == original
+    with OutboxStore(db, cipher) as store:
+        assert sorted(e.id for e in store.list()) == sorted(ids)
+    result, _ = copy_check(db, tmp_path / "keys/other.key")  # the wrong key file
+    assert result["status"] == "error" and "key" in result["detail"]
 
 
 def test_prune_keeps_current_previous_and_the_newest(tmp_path: Path):

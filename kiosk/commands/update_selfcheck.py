@@ -17,12 +17,15 @@ Exit 0 healthy, 2 not; `--json` prints one object: {"status", "version", "schema
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import os
 import shutil
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +106,28 @@ def outbox_files(data_dir: Path) -> list[Path]:
     return sorted(p for p in data_dir.glob("*outbox.sqlite3") if p.is_file())
 
 
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to a live WAL database. Opening one makes -wal/-shm files when the
+    service is stopped, owned by whoever opens it (root, for `kiosk update`); they are handed to
+    the database file's owner, or the service could no longer open its own database."""
+    owner = path.stat()
+    before = {suffix for suffix in ("-wal", "-shm") if Path(f"{path}{suffix}").exists()}
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        yield conn
+    finally:
+        conn.close()
+        for suffix in ("-wal", "-shm"):
+            made = Path(f"{path}{suffix}")
+            if suffix not in before and made.exists():
+                try:
+                    if made.stat().st_uid != owner.st_uid or made.stat().st_gid != owner.st_gid:
+                        os.chown(made, owner.st_uid, owner.st_gid)
+                except OSError:
+                    pass
+
+
 def key_path_for(config: Any, path: Path) -> Path:
     """The kiosk's outbox key, or the hall's key for the hall's outbox (kiosk.hall.server.default_paths)."""
     if path.name == "outbox.sqlite3":
@@ -126,15 +151,12 @@ def copy_check(path: Path, key_path: Path) -> tuple[dict[str, Any], dict[str, An
     summary: dict[str, Any] = {"path": str(path)}
     try:
         copy = work / path.name
-        source = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
-        try:
+        with read_only(path) as source:
             target = sqlite3.connect(copy)
             source.backup(target)
             target.close()
             before = _rows(source)
             summary["schema_before"] = source.execute("PRAGMA user_version").fetchone()[0]
-        finally:
-            source.close()
         summary["rows"] = len(before)
         summary["pending"] = sum(1 for s in before.values() if s in ("pending", "sending"))
         try:
@@ -157,8 +179,17 @@ def copy_check(path: Path, key_path: Path) -> tuple[dict[str, Any], dict[str, An
                 return _check(name, "error", f"{path.name}: the migrated copy differs from the original "
                               f"({len(lost)} of {len(before)} rows missing or changed state)",
                               "迁移后的副本与原数据不一致"), summary
+            if not summary["pending"]:
+                summary["readable_pending"] = 0
+                return _check(name, "ok", f"{path.name}: {summary['rows']} rows, none pending; schema "
+                              f"{summary['schema_before']} → {summary['schema_after']} on a copy",
+                              f"副本迁移后 {summary['rows']} 笔全部保留，无待发送业务"), summary
             store.release_sending()  # on the copy: rows the running app is sending count as pending
-            claim = store.claim_batch(max(1, len(before)))
+            try:
+                claim = store.claim_batch(len(before))
+            except OutboxError as exc:
+                return _check(name, "error", f"{path.name}: this release cannot read its pending rows: {exc.message_en}",
+                              exc.message_zh), summary
             summary["readable_pending"] = len(claim.entries)
             if claim.local_quarantined:
                 return _check(name, "error", f"{path.name}: {claim.local_quarantined} pending rows cannot be read by this release",
