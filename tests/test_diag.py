@@ -112,7 +112,7 @@ def test_tesseract_language_missing(config: Config, monkeypatch) -> None:
 def test_hub_down(config: Config) -> None:
     cfg = dataclasses.replace(config, hub=dataclasses.replace(config.hub, url=f"http://127.0.0.1:{free_port()}"))
     r = one(d.run_checks(cfg, only=["hub"]), "hub.reachable")
-    assert r.status is CheckStatus.ERROR
+    assert r.status is CheckStatus.ERROR and r.code == "HUB_UNREACHABLE"
     assert "check the network cable" in r.detail and "hub.url" in r.detail
     assert "请检查网线" in r.detail_zh and "自动上传" in r.detail_zh
 
@@ -338,7 +338,11 @@ def test_every_advice_code_is_a_real_error_code_and_names_real_advice() -> None:
 
     for module in pkgutil.walk_packages(drivers.__path__, "drivers."):
         importlib.import_module(module.name)
+    from kiosk.services.diagnostics.hall import HALL_CHECK_CODES
+    from kiosk.services.sync import HUB_CHECK_CODES
+
     known = set(error_codes(DriverError)) | {"OCR_ENGINE", "OCR_TESSERACT_PROGRAM", "OCR_TESSERACT_LANG"}
+    known |= set(HUB_CHECK_CODES) | set(HALL_CHECK_CODES)  # the hub's and the hall's self-tests
     assert set(d.ADVICE_BY_CODE) <= known, set(d.ADVICE_BY_CODE) - known
     assert set(d.ADVICE_BY_CODE.values()) <= set(d.ADVICE)
 

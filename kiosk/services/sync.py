@@ -59,6 +59,39 @@ def _resident_message(body: Any) -> tuple[str, str]:
     return (zh, en) if zh and en else ("", "")
 
 
+# Codes of a failed `HubClient.self_test` (`CheckResult.code`): `kiosk diag` picks its advice by
+# them (kiosk/services/diagnostics/advice.py), never by the text.
+HUB_UNREACHABLE, HUB_AUTH, HUB_TLS = "HUB_UNREACHABLE", "HUB_AUTH", "HUB_TLS"
+HUB_CHECK_CODES = (HUB_UNREACHABLE, HUB_AUTH, HUB_TLS)
+
+
+def tls_failure(exc: BaseException) -> str | None:
+    """The TLS reason behind a transport error (a certificate not verified, a handshake refused),
+    found on its chain of causes, else None."""
+    import ssl
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return f"certificate not trusted ({current.verify_message or current.reason})"
+        if isinstance(current, ssl.SSLError):
+            return f"TLS failed ({current.reason or type(current).__name__})"
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def hub_check_code(exc: HubError) -> str:
+    """HUB_AUTH when the hub refused the kiosk's token, HUB_TLS when its certificate could not be
+    verified, else HUB_UNREACHABLE (no answer, or no useful one)."""
+    if exc.status in (401, 403):
+        return HUB_AUTH
+    if exc.status is None and tls_failure(exc):
+        return HUB_TLS
+    return HUB_UNREACHABLE
+
+
 class HubNotFound(HubError):
     def __init__(self, message: str = "not found", message_zh: str = "", message_en: str = "") -> None:
         super().__init__(message, 404, False, message_zh, message_en)
@@ -165,11 +198,14 @@ class HubClient:
         with Stopwatch() as sw:
             try:
                 body = self.health()
-                error = None
+                failure: HubError | None = None
             except HubError as exc:
-                body, error = {}, str(exc)
-        if error:
-            return CheckResult("hub.reachable", CheckStatus.ERROR, f"{self.url}: {error}", f"无法连接医保中心：{error}", sw.ms)
+                body, failure = {}, exc
+        if failure is not None:
+            error = str(failure)
+            return CheckResult("hub.reachable", CheckStatus.ERROR, f"{self.url}: {error}", f"无法连接医保中心：{error}", sw.ms,
+                               {"http_status": failure.status} if failure.status is not None else {},
+                               code=hub_check_code(failure))
         ok = body.get("status") == "ok"
         return CheckResult("hub.reachable", CheckStatus.OK if ok else CheckStatus.DEGRADED,
                            f"{self.url}: {body.get('status')} ({body.get('store')})", "医保中心连接正常" if ok else "医保中心状态异常",

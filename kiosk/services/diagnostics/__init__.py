@@ -1,7 +1,9 @@
-"""Technician diagnostics, in four parts:
+"""Technician diagnostics, in five parts:
 
-- `advice`: what to do when a check fails, chosen by the driver error code on the result;
+- `advice`: what to do when a check fails, chosen by the error code on the result (drivers',
+  the hub's HUB_*, the hall's HALL_*);
 - `checks`: every self-test, `run_checks`, the overall status and `kiosk diag`'s JSON report;
+- `hall`: the service hall's checks (reachable, token, clock, TLS) when `[hall] url` is set;
 - `bundle`: masking of personal data and the support bundle;
 - `panel_api`: `DiagnosticsFacade`, the technician screen's API.
 
@@ -25,6 +27,7 @@ from kiosk.services.diagnostics.checks import (
                                                check_config,
                                                check_disk,
                                                check_forms,
+                                               check_hall,
                                                check_hub,
                                                check_idcard,
                                                check_ocr,
@@ -46,7 +49,7 @@ from kiosk.services.diagnostics.panel_api import DiagnosticsFacade, OutboxSummar
 __all__ = [
     "ADVICE", "ADVICE_BY_CODE", "CHECK_GROUPS", "HUB_CHECK_TIMEOUT_S", "STALE_PENDING_S", "DiagnosticsFacade",
     "DiskThresholds", "GiB", "LiveDevices", "MiB", "OutboxSummary", "QuarantinedItem", "TestPrintResult", "advice_key",
-    "advise", "check_app", "check_bundle_path", "check_camera", "check_config", "check_disk", "check_forms", "check_hub",
+    "advise", "check_app", "check_bundle_path", "check_camera", "check_config", "check_disk", "check_forms", "check_hall", "check_hub",
     "check_idcard", "check_ocr", "check_outbox", "check_printer", "check_qrscan", "check_sscard", "config_in_effect",
     "group_of", "outbox_snapshot", "overall_exit_code", "overall_status", "redact_json", "redact_text", "report_json",
     "run_checks", "token_in_clear", "versions", "with_advice", "write_bundle",

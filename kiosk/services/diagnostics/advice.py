@@ -2,7 +2,8 @@
 code a driver attaches to its failed check (`CheckResult.code`), never by its English text.
 
 `ADVICE` maps a problem key to (English, Chinese) advice; `ADVICE_BY_CODE` maps driver error
-codes (`drivers.errors.DriverError` families, `kiosk.ocr` engine codes) to a problem key;
+codes (`drivers.errors.DriverError` families, `kiosk.ocr` engine codes) and the hub's and the
+hall's self-test codes (HUB_*, HALL_*) to a problem key;
 `advise` appends the advice to a result's own detail.
 """
 from __future__ import annotations
@@ -97,6 +98,41 @@ ADVICE: dict[str, tuple[str, str]] = {
         "the hub is reached over plain http:// on a network, so the kiosk's token crosses it in clear: "
         "set hub.url to https:// (TLS by the hub or a reverse proxy; a private CA goes in hub.ca_file)",
         "与医保中心的连接未加密（http://），本机令牌会以明文经过网络：请把 hub.url 改为 https://（私有证书颁发机构填 hub.ca_file）"),
+    "hub.tls": (
+        "the hub's certificate cannot be verified: set hub.ca_file to the CA that signed it (a private CA), or run "
+        "`kiosk enrol` again if the hub's certificate changed; check the kiosk's clock too",
+        "无法验证医保中心的证书：请把 hub.ca_file 设为签发该证书的证书颁发机构文件，或证书更换后重新执行 kiosk enrol；并检查本机时间"),
+    "hall.down": (
+        "the service hall does not answer: check the hall PC is on and `kiosk hall serve` runs, the LAN cable, and "
+        "hall.url in config.toml. Submissions are still stored and go to the hub; residents are sent to the counter "
+        "with their reference until the hall is back",
+        "服务大厅无应答：请检查大厅主机已开机且 kiosk hall serve 在运行、局域网线以及 config.toml 中的 hall.url；"
+        "业务仍会保存并上传，大厅恢复前居民凭业务编号到窗口办理"),
+    "hall.auth": (
+        "configuration error: the hall refused this kiosk's token — set hall.token (or KIOSK_HALL_TOKEN) to the "
+        "token listed for this kiosk in the hall's token file (`kiosk hall serve --tokens FILE`)",
+        "配置错误：服务大厅拒绝了本机令牌，请把 hall.token（或环境变量 KIOSK_HALL_TOKEN）设为大厅令牌文件中本机的令牌"),
+    "hall.tls": (
+        "the hall's certificate cannot be verified: set hall.ca_file to the CA that signed it (the hall's own "
+        "certificate if it is self-signed), check the name in hall.url matches the certificate and the kiosk's clock",
+        "无法验证服务大厅的证书：请把 hall.ca_file 设为签发该证书的文件（自签名证书即证书本身），并核对 hall.url 中的主机名和本机时间"),
+    "hall.cert_expiring": (
+        "the hall's TLS certificate expires soon: renew it on the hall PC (`--tls-cert/--tls-key`) before it does, "
+        "or the kiosk will stop getting numbers",
+        "服务大厅的证书即将过期：请尽快在大厅主机上更换证书（--tls-cert/--tls-key），否则本机将无法取号"),
+    "hall.cleartext": (
+        "the hall is reached over plain http:// on a network, so the kiosk's token and the applications cross it "
+        "in clear: serve the hall with --tls-cert/--tls-key and set hall.url to https:// (a private CA in hall.ca_file)",
+        "与服务大厅的连接未加密（http://），本机令牌和申请内容会以明文经过网络：请为大厅配置证书并把 hall.url 改为 https://"),
+    "hall.clock": (
+        "the kiosk's clock and the hall's differ: tickets show the kiosk's time but the hall measures waiting; "
+        "turn on time sync on both (`sudo timedatectl set-ntp true`; with the WAN down let the hall PC serve time "
+        "on the LAN with chrony)",
+        "本机与服务大厅的时间不一致（号票时间与等候时长将对不上）：请在两台机器上开启时间同步（sudo timedatectl set-ntp true）"),
+    "hall.unhealthy": (
+        "the hall answers but reports a problem with its database: look at the hall PC's log "
+        "(`journalctl -u kiosk-hall`) and its disk",
+        "服务大厅有应答但其数据库异常：请查看大厅主机日志（journalctl -u kiosk-hall）和磁盘空间"),
     "disk.low": (
         "free disk space: delete old files, or run `kiosk outbox purge` to drop synced records past retention",
         "请清理磁盘空间：删除旧文件，或执行 kiosk outbox purge 清除已上传且过期的记录"),
@@ -138,6 +174,17 @@ ADVICE_BY_CODE: dict[str, str] = {
     "OCR_ENGINE": "ocr.tesseract",
     "OCR_TESSERACT_PROGRAM": "ocr.tesseract",
     "OCR_TESSERACT_LANG": "ocr.tesseract_lang",
+    # not drivers: the hub's and the hall's self-tests (kiosk/services/sync.py, diagnostics/hall.py)
+    "HUB_UNREACHABLE": "hub.down",
+    "HUB_AUTH": "hub.auth",
+    "HUB_TLS": "hub.tls",
+    "HALL_UNREACHABLE": "hall.down",
+    "HALL_AUTH": "hall.auth",
+    "HALL_TLS": "hall.tls",
+    "HALL_CERT_EXPIRING": "hall.cert_expiring",
+    "HALL_CLEARTEXT": "hall.cleartext",
+    "HALL_CLOCK_SKEW": "hall.clock",
+    "HALL_UNHEALTHY": "hall.unhealthy",
 }
 
 # A failed check without a known code: the advice its check name calls for.
@@ -151,6 +198,8 @@ FALLBACK_BY_CHECK: dict[str, str] = {
     "printer.status": "printer.silent",
     "qrscan.port": "qrscan.port",
     "camera": "camera.error",
+    "hub.reachable": "hub.down",
+    "hall.reachable": "hall.down",
 }
 
 

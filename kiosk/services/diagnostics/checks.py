@@ -1,5 +1,6 @@
 """Every self-test the kiosk can run, and running them: devices (through each driver's own
-`self_test`), OCR, outbox, hub, disk, config; the overall status and `kiosk diag`'s JSON report.
+`self_test`), OCR, outbox, hub, the service hall (`hall.py`), disk, config; the overall status
+and `kiosk diag`'s JSON report.
 
 UI-free: `kiosk diag` runs this without a display. A failed device check gets its advice by the
 driver error code it carries (`advice.advise`). Personal data never enters a result.
@@ -11,7 +12,6 @@ import importlib.util
 import ipaddress
 import logging
 import platform
-import re
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,13 +23,14 @@ from kiosk import __version__
 from kiosk.config import SIMULATED, Config
 from kiosk.privacy import scrub
 from kiosk.services.diagnostics.advice import advise, with_advice
+from kiosk.services.diagnostics.hall import check_hall
 from kiosk.services.submissions import open_outbox, outbox_path
 
 log = logging.getLogger(__name__)
 
 GiB, MiB = 1024**3, 1024**2
 STALE_PENDING_S = 3600.0
-CHECK_GROUPS = ("app", "config", "idcard", "sscard", "printer", "qrscan", "camera", "ocr", "outbox", "hub", "disk")
+CHECK_GROUPS = ("app", "config", "idcard", "sscard", "printer", "qrscan", "camera", "ocr", "outbox", "hub", "hall", "disk")
 HUB_CHECK_TIMEOUT_S = 5.0
 
 
@@ -202,7 +203,7 @@ def check_hub(config: Config, client: Any = None) -> list[CheckResult]:
     if r.status is CheckStatus.OK:
         r = dataclasses.replace(r, detail=f"{r.detail}, {r.elapsed_ms:.0f} ms", detail_zh=f"{r.detail_zh}，延迟 {r.elapsed_ms:.0f} 毫秒")
         return [with_advice(r, "hub.cleartext", CheckStatus.DEGRADED) if token_in_clear(config.hub.url) else r]
-    return [with_advice(r, "hub.auth" if re.search(r"HTTP 40[13]", r.detail) else "hub.down")]
+    return [advise(r)]  # by the self-test's code (HUB_AUTH, HUB_TLS, HUB_UNREACHABLE), never by its text
 
 
 def token_in_clear(url: str) -> bool:
@@ -265,10 +266,11 @@ def check_app() -> list[CheckResult]:
 
 
 def config_in_effect(config: Config) -> dict[str, Any]:
-    """The config as the kiosk runs it, secrets hidden (hub token, technician PIN hash)."""
+    """The config as the kiosk runs it, secrets hidden (hub and hall tokens, technician PIN hash)."""
     raw = dataclasses.asdict(config)
     raw["data_dir"], raw["source"] = str(config.data_dir), str(config.source)
     raw["hub"]["token"] = "(set, hidden)" if config.hub.token else "(not set)"
+    raw["hall"]["token"] = "(set, hidden)" if config.hall.token else "(not set)"
     raw["technician"]["pin_hash"] = "(set, hidden)" if config.technician.pin_hash else "(not set: technician mode off)"
     return raw
 
@@ -342,6 +344,7 @@ def run_checks(config: Config, sims: Any = None, *, only: Iterable[str] | None =
         "ocr": lambda: check_ocr(config),
         "outbox": lambda: check_outbox(config, live.outbox),
         "hub": lambda: check_hub(config, live.hub_client),
+        "hall": lambda: check_hall(config),
         "disk": lambda: check_disk(config, disk),
     }
     results: list[CheckResult] = []
@@ -379,7 +382,7 @@ def report_json(results: list[CheckResult]) -> dict[str, Any]:
 
 __all__ = [
     "CHECK_GROUPS", "GiB", "HUB_CHECK_TIMEOUT_S", "MiB", "STALE_PENDING_S", "DiskThresholds", "LiveDevices", "check_app",
-    "check_camera", "check_config", "check_disk", "check_forms", "check_hub", "check_idcard", "check_ocr", "check_outbox",
+    "check_camera", "check_config", "check_disk", "check_forms", "check_hall", "check_hub", "check_idcard", "check_ocr", "check_outbox",
     "check_printer", "check_qrscan", "check_sscard", "config_in_effect", "group_of", "open_outbox_readonly",
     "overall_exit_code", "overall_status", "report_json", "run_checks", "token_in_clear", "versions",
 ]
