@@ -6,9 +6,14 @@ import argparse
 import json
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import Config
+
+if TYPE_CHECKING:
+    from kiosk.hub.store import HubStore
 
 DEMO_TOKEN = "demo-token-0001"  # public (it is in the repository): only `kiosk demo` may use it
 
@@ -215,10 +220,10 @@ def _console_account(args: argparse.Namespace, db_url: str, key_file: Path) -> i
     return 0
 
 
-def _pending_codes(store: object) -> int:
+def _pending_codes(store: HubStore) -> int:
     """Unused enrolment codes: a hub waiting for its first kiosk to enrol may start without tokens."""
     try:
-        with store.transaction() as cur:  # type: ignore[attr-defined]
+        with store.transaction() as cur:
             cur.execute("SELECT COUNT(*) FROM enrolment_codes WHERE used_at IS NULL")
             return int(cur.fetchone()[0])
     except Exception:
@@ -286,10 +291,12 @@ def _serve(args: argparse.Namespace, config: Config, db_url: str, key_file: Path
                      "or run `kiosk hub enrol-code KIOSK_ID` (or `kiosk hub add-token KIOSK_ID`)", 2)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"kiosk hub: listening on {args.host}: reachable from the network", file=sys.stderr)
-    ready = lambda url: print(json.dumps({  # noqa: E731
-        "listening": url, "db": safe_db_url(db_url), "key_file": str(key_file), "tls": bool(args.tls_cert),
-        "kiosks": sorted(set(tokens.values())), "stored_tokens": stored_tokens,
-        "platform": config.upstream.url or None, "workers": args.workers}), flush=True)
+    def ready(url: str) -> None:
+        print(json.dumps({
+            "listening": url, "db": safe_db_url(db_url), "key_file": str(key_file), "tls": bool(args.tls_cert),
+            "kiosks": sorted(set(tokens.values())), "stored_tokens": stored_tokens,
+            "platform": config.upstream.url or None, "workers": args.workers}), flush=True)
+
     if args.workers > 1:
         if notify is not None:
             notify.sender.close()  # each worker makes its own (no HTTP client crosses a fork)
@@ -305,16 +312,16 @@ def _serve(args: argparse.Namespace, config: Config, db_url: str, key_file: Path
 
 
 def _serve_workers(args: argparse.Namespace, config: Config, db_url: str, key_file: Path, tokens: dict[str, str],
-                   store: object, pool_size: int, ready: object) -> int:
+                   store: HubStore, pool_size: int, ready: Callable[[str], None]) -> int:
     """N processes on one port; each opens its own pooled store and platform client after the fork."""
     from kiosk.hub.app import create_app
     from kiosk.hub.pool import open_store
     from kiosk.hub.server import serve_workers
     from kiosk.hub.upstream.setup import platform_from_config
 
-    store.close()  # type: ignore[attr-defined]  # never share a connection across a fork
+    store.close()  # never share a connection across a fork
 
-    def build() -> tuple[object, object]:
+    def build() -> tuple[Any, Callable[[], None]]:
         from kiosk.hub.console.routes import ConsoleOptions
         from kiosk.hub.notify.setup import notify_from_config
 
@@ -333,7 +340,7 @@ def _serve_workers(args: argparse.Namespace, config: Config, db_url: str, key_fi
 
     try:
         return serve_workers(args.workers, build, args.host, args.port, args.tls_cert, args.tls_key,
-                             on_ready=ready)  # type: ignore[arg-type]
+                             on_ready=ready)
     except OSError as exc:
         return _fail(f"cannot start on {args.host}:{args.port}: {exc.strerror or exc}", 1)
 

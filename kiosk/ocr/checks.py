@@ -112,7 +112,8 @@ def run_checks(fields: dict[str, str | None], items: list[dict], claimed: Claime
     checks["items_sum"] = None if total is None or not items else sum(Decimal(i["amount"]) for i in items) == total
 
     parts = [_dec(fields.get(k)) for k in ("fund_paid", "personal_account_paid", "personal_cash_paid")]
-    checks["payments_sum"] = None if total is None or any(p is None for p in parts) else sum(parts) == total
+    paid = [p for p in parts if p is not None]
+    checks["payments_sum"] = None if total is None or len(paid) < len(parts) else sum(paid, Decimal(0)) == total
 
     date = fields.get("issue_date")
     if date is None:
@@ -128,7 +129,8 @@ def run_checks(fields: dict[str, str | None], items: list[dict], claimed: Claime
     checks["bill_number_format"] = None if number is None else bool(re.fullmatch(r"\d{10}", number))
     check_code = fields.get("check_code")
     checks["check_code_format"] = None if check_code is None else bool(re.fullmatch(r"[0-9a-f]{6}", check_code))
-    if claimed is None or not checks["bill_code_format"] or not checks["bill_number_format"]:
+    if claimed is None or code is None or number is None or not checks["bill_code_format"] \
+            or not checks["bill_number_format"]:
         checks["not_duplicate"] = None
     else:
         checks["not_duplicate"] = not claimed.is_claimed(code, number)
@@ -147,8 +149,11 @@ def _same_digits(read: str | None, forced: str) -> bool:
     """'204135.00' read for 2041.35: the point was lost and the parser added '.00'."""
     if read is None:
         return False
-    digits = lambda v: re.sub(r"\D", "", v).lstrip("0")  # noqa: E731
-    return digits(forced) in {digits(read), digits(read[:-3]) if read.endswith(".00") else None}
+    return _digits(forced) in {_digits(read), _digits(read[:-3]) if read.endswith(".00") else None}
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value).lstrip("0")
 
 
 def _one_digit_off(a: str | None, b: str) -> bool:
@@ -168,17 +173,18 @@ def reconcile(fields: dict[str, str | None], items: list[dict]) -> tuple[dict[st
     total = _dec(out.get("total"))
     item_sum = sum((Decimal(i["amount"]) for i in items), Decimal("0.00")) if items else None
     parts = {k: _dec(out.get(k)) for k in PAYMENTS}
-    pay_sum = sum(parts.values(), Decimal("0.00")) if all(v is not None for v in parts.values()) else None
+    paid = [v for v in parts.values() if v is not None]
+    pay_sum = sum(paid, Decimal("0.00")) if len(paid) == len(parts) else None
+    words_read = out.get("total_in_words")
     try:
-        words_value = parse_words(out["total_in_words"]) if out.get("total_in_words") else None
+        words_value = parse_words(words_read) if words_read else None
     except AmountWordsError:
         words_value = None
     # 小写 misread but 大写 agrees with the items or the payments: the total is the 大写's.
     if words_value is not None and words_value != total and words_value in (item_sum, pay_sum):
         out["total"], total = f"{words_value:.2f}", words_value
         review.add("total")
-    corroborated = total is not None and total in (item_sum, pay_sum, words_value)
-    if not corroborated:
+    if total is None or total not in (item_sum, pay_sum, words_value):  # not corroborated
         return out, review
     words = out.get("total_in_words")
     if words and words_value != total and _is_subsequence(words, to_words(total)):
@@ -186,10 +192,10 @@ def reconcile(fields: dict[str, str | None], items: list[dict]) -> tuple[dict[st
     if pay_sum != total and (total in (item_sum, words_value)):
         fits = []
         for name in PAYMENTS:
-            others = [parts[k] for k in PAYMENTS if k != name]
-            if any(v is None for v in others):
+            others = [v for k in PAYMENTS if k != name and (v := parts[k]) is not None]
+            if len(others) < len(PAYMENTS) - 1:
                 continue
-            forced = f"{total - sum(others):.2f}"
+            forced = f"{total - sum(others, Decimal(0)):.2f}"
             if Decimal(forced) < 0:
                 continue
             if out.get(name) == forced:

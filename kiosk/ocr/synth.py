@@ -278,7 +278,10 @@ def _degrade(rgb: np.ndarray, style: str, rng: random.Random) -> np.ndarray:
         desk = np.zeros((bh, bw, 3), np.uint8)
         desk[:] = (rng.randint(40, 90), rng.randint(50, 100), rng.randint(60, 110))
         desk = (desk + nrng.normal(0, 6, desk.shape)).clip(0, 255).astype(np.uint8)
-        j = lambda s: rng.uniform(-s, s)  # noqa: E731
+
+        def j(spread: float) -> float:
+            return rng.uniform(-spread, spread)
+
         mx, my = (bw - w) / 2, (bh - h) / 2
         dst = np.array([[mx + j(60), my + j(50)], [mx + w + j(60), my + j(50)],
                           [mx + w + j(60), my + h + j(50)], [mx + j(60), my + h + j(50)]], dtype=np.float32)
