@@ -28,7 +28,7 @@ class Signage:
         "pay_alipay": "https://fuwu.nhsa.gov.cn/", "pay_app": "https://fuwu.nhsa.gov.cn/"})
 
     @classmethod
-    def from_config(cls, config: Any) -> "Signage":
+    def from_config(cls, config: Any) -> Signage:
         s = config.signage
         return cls(name=s.name or config.kiosk.service_point, slogan=Text(s.slogan, s.slogan_en), phone=s.phone,
                    logo=config.resolve(s.logo), policy_qr_url=s.policy_qr_url, contribution_year=s.contribution_year,

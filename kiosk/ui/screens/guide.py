@@ -132,13 +132,14 @@ class GuideScreen(Screen):
                 continue  # a key without a URL in config: no dead code on screen
             if url not in self._qr_cache:
                 self._qr_cache[url] = qr_png(url)
-            image = QImage.fromData(self._qr_cache[url], "PNG")
+            image = QImage.fromData(self._qr_cache[url])
             name = f"qr-{ref.key}"
             self.browser.document().addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), image)
             cells.append(f'<td align="center" style="padding-right:{m.mm(6)}px;"><img src="{name}" width="{side}" height="{side}"><br>'
                          f'{escape(ref.label.get(lang))}</td>')
-        if cells:
-            parts.append(f'<table style="margin-top:{m.mm(3)}px;"><tr>{"".join(cells)}</tr></table>')
+        if cells:  # an information service's QR codes follow its steps (they are the service)
+            table = f'<table style="margin-top:{m.mm(3)}px; margin-bottom:{m.mm(2)}px;"><tr>{"".join(cells)}</tr></table>'
+            parts.insert(1 if form.info and form.guide.steps else len(parts), table)
         return "".join(parts)
 
     def _fill(self) -> None:

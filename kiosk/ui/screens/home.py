@@ -36,7 +36,7 @@ class ServiceTile(QPushButton):
         self.setObjectName(f"tile_{form.code}")
         self.setProperty("role", "tile")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        row = QHBoxLayout(self)
+        row = self._row = QHBoxLayout(self)
         row.setContentsMargins(8, 4, 8, 4)
         self.badge = QLabel(form.icon or form.title.zh_CN[:1])
         self.badge.setProperty("role", "badge")
@@ -63,12 +63,12 @@ class ServiceTile(QPushButton):
         self._fit_title()
 
     def _title_room(self, width: int, padding: int) -> int:
-        margins = self.layout().contentsMargins()
-        return width - margins.left() - margins.right() - 2 * padding - self.badge.sizeHint().width() - self.layout().spacing() - 4
+        margins = self._row.contentsMargins()
+        return width - margins.left() - margins.right() - 2 * padding - self.badge.sizeHint().width() - self._row.spacing() - 4
 
     def needed_height(self, width: int, padding: int) -> int:
         """The tile's height for its words at `width` (a long English title wraps in 长辈版)."""
-        margins = self.layout().contentsMargins()
+        margins = self._row.contentsMargins()
         room = self._title_room(width, padding)
         title = self.title.heightForWidth(room) if room > 0 else self.title.sizeHint().height()
         return title + self.kind.sizeHint().height() + margins.top() + margins.bottom() + 2 * padding + 6
@@ -109,12 +109,12 @@ class HomeScreen(Screen):
         super().__init__(metrics)
         self._person_name = ""  # masked; set once a card is read (the menu names the resident)
         self._priority = False
-        outer = QVBoxLayout(self)
+        outer = self._outer = QVBoxLayout(self)
         outer.setContentsMargins(metrics.mm(8), metrics.mm(5), metrics.mm(8), metrics.mm(5))
         self.heading = label(role="title")
         self.hint = label(role="hint")
         self.elderly_entry = ElderlyEntry("home_elderly")
-        top = QHBoxLayout()
+        top = self._top = QHBoxLayout()
         texts = QVBoxLayout()
         texts.addWidget(self.heading)
         texts.addWidget(self.hint)
@@ -126,7 +126,8 @@ class HomeScreen(Screen):
         outer.addWidget(self.grid_host, 1)
         self.green = label(role="ok")
         outer.addWidget(self.green)
-        outer.addWidget(self._signage_band())
+        self.band = self._signage_band()
+        outer.addWidget(self.band)
         self.signage = Signage()
         self._paint_signage()
         self.tiles = [ServiceTile(form) for form in forms]
@@ -196,7 +197,7 @@ class HomeScreen(Screen):
     def _tile_height(self) -> int:
         """At least 22 mm (24 in 长辈版), and as tall as the wordiest tile needs at this width."""
         columns, gap = self._columns(), self.metrics.gap_px
-        margins = self.layout().contentsMargins()
+        margins = self._outer.contentsMargins()
         width = (self.width() - margins.left() - margins.right() - gap * (columns - 1)) // columns
         needed = max((t.needed_height(width, self.metrics.mm(3)) for t in self.tiles), default=0)
         return max(self.metrics.mm(24 if self.metrics.elderly else 22), needed)
@@ -206,9 +207,9 @@ class HomeScreen(Screen):
         screen leaves); every tile when the screen has not been laid out yet."""
         if not self.isVisible() and self.height() <= 480:
             return len(self.tiles)
-        outer = self.layout()
+        outer = self._outer
         margins = outer.contentsMargins()
-        others = sum(item.sizeHint().height() for item in (outer.itemAt(0), outer.itemAt(2), outer.itemAt(3)))
+        others = self._top.sizeHint().height() + self.green.sizeHint().height() + self.band.sizeHint().height()
         room = self.height() - margins.top() - margins.bottom() - others - 3 * outer.spacing()
         gap = self.metrics.gap_px
         rows = max(2, (room + gap) // (self._tile_height() + gap))
