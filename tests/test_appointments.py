@@ -141,3 +141,22 @@ def test_the_cli_books_an_appointment(tmp_path, data_dir, capsys) -> None:
     assert main(["hall", "add-appointment", "--service", "nope", "--db", str(db)]) == 2
     assert "nope" in capsys.readouterr().err
     assert main(["hall", "add-appointment", "--service", "enrol", "--day", "2026-13-01", "--db", str(db)]) == 2
+
+
+def test_the_counter_sees_who_acted_for_the_applicant_and_the_priority_reason(hall) -> None:
+    from test_hall_support import application
+
+    payload = {**application(), "priority": {"reason": "disabled", "self_declared": True},
+               "proxy": {"helper": {"name": "李明", "id_number": "320682199506120038", "source": "idcard", "birth_date": None},
+                         "relation": "grid_worker", "authorised_at": "2026-12-02T09:30:00", "resident_check": "unverified"}}
+    with kiosk_client(hall.url) as kiosk:
+        r = kiosk.post("/api/tickets", json={"service": "chronic_disease", "priority": "disabled",
+                                             "submission_id": str(uuid.uuid4()), "application": payload})
+        assert r.status_code == 200, r.text
+    with closing(clerk_client(hall.url)) as clerk:
+        called = clerk.post("/api/counters/1/call").json()["ticket"]
+        assert called["priority_label"] == "残疾人优先"
+        proxy = called["application"]["proxy"]
+        assert (proxy["helper_name"], proxy["relation"], proxy["unverified"]) == ("李明", "网格员", True)
+        page = clerk.get("/counter/1").text
+    assert "帮办代办" in page and "李明" in page and "网格员" in page and "未核验" in page and "残疾人优先" in page

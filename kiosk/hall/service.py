@@ -287,11 +287,30 @@ def application_view(forms: FormCatalog, service: str, payload: dict[str, Any], 
     return {
         "submission_id": submission_id, "service": service,
         "service_name": form.title.zh_CN if form is not None else service,
-        "applicant": applicant, "answers": rows,
+        "applicant": applicant, "answers": rows, "proxy": proxy_view(payload),
         "materials": [*BASE_MATERIALS, *(ATTACHMENT_MATERIALS.get(a, a) for a in attachments)],
         "receipts": receipts,
         "payload": payload,
     }
+
+
+RESIDENT_CHECK_LABELS = {"card": "读卡核验", "hub": "姓名与参保记录一致", "unverified": "未核验：请核对被代办人的证件"}
+
+
+def proxy_view(payload: dict[str, Any]) -> dict[str, str] | None:
+    """帮办代办 (issue 19): who acted for the applicant, how related, when the 委托 was confirmed,
+    and whether the typed-in applicant still needs checking at the counter."""
+    from kiosk.services.submissions import RELATION_LABELS_ZH
+
+    proxy = payload.get("proxy")
+    helper = proxy.get("helper") if isinstance(proxy, dict) else None
+    if not isinstance(helper, dict):
+        return None
+    check = str(proxy.get("resident_check", ""))
+    return {"helper_name": str(helper.get("name", "")), "helper_id_number": str(helper.get("id_number", "")),
+            "relation": RELATION_LABELS_ZH.get(str(proxy.get("relation")), str(proxy.get("relation", ""))),
+            "authorised_at": str(proxy.get("authorised_at", "")).replace("T", " "),
+            "resident_check": RESIDENT_CHECK_LABELS.get(check, check), "unverified": check == "unverified"}
 
 
 def receipt_row(receipt: dict[str, Any]) -> dict[str, Any]:
@@ -314,7 +333,10 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
     def hm(value: datetime | None) -> str:
         return value.strftime("%H:%M") if value else "—"
 
+    from kiosk.services.queue import PRIORITY_LABELS_ZH
+
     return {**ticket.to_json(), "id": ticket.ticket_id, "submission_id": ticket.submission_id,
+            "priority_label": PRIORITY_LABELS_ZH.get(ticket.priority_reason or "", ""),
             "issued": hm(ticket.issued_at), "called": hm(ticket.first_called_at),
             "waiting_min": None if ticket.waiting_s is None else round(ticket.waiting_s / 60),
             "outcome": ticket.outcome, "note": ticket.note}
