@@ -28,4 +28,4 @@ def setup_logging(config: Config, verbose: bool = False) -> None:
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(MaskingLogFilter())
         root.addHandler(handler)
-    root._kiosk_configured = True  # type: ignore[attr-defined]
+    root._kiosk_configured = True  # type: ignore[attr-defined]  # a marker on the root logger: configured once per process

@@ -74,7 +74,7 @@ class PcscdHandle:
 def ensure_pcscd(start_timeout_s: float = 15.0) -> PcscdHandle:
     """A pcscd that lists the vpcd reader, started here if none runs; `PcscdUnavailable` if not possible."""
     try:
-        import smartcard.scard  # noqa: F401
+        import smartcard.scard  # noqa: F401 (only: does pyscard's binding load?)
     except ImportError:
         raise PcscdUnavailable("pyscard is not installed") from None
     binary = shutil.which("pcscd") or ("/usr/sbin/pcscd" if Path("/usr/sbin/pcscd").exists() else None)

@@ -28,7 +28,7 @@ class DeviceChannel(QObject):
 
     # device name, app event (kiosk.devices.events) or SyncStatus. The name shadows QObject.event();
     # kept because every station and test connects to `channel.event`.
-    event = Signal(str, object)  # type: ignore[assignment]
+    event = Signal(str, object)  # type: ignore[assignment]  # shadows QObject.event(), see above
 
 
 class DeviceThread:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from kiosk.hub.store import HubStore, HubStoreError, PostgresHubStore, open_hub_store, safe_db_url
 
@@ -59,9 +60,8 @@ class ConnectionPool:
                     break
                 self.waits += 1
                 left = deadline - time.monotonic()
-                if left <= 0 or not self._cond.wait(left):
-                    if not self._idle and self._open >= self.max_size:
-                        raise PoolTimeout(f"no free connection to {self.label} within {self.timeout_s:g} s")
+                if (left <= 0 or not self._cond.wait(left)) and not self._idle and self._open >= self.max_size:
+                    raise PoolTimeout(f"no free connection to {self.label} within {self.timeout_s:g} s")
         try:
             return self._connect()  # outside the condition: a slow connect does not stall the others
         except BaseException:
@@ -108,7 +108,7 @@ class _Lease:
         self.pool = pool
         self.local = threading.local()
 
-    def __enter__(self) -> "_Lease":
+    def __enter__(self) -> _Lease:
         depth = getattr(self.local, "depth", 0)
         if depth == 0:
             self.local.conn = self.pool.get()
@@ -138,7 +138,7 @@ class PooledPostgresHubStore(PostgresHubStore):
         self._lease = _Lease(self.pool)
 
     # `self._conn` / `self._lock` as the base class uses them
-    @property  # type: ignore[override]
+    @property
     def _conn(self) -> Any:
         if self._lease is None:
             return self.__dict__.get("_single_conn")
@@ -151,7 +151,7 @@ class PooledPostgresHubStore(PostgresHubStore):
     def _conn(self, value: Any) -> None:
         self.__dict__["_single_conn"] = value
 
-    @property  # type: ignore[override]
+    @property
     def _lock(self) -> Any:
         return self._lease if self._lease is not None else self.__dict__["_plain_lock"]
 
