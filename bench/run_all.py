@@ -71,16 +71,16 @@ def main() -> int:
         env["BENCH_FIGURES"] = str(Path(d) / "figures.jsonl")
         only = {s.strip() for s in args.only.split(",") if s.strip()}
         for script in scripts(only, args.with_distortions or bool(only & {"ocr_distortions", "ocr_distortions.py"})):
-            load = load_average()
-            print(f"\n== {script.name} == (load average {load:.1f})" if load is not None else f"\n== {script.name} ==",
-                  flush=True)
+            load_now = load_average()
+            print(f"\n== {script.name} == (load average {load_now:.1f})" if load_now is not None
+                  else f"\n== {script.name} ==", flush=True)
             t0 = time.monotonic()
             try:
                 rc = subprocess.run([sys.executable, str(script), *ARGS.get(script.name, [])], env=env,
                                     check=False, timeout=TIMEOUT_S).returncode
             except subprocess.TimeoutExpired:
                 rc = "timeout"
-            timings.append((script.name, time.monotonic() - t0, load))
+            timings.append((script.name, time.monotonic() - t0, load_now))
             if rc not in (0, 1) or (rc == 1 and script.name not in EXTRA):  # EXTRA exit 1 = a target missed
                 crashed.append(f"{script.name} ({rc})")
         rows = load(Path(env["BENCH_FIGURES"]))
@@ -100,7 +100,7 @@ def main() -> int:
             "given below: on 2 CPUs, anything above 2 means the benchmarks waited for the CPU).", "",
             markdown_table(rows), "",
             f"Run time {total / 60:.1f} min: "
-            + ", ".join(f"{n} {s:.0f} s" + (f" (load {load:.1f})" if load is not None else "") for n, s, load in timings)
+            + ", ".join(f"{n} {s:.0f} s" + (f" (load {la:.1f})" if la is not None else "") for n, s, la in timings)
             + (f"; load average at the end {load_end:.1f}" if load_end is not None else "") + "."
             + (f" Crashed: {', '.join(crashed)}." if crashed else ""),
         ])
