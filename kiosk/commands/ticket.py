@@ -1,7 +1,15 @@
-"""`kiosk ticket`: issue one queue ticket and print it (or write its exact ESC/POS bytes)."""
+"""`kiosk ticket`: issue one queue ticket and print it (or write its exact ESC/POS bytes).
+
+The number comes from the same desk as the resident screen's (kiosk/services/ticket_desk.py): the
+service hall when `[hall] url` is set (KIOSK_HALL_URL), else the data dir's local queue. With the
+hall down nothing is issued — no local number the counters would never call — and stderr says so
+(exit 1), as the kiosk screen sends the resident to the enquiries counter. The JSON is the local
+command's keys plus the desk's "id", "submission_id", "service_point" and, at a hall, "hall".
+"""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -10,7 +18,7 @@ from typing import Any
 
 from kiosk.config import SIMULATED, Config
 from kiosk.errors import UsageError
-from kiosk.services.queue import PRIORITY_REASONS, QueueService
+from kiosk.services.queue import PRIORITY_REASONS
 
 
 def add_parser(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -69,28 +77,40 @@ def _with_guide(content: Any, config: Config, code: str) -> Any:
 def run(args: argparse.Namespace, config: Config) -> int:
     from drivers.printer.ticket import encode_ticket
 
-    found = find_service(config, args.service)
-    if found is None:
+    from kiosk.services.forms import load_forms
+    from kiosk.services.ticket_desk import HallDesk, HallUnavailable, LocalDesk, open_desk, ticket_content
+
+    form = load_forms(config.resolve(config.kiosk.forms_dir)).by_code(args.service)
+    if form is None:
         codes = ", ".join(known_service_codes(config)) or "none"
         raise UsageError("UNKNOWN_SERVICE", f"没有业务代码 {args.service}", f"{args.service!r} is not a service; known: {codes}")
-    name, band = found
+    hall_url = config.hall.url
+    if args.band and hall_url and args.band != form.band:  # the hall numbers every service in its own band
+        raise UsageError("HALL_BAND", f"服务大厅按业务自身号段 {form.band} 取号，不能指定 --band",
+                         f"--band: the hall {hall_url} numbers {args.service} in its own band {form.band}")
     if args.band:
-        band = args.band
-    if band not in config.queue.band_names:
-        raise UsageError("QUEUE_BAND", f"未配置的号段 {band}", f"unknown queue band {band!r}; configured: "
+        form = dataclasses.replace(form, band=args.band)
+    if not hall_url and form.band not in config.queue.band_names:
+        raise UsageError("QUEUE_BAND", f"未配置的号段 {form.band}", f"unknown queue band {form.band!r}; configured: "
                          f"{', '.join(sorted(config.queue.band_names))}")
     # Paths first: a number is only issued when its ticket can go where it was asked to.
     for path, flag in ((args.out, "--out"), (args.preview, "--preview")):
         if path:
             check_writable_file(path, flag)
-    queue = QueueService(config.data_dir / "queue.sqlite3", config.queue, config.kiosk.elderly_age)
+    # The resident screen's desk: the hall when [hall] url is set, else the data dir's queue.
+    desk: LocalDesk | HallDesk = open_desk(config)
     problems: list[str] = []
     try:
-        ticket = queue.issue(args.service, name, band, args.priority)
-        content = _with_guide(queue.ticket_content(ticket, config.kiosk.service_point), config, args.service)
+        try:
+            ticket = desk.issue(form, args.priority)
+        except HallUnavailable as exc:  # as the kiosk's 取号 does: no local number the counters would never call
+            return _no_hall_number(exc)
+        content = _with_guide(ticket_content(config, ticket), config, args.service)
         data = encode_ticket(content, config.devices.printer.width_chars)
-        result = {**ticket.to_json(), "people_ahead": content.people_ahead,
-                  "estimated_wait_min": content.estimated_wait_min}
+        result: dict[str, Any] = {**ticket.json, "people_ahead": content.people_ahead,
+                                  "estimated_wait_min": content.estimated_wait_min}
+        if hall_url:
+            result["hall"] = hall_url
         if args.out:
             printed, error_code = _write_out(args.out, data, problems)
             result["out"] = str(args.out)
@@ -101,9 +121,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
             if not printed:
                 problems.append(f"not printed: {outcome.message_en}" + (f" ({outcome.detail})" if outcome.detail else ""))
         if printed:
-            queue.mark_printed(ticket.ticket_id)
+            desk.mark_printed(ticket.ticket_id)
         else:
-            queue.mark_print_failed(ticket.ticket_id, error_code)  # no ghost number: reprint is offered
+            desk.mark_print_failed(ticket.ticket_id, error_code or "")  # no ghost number: reprint is offered
         if args.preview:
             from drivers.printer.preview import save_preview
 
@@ -115,12 +135,24 @@ def run(args: argparse.Namespace, config: Config) -> int:
         result["printed"] = printed
         result["print_state"] = "printed" if printed else "failed"
     finally:
-        queue.close()
+        desk.close()
     print(json.dumps(result, ensure_ascii=False))
     if problems:
         print(f"kiosk ticket: {ticket.number} issued; {'; '.join(problems)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _no_hall_number(exc: Any) -> int:
+    """The hall gave no number: one line on stderr, nothing on stdout. A hall that refused (a wrong
+    hall.token, a service it does not know) is a setting to fix, exit 2; a hall that is down, exit 1
+    — the resident is sent to a counter, as the kiosk screen says (done.ticket_only_failed)."""
+    if exc.refused:
+        print(f"kiosk ticket: no number: {exc.detail} — check hall.token / the hall's forms (`kiosk diag`)", file=sys.stderr)
+        return 2
+    print(f"kiosk ticket: no number: {exc.detail}; 暂时无法取号，请到咨询窗口或询问工作人员 / "
+          "please ask at the enquiries counter or a member of staff", file=sys.stderr)
+    return 1
 
 
 def _write_out(path: str, data: bytes, problems: list[str]) -> tuple[bool, str | None]:

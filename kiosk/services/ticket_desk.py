@@ -28,10 +28,17 @@ log = logging.getLogger(__name__)
 class HallUnavailable(UserFacingError):
     """No number from the hall; the submission (if any) is stored. Safe to show."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, status: int | None = None) -> None:
         super().__init__("HALL_UNAVAILABLE", "暂时无法取号，请凭业务编号到窗口办理",
                          "No number could be issued; please go to a counter with your reference")
         self.detail = detail  # for the log and the CLI: names the hall and the failure, never data
+        self.status = status  # the hall's HTTP status when it answered (401: a wrong hall.token), else None
+
+    @property
+    def refused(self) -> bool:
+        """The hall answered and said no (a wrong token, a service it does not know): a setting to fix,
+        not a hall that is down."""
+        return self.status is not None and self.status < 500 and self.status not in (408, 429)
 
 
 # 预约签到 refused: one clear message per reason, zh and en (issue 19).
@@ -143,7 +150,7 @@ class HallDesk:
                                 _when(data.get("issued_at")), str(data.get("service_name") or form.title.zh_CN), data)
         except HallError as exc:
             log.warning("hall ticket not issued for %s: %s", form.code, exc)
-            raise HallUnavailable(str(exc)) from None
+            raise HallUnavailable(str(exc), exc.status) from None
         except (KeyError, TypeError, ValueError) as exc:
             log.warning("hall ticket reply unusable: %s", type(exc).__name__)
             raise HallUnavailable("hall ticket reply unusable") from None
@@ -189,6 +196,25 @@ class HallDesk:
 
     def close(self) -> None:
         self.client.close()
+
+
+TICKET_FOOTER = "请留意叫号，过号请到服务台"
+
+
+def ticket_content(config: Config, ticket: DeskTicket, footer: str = TICKET_FOOTER) -> Any:
+    """The printable ticket (drivers.printer.ticket.TicketContent) for a desk's ticket, at the hall
+    or local alike: `kiosk ticket` prints this; the service's checklist and signage are added by
+    the caller."""
+    from drivers.printer.ticket import TicketContent
+
+    from kiosk.services.queue import PRIORITY_LABELS_ZH
+
+    return TicketContent(
+        service_point=config.kiosk.service_point, service_name=ticket.service_name, number=ticket.number,
+        people_ahead=ticket.people_ahead, estimated_wait_min=ticket.wait_min, issued_at=ticket.issued_at,
+        priority=ticket.priority_reason is not None, ticket_id=ticket.ticket_id,
+        counter_hint=PRIORITY_LABELS_ZH.get(ticket.priority_reason or "", ""), footer=footer,
+    )
 
 
 def open_desk(config: Config) -> LocalDesk | HallDesk:
