@@ -34,7 +34,7 @@ PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
 @dataclass(frozen=True)
 class Text:
-    zh_CN: str
+    zh_CN: str  # noqa: N815 (the locale's own spelling, as in the forms' TOML)
     en: str
 
     def get(self, language: str) -> str:
@@ -406,7 +406,8 @@ def validate_field(f: FieldSpec, value: Any, today: dt.date | None = None) -> Te
             return Text("请输入数字", "Enter a number")
         if not number.is_finite() or (f.type == "integer" and number != number.to_integral_value()):
             return Text("请输入整数", "Enter a whole number")
-        if f.type == "amount" and number.as_tuple().exponent < -2:  # type: ignore[operator]
+        exponent = number.as_tuple().exponent  # an int for a finite number (checked above)
+        if f.type == "amount" and isinstance(exponent, int) and exponent < -2:
             return Text("金额最多保留两位小数", "Amounts have at most two decimals")
         if f.min_value is not None and number < f.min_value:
             return Text(f"不能小于 {f.min_value}", f"Must be at least {f.min_value}")
@@ -422,9 +423,8 @@ def validate_field(f: FieldSpec, value: Any, today: dt.date | None = None) -> Te
             return Text("请从列表中选择", "Choose from the list")
         if len(chosen) > f.max_choices:
             return Text(f"最多选择 {f.max_choices} 项", f"Choose at most {f.max_choices}")
-    elif f.type == "text":
-        if len(text) > f.max_length:
-            return Text(f"最多 {f.max_length} 个字", f"At most {f.max_length} characters")
+    elif f.type == "text" and len(text) > f.max_length:
+        return Text(f"最多 {f.max_length} 个字", f"At most {f.max_length} characters")
     return None
 
 

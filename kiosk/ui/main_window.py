@@ -1,7 +1,7 @@
 """The kiosk window: header (长辈版 and language on every screen), the screen stack, the status strip."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
@@ -214,7 +214,7 @@ class MainWindow(QMainWindow):
 
     @property
     def current(self) -> Screen:
-        return self.stack.currentWidget()  # type: ignore[return-value]
+        return cast(Screen, self.stack.currentWidget())  # every page of the stack is a Screen
 
     def set_person_greeting(self, masked_name: str) -> None:
         self._masked_name = masked_name
@@ -230,5 +230,6 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
         self._arrange_header()
-        if self.idle_overlay.isVisible():
-            self.idle_overlay.setGeometry(self.centralWidget().rect())
+        central = self.centralWidget()
+        if self.idle_overlay.isVisible() and central is not None:
+            self.idle_overlay.setGeometry(central.rect())
