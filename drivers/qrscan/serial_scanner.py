@@ -123,7 +123,7 @@ class SerialQrScanner:
             finally:
                 try:
                     port.close()
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 — a port that vanished may fail to close
                     pass
         if connected:
             on_event(ScannerDisconnected(self.port_url, "stopped"))

@@ -176,7 +176,7 @@ def _scard() -> Any:
 def _error_text(hresult: int) -> str:
     try:
         return str(_scard().SCardGetErrorMessage(hresult))
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 — an error while describing an error: a generic text
         return "PC/SC error"
 
 
@@ -255,7 +255,7 @@ class PcscConnection:
     def close(self) -> None:
         try:
             self._scard.SCardDisconnect(self.card, self._scard.SCARD_LEAVE_CARD)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 — the card may already be gone
             pass
         release_context(self.context)
 

@@ -65,10 +65,10 @@ class SmsSimulator:
         if params["SignatureMethod"] != "HMAC-SHA1" or params["SignatureVersion"] != "1.0":
             return fail(400, "InvalidSignatureMethod", "Specified signature method is not supported.")
         try:
-            stamp = dt.datetime.strptime(params["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+            stamp = dt.datetime.strptime(params["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
         except ValueError:
             return fail(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
-        if abs((dt.datetime.now(dt.timezone.utc) - stamp).total_seconds()) > 900:
+        if abs((dt.datetime.now(dt.UTC) - stamp).total_seconds()) > 900:
             return fail(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
         secret = self.keys.get(params["AccessKeyId"])
         if secret is None:
@@ -135,7 +135,7 @@ def start_sms_sim(sim: SmsSimulator, host: str = "127.0.0.1", port: int = 0) -> 
         def log_message(self, *args: Any) -> None:  # the phone is in the body, never in a log line
             pass
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(min(length, 64_000)).decode("utf-8", "replace")
             if sim.faults.delay_s:

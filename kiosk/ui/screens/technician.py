@@ -593,7 +593,7 @@ class TechnicianScreen(Screen):
         self.pages.setCurrentIndex(0)
         self._refresh_pin_message()
 
-    def showEvent(self, event: Any) -> None:  # noqa: N802
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
         self._refresh_pin_message()
         super().showEvent(event)
 
