@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from PySide6.QtCore import Q_ARG, Q_RETURN_ARG, QLoggingCategory, QMetaObject, QPoint, QRect, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor, QResizeEvent
@@ -62,42 +63,42 @@ class SlicedIncubation(QQmlIncubationController):
 
 
 _engine: QQmlEngine | None = None
+_incubation: SlicedIncubation | None = None  # lives as long as the engine that uses it
+_warm: QQmlComponent | None = None
 
 
 def shared_engine() -> QQmlEngine:
     """One QML engine for every keyboard (the form's, the proxy's): the QML is compiled once per
     process. Owned by the QApplication, so it goes before the application does."""
-    global _engine
+    global _engine, _incubation
     if _engine is None:
         QLoggingCategory.setFilterRules(QUIET_LOADER_RULES)
-        engine = QQmlEngine(QApplication.instance())
-        incubation = SlicedIncubation()
-        engine.setIncubationController(incubation)
-        engine._incubation = incubation  # the controller must live as long as the engine
-        engine.destroyed.connect(_forget_engine)
-        _engine = engine
+        _engine = QQmlEngine(QApplication.instance())
+        _incubation = SlicedIncubation()
+        _engine.setIncubationController(_incubation)
+        _engine.destroyed.connect(_forget_engine)
     return _engine
 
 
 def _forget_engine() -> None:
-    global _engine
-    _engine = None
+    global _engine, _incubation, _warm
+    _engine = _incubation = _warm = None
 
 
 def warm_up() -> None:
     """Start compiling the keyboard's QML on Qt's loader thread now (say, once the home screen is
     painted), so the first keyboard only has its objects to make."""
+    global _warm
     engine = shared_engine()
-    if not hasattr(engine, "_warm"):
-        engine._warm = QQmlComponent(engine, QUrl.fromLocalFile(str(QML)), QQmlComponent.CompilationMode.Asynchronous,
-                                     engine)
+    if _warm is None:
+        _warm = QQmlComponent(engine, QUrl.fromLocalFile(str(QML)), QQmlComponent.CompilationMode.Asynchronous, engine)
 
 
 class TouchKeyboard(QQuickWidget):
     ready = Signal()  # the keys exist: `available` is True from now on
 
     def __init__(self, metrics: Metrics) -> None:
-        super().__init__(shared_engine(), None)
+        super().__init__(shared_engine(), None)  # type: ignore[call-overload]  # (engine, parent) in Qt
         self.setObjectName("touch_keyboard")
         self.setResizeMode(QQuickWidget.ResizeMode.SizeRootObjectToView)
         self.setClearColor(QColor(0, 0, 0, 0))
@@ -123,7 +124,7 @@ class TouchKeyboard(QQuickWidget):
             errors = self._component.errors() if status == QQmlComponent.Status.Error else []
             log.warning("touch keyboard unavailable: %s", "; ".join(e.toString() for e in errors) or "not created")
             return
-        root.panelReady.connect(self._panel_ready)
+        root.panelReady.connect(self._panel_ready)  # type: ignore[attr-defined]  # declared in the QML
         self.setContent(QUrl.fromLocalFile(str(QML)), self._component, root)
         self.set_metrics(self.metrics)
         if self._language is not None:
@@ -198,7 +199,7 @@ class TouchKeyboard(QQuickWidget):
     def pick_candidate(self, index: int = 0) -> None:
         self._call("pickCandidate", index)
 
-    def _ask(self, method: str, *arguments: object) -> object:
+    def _ask(self, method: str, *arguments: object) -> Any:  # whatever the QML function returns
         root = self.rootObject()
         if root is None or not self.available:
             raise RuntimeError("touch keyboard is not loaded")
