@@ -185,7 +185,7 @@ class TouchKeyboard(QQuickWidget):
         return self._rect(self._ask("spaceRect"))
 
     @staticmethod
-    def _rect(value: object) -> QRect | None:
+    def _rect(value: Any) -> QRect | None:
         values = value.toVariant() if hasattr(value, "toVariant") else value
         if not values:
             return None
