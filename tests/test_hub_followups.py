@@ -159,7 +159,8 @@ def _make_old_database(path) -> None:
     store.insert_batch([])
     store.close()
     with sqlite3.connect(path) as conn:
-        for table in ("schema_version", "rating_followups", "rating_followup_log", "notify_queue"):
+        conn.execute("DROP TRIGGER IF EXISTS facts_daily_insert")
+        for table in ("schema_version", "rating_followups", "rating_followup_log", "notify_queue", "facts_daily"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -218,5 +219,68 @@ def test_migrations_on_postgresql(pg_url, tmp_path):
     store = open_hub_store(pg_url, tmp_path / "hub.key")
     try:
         assert store.migrations_applied == [m.version for m in MIGRATIONS if m.version >= 3]
+    finally:
+        store.close()
+
+
+def test_figures_and_series_on_postgresql_match_the_independent_count(pg_url, tmp_path):
+    """PostgreSQL computes the percentiles in SQL (percentile_disc) and the counts from the daily
+    rollup kept by a statement trigger: the same numbers as the test's own arithmetic."""
+    from kiosk.hub.console.routes import ConsoleOptions
+    from kiosk.hub.console.store import ConsoleStore
+    from kiosk.hub.server import start_hub_in_thread
+
+    from test_hub_console import CONTRACT, HASH, INSTANT, TOKENS, Clock, expected_figures
+
+    clock = Clock()
+    hub = start_hub_in_thread(pg_url, TOKENS, key_file=tmp_path / "hub.key", platform=None,
+                              console=ConsoleOptions(instant_services=INSTANT, clock=clock))
+    try:
+        console = ConsoleStore(hub.store, clock)
+        for kiosk_id, station in STATION_OF.items():
+            console.set_station(kiosk_id, station)
+        console.put_staff("bureau", "bureau", None, HASH)
+        sent = seed(hub, random.Random(18))
+        client, _ = staff_client(hub, "bureau")
+        for day_from, day_to, station, stations in (("2026-11-01", "2026-11-04", None, {"east", "west"}),
+                                                    ("2026-11-02", "2026-11-03", "east", {"east"})):
+            params = {"from": day_from, "to": day_to, **({"station": station} if station else {})}
+            got = client.get("/api/figures", params=params).json()
+            assert {k: got[k] for k in CONTRACT} == expected_figures(sent, day_from, day_to, stations), params
+        series = client.get("/api/figures/series", params={"from": "2026-11-01", "to": "2026-11-04", "by": "month"}).json()
+        assert series["buckets"][0]["total"] == sum(1 for i in sent if i["kind"] == "submission" and i["service"] != "hall_ticket")
+        with hub.store.transaction() as cur:  # the rollup matches the facts it summarises
+            cur.execute("SELECT COALESCE(SUM(n), 0) FROM facts_daily")
+            rolled = cur.fetchone()[0]
+            cur.execute("SELECT COUNT(*) FROM submission_facts")
+            assert rolled == cur.fetchone()[0] == len(sent)
+            cur.execute("DELETE FROM submission_facts WHERE category = 'rating'")  # a delete counts down
+            cur.execute("SELECT COALESCE(SUM(n), 0) FROM facts_daily")
+            rolled = cur.fetchone()[0]
+            cur.execute("SELECT COUNT(*) FROM submission_facts")
+            assert rolled == cur.fetchone()[0] < len(sent)
+    finally:
+        hub.stop()
+
+
+def test_the_rollup_is_backfilled_for_an_old_database(tmp_path):
+    from kiosk.hub.store import HubItem
+
+    path = tmp_path / "hub.sqlite3"
+    store = open_hub_store(str(path))
+    items = [HubItem(str(uuid.uuid4()), "K1", "enrol", "submission", "2026-11-02T02:00:00Z", {}) for _ in range(4)]
+    store.insert_batch(items)
+    store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TRIGGER facts_daily_insert")
+        conn.execute("DROP TABLE facts_daily")
+        conn.execute("DELETE FROM schema_version WHERE version = 5")
+    store = open_hub_store(str(path))
+    try:
+        assert store.migrations_applied == [5]
+        store.insert_batch([HubItem(str(uuid.uuid4()), "K1", "enrol", "submission", "2026-11-02T03:00:00Z", {})])
+        with store.transaction() as cur:
+            cur.execute("SELECT day, category, service, n FROM facts_daily")
+            assert cur.fetchall() == [("2026-11-02", "application", "enrol", 5)]
     finally:
         store.close()

@@ -74,10 +74,62 @@ def _fact_buckets(d: Dialect) -> list[str]:
     return ["CREATE INDEX IF NOT EXISTS submission_facts_kiosk_day ON submission_facts(kiosk_id, category, day)"]
 
 
+_ROLLUP_KEY = "day, kiosk_id, category, service, score, band, event"
+_ROLLUP_VALUES = "day, kiosk_id, category, service, COALESCE(score, 0), COALESCE(band, ''), COALESCE(event, '')"
+
+
+def _daily_rollup(d: Dialect) -> list[str]:
+    """Counts per day × kiosk × category × service × score/band/event, kept by a trigger on every
+    insert into submission_facts (whatever the code path: intake, backfill, bulk loads), so the
+    figures' counts over a year read a few thousand rows instead of a million (issue 18: rollup
+    tables, not full scans). PostgreSQL: statement-level triggers with transition tables (a
+    batch of 200 items is one grouped upsert); SQLite: row triggers. Deletes count down."""
+    table = f"""CREATE TABLE IF NOT EXISTS facts_daily (day TEXT NOT NULL, kiosk_id TEXT NOT NULL, category TEXT NOT NULL,
+        service TEXT NOT NULL, score INTEGER NOT NULL, band TEXT NOT NULL, event TEXT NOT NULL, n BIGINT NOT NULL,
+        PRIMARY KEY (category, day, kiosk_id, service, score, band, event))"""
+    backfill = (f"INSERT INTO facts_daily ({_ROLLUP_KEY}, n) SELECT {_ROLLUP_VALUES}, COUNT(*) FROM submission_facts "
+                f"GROUP BY {_ROLLUP_VALUES}")
+    if d.postgres:
+        return [table, "DELETE FROM facts_daily", backfill, f"""CREATE OR REPLACE FUNCTION facts_daily_add() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO facts_daily ({_ROLLUP_KEY}, n)
+                SELECT {_ROLLUP_VALUES}, COUNT(*) FROM new_facts GROUP BY {_ROLLUP_VALUES}
+                ON CONFLICT (category, day, kiosk_id, service, score, band, event)
+                DO UPDATE SET n = facts_daily.n + excluded.n;
+                RETURN NULL;
+            END $$""",
+                "DROP TRIGGER IF EXISTS facts_daily_insert ON submission_facts",
+                """CREATE TRIGGER facts_daily_insert AFTER INSERT ON submission_facts
+                   REFERENCING NEW TABLE AS new_facts FOR EACH STATEMENT EXECUTE FUNCTION facts_daily_add()""",
+                f"""CREATE OR REPLACE FUNCTION facts_daily_remove() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE facts_daily d SET n = d.n - o.n FROM
+                    (SELECT {_ROLLUP_VALUES.replace("COALESCE(score, 0)", "COALESCE(score, 0) AS score").replace(
+                        "COALESCE(band, '')", "COALESCE(band, '') AS band").replace("COALESCE(event, '')", "COALESCE(event, '') AS event")},
+                            COUNT(*) AS n FROM old_facts GROUP BY {_ROLLUP_VALUES}) o
+                WHERE (d.category, d.day, d.kiosk_id, d.service, d.score, d.band, d.event)
+                    = (o.category, o.day, o.kiosk_id, o.service, o.score, o.band, o.event);
+                RETURN NULL;
+            END $$""",
+                "DROP TRIGGER IF EXISTS facts_daily_delete ON submission_facts",
+                """CREATE TRIGGER facts_daily_delete AFTER DELETE ON submission_facts
+                   REFERENCING OLD TABLE AS old_facts FOR EACH STATEMENT EXECUTE FUNCTION facts_daily_remove()"""]
+    return [table, "DELETE FROM facts_daily", backfill, f"""CREATE TRIGGER IF NOT EXISTS facts_daily_insert AFTER INSERT ON submission_facts BEGIN
+            INSERT INTO facts_daily ({_ROLLUP_KEY}, n) VALUES (NEW.day, NEW.kiosk_id, NEW.category, NEW.service,
+                COALESCE(NEW.score, 0), COALESCE(NEW.band, ''), COALESCE(NEW.event, ''), 1)
+            ON CONFLICT (category, day, kiosk_id, service, score, band, event) DO UPDATE SET n = n + 1;
+        END""", """CREATE TRIGGER IF NOT EXISTS facts_daily_delete AFTER DELETE ON submission_facts BEGIN
+            UPDATE facts_daily SET n = n - 1 WHERE category = OLD.category AND day = OLD.day AND kiosk_id = OLD.kiosk_id
+                AND service = OLD.service AND score = COALESCE(OLD.score, 0) AND band = COALESCE(OLD.band, '')
+                AND event = COALESCE(OLD.event, '');
+        END"""]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "rating follow-ups (差评回访)", _followups),
     Migration(3, "SMS notification queue", _notifications),
     Migration(4, "facts index per kiosk and day", _fact_buckets),
+    Migration(5, "daily rollup of the figures' counts", _daily_rollup),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -56,15 +56,17 @@ def figure_series(hub: HubStore, day_from: str, day_to: str, station: str | None
                   consultation_band: str = "D") -> dict[str, Any]:
     if by not in BUCKETS:
         raise ValueError(f"by must be one of {', '.join(BUCKETS)}")
-    where, params = "f.day >= ? AND f.day <= ?", [day_from, day_to]
+    where, params = "day >= ? AND day <= ?", [day_from, day_to]
     if station is not None:
-        where, params = where + " AND s.station = ?", params + [station]
-    sql = ("SELECT f.day, s.station, f.category, f.service, f.score, f.band, f.event, COUNT(*) FROM submission_facts f "
-           f"LEFT JOIN kiosk_stations s ON s.kiosk_id = f.kiosk_id WHERE {where} "
-           "GROUP BY f.day, s.station, f.category, f.service, f.score, f.band, f.event")
-    with hub.transaction() as cur:
-        cur.execute(hub.sql(sql), params)
-        rows = cur.fetchall()
+        where, params = where + " AND kiosk_id IN (SELECT kiosk_id FROM kiosk_stations WHERE station = ?)", params + [station]
+    with hub.transaction() as cur:  # the daily rollup (kiosk/hub/migrations.py): a year is a few thousand rows
+        cur.execute(hub.sql(f"SELECT day, kiosk_id, category, service, score, band, event, n FROM facts_daily WHERE {where}"),
+                    params)
+        counted = cur.fetchall()
+        cur.execute("SELECT kiosk_id, station FROM kiosk_stations")
+        station_of = dict(cur.fetchall())
+    rows = [(day, station_of.get(kiosk), category, service, score or None, band or None, event or None, n)
+            for day, kiosk, category, service, score, band, event, n in counted]
     keys = all_buckets(day_from, day_to, by)
     buckets: dict[str, dict[str, Any]] = {k: {"bucket": k, "from": bucket_range(k, by, day_from, day_to)[0], "to": bucket_range(k, by, day_from, day_to)[1],
                    "applications": {}, "total": 0, "ratings": {str(level): 0 for level in (5, 4, 3, 2, 1)},

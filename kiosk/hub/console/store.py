@@ -182,34 +182,48 @@ class ConsoleStore:
     # -- figures ---------------------------------------------------------------------------------
     def figures(self, day_from: str, day_to: str, station: str | None, instant_services: frozenset[str],
                 consultation_band: str = "D") -> dict[str, Any]:
+        """Counts from the daily rollup (`facts_daily`, kept by a trigger: a year is a few thousand
+        rows), waiting/handling percentiles from the finished tickets' facts — in SQL on
+        PostgreSQL (percentile_disc is the nearest rank), in Python on SQLite (a small site)."""
         where, params = "day >= ? AND day <= ?", [day_from, day_to]
         if station is not None:
             where, params = where + " AND " + _STATION_FILTER, params + [station]
         with self._tx() as cur:
-            cur.execute(self._q(f"SELECT service, COUNT(*) FROM submission_facts WHERE {where} AND category = 'application' "
+            cur.execute(self._q(f"SELECT service, SUM(n) FROM facts_daily WHERE {where} AND category = 'application' "
                                 "GROUP BY service"), params)
             applications = {r[0]: int(r[1]) for r in cur.fetchall()}
-            cur.execute(self._q(f"SELECT score, COUNT(*) FROM submission_facts WHERE {where} AND category = 'rating' "
-                                "AND score IS NOT NULL GROUP BY score"), params)
+            cur.execute(self._q(f"SELECT score, SUM(n) FROM facts_daily WHERE {where} AND category = 'rating' "
+                                "AND score > 0 GROUP BY score"), params)
             by_score = {int(r[0]): int(r[1]) for r in cur.fetchall()}
-            cur.execute(self._q(f"SELECT service, band, waiting_s, handling_s FROM submission_facts WHERE {where} "
-                                "AND category = 'ticket' AND event = 'ticket_finished'"), params)
-            tickets = cur.fetchall()
-        waits = [float(t[2]) for t in tickets if t[2] is not None]
-        handling = [float(t[3]) for t in tickets if t[3] is not None]
-        instant = [t for t in tickets if t[0] in instant_services and t[2] is not None and t[3] is not None]
-        within = sum(1 for t in instant if float(t[2]) + float(t[3]) <= INSTANT_LIMIT_S)
+            if self.hub.kind == "postgresql":
+                tickets = self._ticket_figures_sql(cur, where, params, instant_services, consultation_band)
+            else:
+                cur.execute(self._q(f"SELECT service, band, waiting_s, handling_s FROM submission_facts WHERE {where} "
+                                    "AND category = 'ticket' AND event = 'ticket_finished'"), params)
+                tickets = _ticket_figures(cur.fetchall(), instant_services, consultation_band)
         return {
             "applications": dict(sorted(applications.items())),
             "ratings": {str(level): by_score.get(level, 0) for level in (5, 4, 3, 2, 1)},
-            "consultations": sum(1 for t in tickets if t[1] == consultation_band),
-            "tickets": len(tickets),
-            "wait_s": {"p50": percentile(waits, 50), "p90": percentile(waits, 90)},
-            "handling_s": {"p50": percentile(handling, 50), "p90": percentile(handling, 90)},
-            "instant_within_10min": round(within / len(instant), 4) if instant else None,
-            "instant_items": len(instant),
+            **tickets,
             "from": day_from, "to": day_to, "station": station,
         }
+
+    def _ticket_figures_sql(self, cur: Any, where: str, params: list, instant_services: frozenset[str],
+                            band: str) -> dict[str, Any]:
+        instant = sorted(instant_services)
+        cur.execute(self._q(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE band = ?), "
+            "percentile_disc(0.5) WITHIN GROUP (ORDER BY waiting_s), percentile_disc(0.9) WITHIN GROUP (ORDER BY waiting_s), "
+            "percentile_disc(0.5) WITHIN GROUP (ORDER BY handling_s), percentile_disc(0.9) WITHIN GROUP (ORDER BY handling_s), "
+            "COUNT(*) FILTER (WHERE service = ANY(?) AND waiting_s IS NOT NULL AND handling_s IS NOT NULL), "
+            f"COUNT(*) FILTER (WHERE service = ANY(?) AND waiting_s + handling_s <= {INSTANT_LIMIT_S}) "
+            f"FROM submission_facts WHERE {where} AND category = 'ticket' AND event = 'ticket_finished'"),
+            [band, instant, instant, *params])
+        total, consultations, w50, w90, h50, h90, instant_n, within = cur.fetchone()
+        return {"consultations": int(consultations), "tickets": int(total),
+                "wait_s": {"p50": w50, "p90": w90}, "handling_s": {"p50": h50, "p90": h90},
+                "instant_within_10min": round(int(within) / int(instant_n), 4) if instant_n else None,
+                "instant_items": int(instant_n)}
 
     def daily_applications(self, day_from: str, day_to: str, station: str | None) -> list[tuple[str, int]]:
         where, params = "day >= ? AND day <= ? AND category = 'application'", [day_from, day_to]
@@ -309,6 +323,19 @@ class ConsoleStore:
     def _note(self, kiosk_id: str, submission_id: str, key_id: str, sealed: Any) -> str:
         opened = self.hub.keyring.open(key_id, bytes(sealed), f"{kiosk_id}/{submission_id}/state")
         return str(opened.get("note", ""))
+
+
+def _ticket_figures(tickets: list[tuple], instant_services: frozenset[str], band: str) -> dict[str, Any]:
+    """(service, band, waiting_s, handling_s) rows of finished tickets → the figures' ticket part."""
+    waits = [float(t[2]) for t in tickets if t[2] is not None]
+    handling = [float(t[3]) for t in tickets if t[3] is not None]
+    instant = [t for t in tickets if t[0] in instant_services and t[2] is not None and t[3] is not None]
+    within = sum(1 for t in instant if float(t[2]) + float(t[3]) <= INSTANT_LIMIT_S)
+    return {"consultations": sum(1 for t in tickets if t[1] == band), "tickets": len(tickets),
+            "wait_s": {"p50": percentile(waits, 50), "p90": percentile(waits, 90)},
+            "handling_s": {"p50": percentile(handling, 50), "p90": percentile(handling, 90)},
+            "instant_within_10min": round(within / len(instant), 4) if instant else None,
+            "instant_items": len(instant)}
 
 
 def _iso(ts: float | None) -> str | None:
