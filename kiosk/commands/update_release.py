@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from collections.abc import Callable
 
-from kiosk.commands.update_selfcheck import outbox_files
+from kiosk.commands.update_selfcheck import outbox_files, read_only
 from kiosk.errors import UserFacingError
 
 PROJECT = "yibao-kiosk"
@@ -293,16 +293,14 @@ def reader_of(release: Path) -> Reader:
 def stored_schemas(data_dir: Path) -> list[Stored]:
     found = []
     for path in outbox_files(data_dir):
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            from kiosk.services.outbox import declared_min_reader
+        from kiosk.services.outbox import declared_min_reader
 
-            found.append(Stored(path, int(version), declared_min_reader(conn, version)))
+        try:
+            with read_only(path) as conn:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                found.append(Stored(path, int(version), declared_min_reader(conn, version)))
         except sqlite3.DatabaseError as exc:
             raise UpdateError(f"cannot read {path}: {exc}") from None
-        finally:
-            conn.close()
     return found
 
 
