@@ -111,6 +111,24 @@ class KioskBackend:
         )
         return IssuedTicket(ticket, ticket.number, ahead, wait, priority_reason, content)
 
+    def reference_slip(self, form: FormSpec, priority_reason: str | None, submission_id: str,
+                       application: dict | None = None) -> IssuedTicket:
+        """No number (the hall was down) but the submission is stored: a slip with its 业务编号 and
+        请到窗口出示此凭条, for the clerk to find the application by. No ticket behind it (`ticket` None),
+        so nothing to mark printed or to withdraw."""
+        from drivers.printer.ticket import TicketContent
+
+        from kiosk.services.signage import Signage, ticket_checklist
+
+        signage = Signage.from_config(self.config)
+        content = TicketContent(
+            service_point=self.config.kiosk.service_point, service_name=form.title.zh_CN, number="",
+            people_ahead=0, estimated_wait_min=0, issued_at=datetime.now(), priority=priority_reason is not None,
+            ticket_id=submission_id, checklist=ticket_checklist(form, signage), signage=signage.ticket_footer(),
+            counter_hint=submissions.ticket_hint(priority_reason, application), reference=submissions.reference(submission_id),
+        )
+        return IssuedTicket(None, "", 0, 0, priority_reason, content)
+
     def check_in(self, code: str, request_id: str) -> IssuedTicket:
         """预约签到 (issue 19): the appointment's ticket with its priority, at the hall (or the local
         queue). CheckInRefused / CheckInUnavailable carry the resident's message."""
@@ -158,7 +176,8 @@ class KioskBackend:
         except Exception as exc:
             log.exception("printing ticket failed")
             try:
-                self.desk.mark_print_failed(issued.ticket.ticket_id, type(exc).__name__)
+                if issued.ticket is not None:  # a reference slip has no ticket behind it
+                    self.desk.mark_print_failed(issued.ticket.ticket_id, type(exc).__name__)
             except Exception:
                 log.exception("could not mark the ticket as failed")
             return PrintResult(False, "小票打印出错，请记住屏幕上的号码，或点“重新打印”",
@@ -168,15 +187,17 @@ class KioskBackend:
         from kiosk.devices.ticket_preview import ticket_stream_and_png
 
         stream, png = ticket_stream_and_png(issued.content, self.config.devices.printer.width_chars)
+        queued = issued.ticket is not None  # a reference slip (no number) has no ticket to mark
         if self.printer is None:
-            self.desk.mark_print_failed(issued.ticket.ticket_id, "printer disabled")
+            if queued:
+                self.desk.mark_print_failed(issued.ticket.ticket_id, "printer disabled")
             return PrintResult(False, "打印机未启用，请记住屏幕上的号码", "The printer is disabled; please note your number",
                                png, stream, "missing")
         outcome = self.printer.print_ticket(issued.content)
         self._note_printer(outcome.status_after)
-        if outcome.ok:
+        if queued and outcome.ok:
             self.desk.mark_printed(issued.ticket.ticket_id)
-        else:
+        elif queued:
             self.desk.mark_print_failed(issued.ticket.ticket_id, outcome.error_code)  # no ghost number: reprint offered
         return PrintResult(outcome.ok, outcome.message_zh, outcome.message_en, png, stream,
                            printer_state_of(outcome.status_after))

@@ -40,10 +40,13 @@ class TicketContent:
     footer: str = ""
     checklist: tuple[str, ...] = ()  # 一次性告知: the materials to bring, one per line (issue 19)
     signage: tuple[str, ...] = ()  # lines: the service point's slogan, the public consultation/complaint phone
+    reference: str = ""  # 业务编号: with no number (the hall was down) the ticket is a slip for the counter
 
 
 CHECKLIST_TITLE = "请带齐以下材料："
 CHECK_BOX = "□ "
+SLIP_CAPTION = "业务编号"
+SLIP_LINES = ("申请已保存，暂时无法取号", "请到窗口出示此凭条", "Show this slip at the counter")
 
 
 def encode_ticket(content: TicketContent, width_chars: int = 32) -> bytes:
@@ -54,14 +57,21 @@ def encode_ticket(content: TicketContent, width_chars: int = 32) -> bytes:
     out += BOLD_OFF + SIZE_TALL
     out += _lines(content.service_name, width_chars)
     out += SIZE_NORMAL + _text("-" * width_chars) + LF
-    out += SIZE_DOUBLE + BOLD_ON + _text(_clean(content.number)) + LF + SIZE_NORMAL
+    slip = not content.number and bool(content.reference)
+    if slip:  # no number: the 业务编号 big, for the clerk to find the stored application by
+        out += _lines(SLIP_CAPTION, width_chars) + SIZE_DOUBLE + BOLD_ON + _text(_clean(content.reference)) + LF + SIZE_NORMAL
+    else:
+        out += SIZE_DOUBLE + BOLD_ON + _text(_clean(content.number)) + LF + SIZE_NORMAL
     if content.priority:
         out += _text(PRIORITY_MARK) + LF
     out += BOLD_OFF + SIZE_NORMAL + _text("-" * width_chars) + LF
+    if slip:
+        out += BOLD_ON + b"".join(_lines(line, width_chars) for line in SLIP_LINES) + BOLD_OFF
     out += ALIGN_LEFT
-    out += _lines(f"前面等候：{max(0, int(content.people_ahead))} 人", width_chars)
-    out += _lines(f"预计等候：约 {max(0, int(content.estimated_wait_min))} 分钟", width_chars)
-    out += _lines(f"取号时间：{content.issued_at:%Y-%m-%d %H:%M}", width_chars)
+    if not slip:
+        out += _lines(f"前面等候：{max(0, int(content.people_ahead))} 人", width_chars)
+        out += _lines(f"预计等候：约 {max(0, int(content.estimated_wait_min))} 分钟", width_chars)
+    out += _lines(f"{'提交' if slip else '取号'}时间：{content.issued_at:%Y-%m-%d %H:%M}", width_chars)
     if content.counter_hint:
         out += _lines(content.counter_hint, width_chars)
     if content.checklist:

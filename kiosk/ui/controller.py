@@ -387,7 +387,8 @@ class KioskController(QObject):
         # only now, with the submission stored: the ticket is linked to it (at a hall, the
         # application goes along for the counter)
         self.lanes.run("outbox", lambda: self.backend.issue_ticket(form, priority, submission_id, payload),
-                       self.for_this_visit(self.on_ticket_issued), self.for_this_visit(self.on_ticket_failed))
+                       self.for_this_visit(self.on_ticket_issued),
+                       self.for_this_visit(lambda error: self.on_ticket_failed(error, (form, priority, submission_id, payload))))
 
     def on_ticket_issued(self, ticket: Any) -> None:
         self.last_ticket = ticket
@@ -471,7 +472,7 @@ class KioskController(QObject):
 
     def on_undo(self) -> None:
         reference = self.done_view.reference
-        ticket_id = self.last_ticket.ticket.ticket_id if self.last_ticket is not None else None
+        ticket_id = self.last_ticket.ticket.ticket_id if self.last_ticket is not None and self.last_ticket.ticket else None
         self.lanes.run("outbox", lambda: self.backend.undo(reference, ticket_id),
                        self.for_this_visit(self.on_undone), self.for_this_visit(self.on_undo_refused))
 
@@ -480,15 +481,33 @@ class KioskController(QObject):
         self.done_view.notice = self.error_text(error)
         self.window.done.update_view(self.done_view)
 
-    def on_ticket_failed(self, error: BaseException) -> None:
-        """The submission is saved; only the number could not be issued: say so, don't start over."""
+    def on_ticket_failed(self, error: BaseException, slip_for: tuple | None = None) -> None:
+        """The submission is saved; only the number could not be issued: say so, don't start over.
+        With a stored submission (`slip_for`: form, priority, id, payload) a slip with its 业务编号
+        prints — 请到窗口出示此凭条 — so the clerk finds the application by it."""
         log.error("issuing a ticket failed: %s", type(error).__name__)
         if self.done_view.ticket_only:
             self.done_view.notice = tr("done.ticket_only_failed")
         else:  # e.g. the hall is down: the counter finds the stored application by its 业务编号
             self.done_view.notice = tr("done.no_ticket", ref=self.done_view.reference[:8].upper())
+        if slip_for is not None:
+            self.done_view.slip = self.done_view.printing = True  # not settled until the slip is out (or failed)
         self.window.done.update_view(self.done_view)
         self.speak(self.done_view.notice)
+        if slip_for is not None:
+            form, priority, submission_id, payload = slip_for
+
+            def not_made(exc: BaseException) -> None:
+                log.error("reference slip not made: %s", type(exc).__name__)
+                self.done_view.printing = False
+                self.window.done.update_view(self.done_view)
+
+            self.lanes.run("printer", lambda: self.backend.reference_slip(form, priority, submission_id, payload),
+                           self.for_this_visit(self.on_slip_ready), self.for_this_visit(not_made))
+
+    def on_slip_ready(self, slip: Any) -> None:
+        self.last_ticket = slip  # 重新打印 reprints the slip
+        self.print_ticket()
 
     def on_undone(self, _result: Any) -> None:
         self.done_view.undone = True

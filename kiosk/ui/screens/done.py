@@ -17,6 +17,7 @@ register_strings({
     "done.ticket_only": ("取号成功", "Here is your number"),
     "done.ticket_issuing": ("正在取号…", "Getting your number…"),
     "done.another": ("办理其他业务", "Another service"),
+    "done.slip_take": ("请取走凭条，到窗口出示此凭条", "Take the slip and show it at the counter"),
     "done.ticket_only_failed": ("暂时无法取号，请到咨询窗口或询问工作人员", "No number could be issued; please ask at the enquiries counter or a member of staff"),
     "progress.heading": ("办理进度", "Application progress"),
     "progress.loading": ("正在查询办理进度…", "Checking your applications…"),
@@ -52,6 +53,7 @@ class DoneView:
     certificate: str = ""  # "", "printing", "printed"
     rated: bool = False
     notice: str = ""  # an inline problem after the save (no number, undo refused): shown, not an error page
+    slip: bool = False  # no number: a slip with the 业务编号 is printed for the counter instead
     ticket_only: bool = False  # 取号咨询: a number and nothing submitted (no reference, undo or rating)
     another: bool = False  # the resident is identified: offer 办理其他业务 (same visit, person kept)
     progress_only: bool = False  # 办理进度查询: the person's applications, nothing submitted
@@ -245,7 +247,8 @@ class DoneScreen(Screen):
         self.ahead.setText(tr("done.people_ahead", n=v.people_ahead))
         self.wait.setText(tr("done.wait", n=v.wait_min))
         if v.notice:
-            self.message.setText("⚠ " + v.notice)
+            slip_out = v.slip and not v.printing and not v.print_error
+            self.message.setText("⚠ " + v.notice + ("\n" + tr("done.slip_take") if slip_out else ""))
             self.message.setProperty("role", "error")
         elif v.print_error:
             self.message.setText("⚠ " + tr("done.print_failed", reason=clause(v.print_error)))
