@@ -7,6 +7,7 @@ import of `kiosk.ocr`. The RapidOCR model is loaded once per process and kept wa
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from typing import Any, Protocol
@@ -77,11 +78,11 @@ class RapidOcrEngine:
         if out.boxes is None or out.txts is None:
             return []
         boxes = []
-        for pts, text, score in zip(out.boxes, out.txts, out.scores):
+        for pts, text, score in zip(out.boxes, out.txts, out.scores, strict=True):
             if score < self.min_score or not text.strip():
                 continue
-            quad = tuple((float(x), float(y)) for x, y in np.asarray(pts).reshape(4, 2))
-            boxes.append(TextBox(text, quad, float(score)))
+            a, b, c, d = ((float(x), float(y)) for x, y in np.asarray(pts).reshape(4, 2))
+            boxes.append(TextBox(text, (a, b, c, d), float(score)))
         return boxes
 
 
@@ -134,7 +135,7 @@ class TesseractEngine:
             idx.sort(key=lambda i: data["left"][i])
             # split a Tesseract line at wide gaps: two columns are two boxes
             runs, run = [], [idx[0]]
-            for prev, cur in zip(idx, idx[1:]):
+            for prev, cur in itertools.pairwise(idx):
                 gap = data["left"][cur] - (data["left"][prev] + data["width"][prev])
                 if gap > 2.5 * max(data["height"][prev], data["height"][cur]):
                     runs.append(run)

@@ -208,7 +208,7 @@ class IdentifyScreen(Screen):
     def retranslate(self) -> None:
         self.heading.setText(tr("identify.heading"))
         self.elderly_entry.retranslate()
-        for text, key in zip(self.way_labels, ("identify.idcard", "identify.sscard", "identify.voucher")):
+        for text, key in zip(self.way_labels, ("identify.idcard", "identify.sscard", "identify.voucher"), strict=True):
             text.setText(tr(key))
         self.name_caption.setText(tr("identify.name"))
         self.id_caption.setText(tr("identify.id_number"))
