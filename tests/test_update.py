@@ -5,8 +5,10 @@ failing its self-check (refused, `current` untouched), a non-additive migration 
 --one-way, then no rollback), software too old for the data (refused) — and every pending row
 intact after each step, synced to a hub at the end.
 
-systemctl is a fake on PATH: it logs its calls and reports a unit crash-looping (activating /
-auto-restart, NRestarts growing) while `current` points at a release named in its state folder.
+systemctl is a fake on PATH: it logs its calls, "starts" a unit by opening its outbox with the
+release `current` points at (as the app does at start, migrating it), and reports a unit
+crash-looping (activating / auto-restart, NRestarts growing) while `current` is a release named
+in its state folder.
 No network: the wheel is built once with pip (local build backend), the releases reuse this
 checkout's .venv (`--venv-from`). The hub binds 127.0.0.1.
 """
@@ -50,7 +52,9 @@ FAKE_SYSTEMCTL = r"""#!/bin/bash
 echo "$*" >> "$FAKE_STATE/calls"
 invocation=$(cat "$FAKE_STATE/invocation" 2>/dev/null || echo 0)
 case "$1" in
-  restart) echo $((invocation + 1)) > "$FAKE_STATE/invocation" ;;
+  restart)  # the service starts far enough to open its data (the app migrates its outbox at start)
+    echo $((invocation + 1)) > "$FAKE_STATE/invocation"
+    KIOSK_DATA_DIR="$FAKE_DATA" "$FAKE_OPT/current/venv/bin/kiosk" --config "$FAKE_CONFIG" outbox status >/dev/null 2>&1 ;;
   show)
     current="$(readlink "$FAKE_OPT/current")"
     if [ -e "$FAKE_STATE/fail-$current" ]; then
@@ -159,7 +163,8 @@ class Machine:
         installed = self.install()
         assert installed.returncode == 0, installed.stderr
         self.env = {"PATH": f"{root / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": str(root), "LANG": "C.UTF-8",
-                    "QT_QPA_PLATFORM": "offscreen", "FAKE_STATE": str(self.state), "FAKE_OPT": str(self.opt)}
+                    "QT_QPA_PLATFORM": "offscreen", "FAKE_STATE": str(self.state), "FAKE_OPT": str(self.opt),
+                    "FAKE_DATA": str(self.data), "FAKE_CONFIG": str(self.prefix / "etc/yibao-kiosk/config.toml")}
 
     def install(self) -> subprocess.CompletedProcess:
         """scripts/install.sh of this checkout (v1) into the prefix."""
@@ -297,8 +302,13 @@ def test_data_past_an_old_release_refuse_the_update_the_rollback_and_the_downgra
     assert f"after it, {VERSION} cannot read outbox.sqlite3 (outbox schema 4, readable from schema 4 on" in one_line(refused)
     assert machine.current() == VERSION and machine.schema()[0] == SCHEMA_VERSION
 
+    (machine.state / "fail-0.4.0").touch()  # and then it does not even settle: no way back, it stays
     one_way = machine.update(str(v4), "--one-way")
-    assert one_way.returncode == 0, one_way.stderr
+    assert one_way.returncode == 1
+    line = one_line(one_way)
+    assert "0.4.0 failed its health check" in line and f"cannot roll back: {VERSION} cannot read outbox.sqlite3" in line
+    assert "staying on 0.4.0" in line
+    (machine.state / "fail-0.4.0").unlink()
     assert machine.current() == "0.4.0" and machine.schema() == (4, {"schema_version": "4", "min_reader_version": "4"})
 
     back = machine.kiosk("update", "--rollback", "--prefix", str(machine.prefix), "--settle", "0", "--health-timeout", "3")
