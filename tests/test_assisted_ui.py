@@ -191,6 +191,23 @@ def test_the_residents_own_card_on_the_proxy_screen_and_everything_cleared_on_id
     assert not shell.window.identify.proxy_button.isChecked()
 
 
+def test_leaving_identify_with_the_switch_on_ends_proxy_mode(kiosk_shell) -> None:
+    from kiosk.ui.journey import Journey
+
+    shell, _ = kiosk_shell()
+    j = Journey(shell.window, log=lambda _: None)
+    choose(j, "chronic_disease")
+    j.tap(j.find("identify_proxy"))
+    insert(shell, HELPER_CARD)
+    j.wait_for_person()
+    j.tap(j.find("identify_back"))
+    j.on_screen("home")
+    assert not shell.controller.session.proxy_mode and not shell.window.identify.proxy_button.isChecked()
+    j.choose_service("chronic_disease")  # the person read applies for themselves, as the menu says
+    to_form(j)
+    assert shell.controller.session.helper is None
+
+
 def test_appointment_check_in_through_the_ui_and_the_hall(kiosk_shell, hall) -> None:
     from kiosk.ui.journey import Journey, wait_until
 

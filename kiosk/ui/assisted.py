@@ -38,6 +38,7 @@ class AssistedFlow:
         w.identify.priority_chosen.connect(self.on_priority_chosen)
         w.identify.proxy_toggled.connect(self.on_proxy_toggled)
         w.identify.checkin_clicked.connect(self.open_checkin)
+        w.identify.back_clicked.connect(self.on_identify_back)
         w.proxy.back_clicked.connect(self.on_proxy_back)
         w.proxy.typed.connect(self.on_typed)
         w.proxy.confirmed.connect(self.on_confirmed)
@@ -54,6 +55,13 @@ class AssistedFlow:
     def on_proxy_toggled(self, on: bool) -> None:
         if self.session.helper is None:
             self.session.proxy_mode = on
+
+    def on_identify_back(self) -> None:
+        """Leaving identify before the resident was named ends 代办: a service chosen next from the
+        menu must not start with the helper as the applicant under a switch left on."""
+        if self.session.helper is None:
+            self.w.identify.proxy_button.setChecked(False)
+            self.session.proxy_mode = False
 
     def divert_to_proxy(self) -> bool:
         """继续 on identify with the 代办 switch on: the person read is the helper; the resident next."""
