@@ -8,6 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 SYMBOLS = {"ok": "●", "degraded": "▲", "missing": "○", "error": "✖"}
 
@@ -20,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction, common: argparse.Argument
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace, config: object) -> int:
+def run(args: argparse.Namespace, config: Config) -> int:
     from kiosk.services.diagnostics import check_bundle_path, overall_exit_code, report_json, run_checks, write_bundle
 
     if getattr(args, "bundle", None):

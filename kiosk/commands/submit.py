@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             payload, errors = submission_payload(spec, None, data), {}
         except AnswersInvalid as exc:
             payload, errors = None, exc.errors
-    if errors:
+    if errors or payload is None:  # (no payload without errors)
         for name, message in errors.items():  # one line per field, both languages
             print(f"kiosk submit: {name}: {message.zh_CN} / {message.en}", file=sys.stderr)
         return 2

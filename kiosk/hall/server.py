@@ -112,7 +112,8 @@ def open_hall(db_path: str | Path, config: Config, key_file: str | Path | None =
         parts.sync = SyncWorker(Syncer(outbox, client, config.outbox.batch_size), config.outbox.backoff_base_s,
                                 config.outbox.backoff_cap_s, idle_s=5.0)
         parts.sync.start()
-        service.reporter.wake = parts.sync.wake  # a new report goes out now, not at the next idle tick
+        if service.reporter is not None:
+            service.reporter.wake = parts.sync.wake  # a new report goes out now, not at the next idle tick
     if housekeeping:
         parts.housekeeping = Housekeeping(service)
         parts.housekeeping.start()

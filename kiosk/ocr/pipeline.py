@@ -106,11 +106,12 @@ class ReceiptReader:
             result, image = ReceiptResult(file=name or "<image>"), image_or_path
         else:
             result = ReceiptResult(file=name or str(image_or_path))
-            image = load_image(image_or_path)
-            if image is None:
+            loaded = load_image(image_or_path)
+            if loaded is None:
                 result.error = "unreadable image (not a file or not a picture)"
                 result.elapsed_ms = (time.perf_counter() - start) * 1000
                 return result
+            image = loaded
         try:
             self._read_into(result, image)
         except UserFacingError as exc:

@@ -72,7 +72,8 @@ class ClaimReceipt:
     def key(self) -> tuple[str, str] | None:
         """票据代码 + 票据号码, the identity of a receipt for duplicate protection."""
         f = self.fields
-        return (f["bill_code"], f["bill_number"]) if f.get("bill_code") and f.get("bill_number") else None
+        code, number = f.get("bill_code"), f.get("bill_number")
+        return (code, number) if code and number else None
 
     @property
     def hard_problems(self) -> list[str]:

@@ -78,7 +78,7 @@ def screen_dpi(panel_pixels: tuple[int, int], diagonal_in: float, fallback_dpi: 
 def apply_kiosk_style(window: QWidget, metrics: Metrics, theme: str, font_family: str) -> None:
     font = QFont(font_family)
     font.setPixelSize(metrics.body_px)
-    QApplication.instance().setFont(font)
+    QApplication.setFont(font)
     window.setStyleSheet(stylesheet(metrics, palette_for(theme, metrics.elderly), font_family))
 
 

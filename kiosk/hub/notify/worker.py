@@ -18,7 +18,8 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from kiosk.hub.notify.sender import PHONE, SmsError, SmsMessage, SmsSender
 from kiosk.hub.notify.simulator import sms_message_preview
@@ -46,8 +47,9 @@ def enqueue(hub: HubStore, cur: Any, kiosk_id: str, submission_id: str, state: s
 
 
 def phone_and_name(payload: dict[str, Any]) -> tuple[str | None, str]:
-    answers = payload.get("answers") if isinstance(payload.get("answers"), dict) else {}
-    applicant = payload.get("applicant") if isinstance(payload.get("applicant"), dict) else {}
+    raw_answers, raw_applicant = payload.get("answers"), payload.get("applicant")
+    answers: dict[str, Any] = raw_answers if isinstance(raw_answers, dict) else {}
+    applicant: dict[str, Any] = raw_applicant if isinstance(raw_applicant, dict) else {}
     phone = next((str(p).strip() for p in (answers.get("phone"), applicant.get("phone")) if isinstance(p, str) and p.strip()), None)
     name = applicant.get("name") if isinstance(applicant.get("name"), str) else ""
     return (phone if phone and PHONE.match(phone) else None), (mask_name(name) if name else "居民")

@@ -86,7 +86,8 @@ class ReviewScreen(Screen):
 
     def _fill(self) -> None:
         while self.grid.count():
-            widget = self.grid.takeAt(0).widget()
+            item = self.grid.takeAt(0)
+            widget = item.widget() if item is not None else None
             if widget is not None:
                 # Detach now, not at the next event loop turn: the last resident's data must be
                 # gone from the screen the moment the session ends.

@@ -93,6 +93,8 @@ class IdleOverlay(QFrame):
         self.title.setText(tr("idle.title"))
         self.message.setText(tr("idle.message", n=seconds))
         self.button.setText(tr("idle.continue"))
-        self.setGeometry(self.parentWidget().rect())
+        parent = self.parentWidget()
+        if parent is not None:
+            self.setGeometry(parent.rect())
         self.show()
         self.raise_()
