@@ -99,3 +99,41 @@ def test_work_dropped_at_shutdown_is_not_an_error(qtbot, caplog) -> None:
     closer.join(5)
     assert not closer.is_alive()
     assert "exception calling callback" not in caplog.text and "CancelledError" not in caplog.text
+
+
+def test_the_clerk_sees_a_reference_not_the_exception(qtbot, tmp_path, caplog) -> None:
+    """An unexpected OCR failure on the clerk's screen: its generic text and a logged reference."""
+    import datetime as dt
+    import re
+
+    from kiosk.ocr.checks import SqliteClaimedReceipts
+    from kiosk.services.crypto import FieldCipher
+    from kiosk.services.outbox import OutboxStore
+    from kiosk.ui.i18n import set_language
+    from kiosk.ui.screens.clerk_station import ClerkStationScreen
+    from kiosk.ui.theme import Metrics
+
+    class BrokenReader:
+        def read(self, image: np.ndarray, name: str = "") -> None:
+            raise ValueError("internal detail 110105195003070019")
+
+    set_language("zh_CN")
+    lanes = TaskLanes()
+    outbox = OutboxStore(tmp_path / "outbox.sqlite3", FieldCipher.load_or_create(tmp_path / "keys" / "outbox.key"))
+    claimed = SqliteClaimedReceipts(tmp_path / "claimed.sqlite3")
+    screen = ClerkStationScreen(Metrics(96), lanes, ReceiptCapture(lanes, FakeCamera, BrokenReader), outbox,
+                                "KIOSK-0001", claimed, preview_ms=60_000, today=dt.date(2025, 1, 15))
+    qtbot.addWidget(screen)
+    try:
+        qtbot.waitUntil(lambda: screen.capture.isEnabled(), timeout=5000)
+        screen.on_capture()
+        qtbot.waitUntil(lambda: "识别失败" in screen.camera_status.text(), timeout=5000)
+        text = screen.camera_status.text()
+        assert "internal detail" not in text and "ValueError" not in text and "系统繁忙，请重试" in text
+        reference = re.search(r"参考号 ([0-9A-F]{6})", text)
+        assert reference is not None and reference.group(1) in caplog.text
+    finally:
+        screen.shutdown()
+        lanes.shutdown()
+        claimed.close()
+        outbox.close()

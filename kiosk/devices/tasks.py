@@ -26,25 +26,28 @@ log = logging.getLogger(__name__)
 INTERNAL = "E-INTERNAL"
 
 
+# What a resident reads for an unexpected failure; a staff screen (the clerk's) passes its own.
+RESIDENT_GENERIC = ("系统繁忙，请稍后再试或到窗口办理", "The system is busy; please try again or go to a counter")
+
+
 class InternalError(UserFacingError):
-    """An unexpected failure as a resident sees it: a generic message and the reference under
+    """An unexpected failure as a person sees it: a generic message and the reference under
     which the log holds the details."""
 
-    def __init__(self, reference: str) -> None:
-        super().__init__(INTERNAL, f"系统繁忙，请稍后再试或到窗口办理（参考号 {reference}）",
-                         f"The system is busy; please try again or go to a counter (reference {reference})")
+    def __init__(self, reference: str, generic: tuple[str, str] = RESIDENT_GENERIC) -> None:
+        super().__init__(INTERNAL, f"{generic[0]}（参考号 {reference}）", f"{generic[1]} (reference {reference})")
         self.reference = reference
 
 
-def user_error(error: BaseException) -> UserFacingError:
-    """What a person may be shown for `error`: itself when it is safe to show, else a generic
-    message with a reference number that is logged together with the traceback."""
+def user_error(error: BaseException, generic: tuple[str, str] = RESIDENT_GENERIC) -> UserFacingError:
+    """What a person may be shown for `error`: itself when it is safe to show, else the `generic`
+    (zh, en) message with a reference number that is logged together with the traceback."""
     if isinstance(error, UserFacingError):
         return error
     reference = secrets.token_hex(3).upper()
     log.error("unexpected %s, shown as reference %s", type(error).__name__, reference,
               exc_info=(type(error), error, error.__traceback__))
-    return InternalError(reference)
+    return InternalError(reference, generic)
 
 
 class _Delivery(QObject):

@@ -17,13 +17,14 @@ from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, Q
                                QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
 from kiosk.devices.receipt_capture import ReceiptCapture
+from kiosk.devices.tasks import user_error
 from kiosk.errors import UserFacingError
 from kiosk.ocr.checks import CHECK_FIELDS, ClaimedReceipts
 from kiosk.ocr.pipeline import ReceiptResult
 from kiosk.ocr.preprocess import SHARP_AT
 from kiosk.services.identity import Person
 from kiosk.services.reimbursement import ClaimBatch, ClaimReceipt, ReimbursementError
-from kiosk.ui.i18n import language, register_strings, tr
+from kiosk.ui.i18n import STRINGS, language, register_strings, tr
 from kiosk.ui.screens.base import Screen, button, card, label, repolish
 from kiosk.ui.theme import Metrics
 
@@ -455,8 +456,7 @@ class ClerkStationScreen(Screen):
     def _on_read_error(self, error: BaseException) -> None:
         self._reading = False
         self.capture.setText(tr("clerk.capture"))
-        reason = error.message(language()) if isinstance(error, UserFacingError) else tr("clerk.generic_error")
-        self._ocr_message = f"{WARN} " + tr("clerk.ocr_failed", reason=reason)
+        self._ocr_message = f"{WARN} " + tr("clerk.ocr_failed", reason=self._reason(error))
         self._show_camera_status()
 
     # -- review -------------------------------------------------------------------------------
@@ -664,10 +664,16 @@ class ClerkStationScreen(Screen):
     def _on_submit_error(self, error: BaseException) -> None:
         self._submitting = False
         self.submit.setText(tr("clerk.submit"))
-        reason = error.message(language()) if isinstance(error, UserFacingError) else tr("clerk.generic_error")
-        self._submit_message = ("error", f"{WARN} " + tr("clerk.submit_failed", reason=reason))
+        self._submit_message = ("error", f"{WARN} " + tr("clerk.submit_failed", reason=self._reason(error)))
         self.batch.recheck()  # another station may have claimed a receipt meanwhile
         self._refresh()
+
+    @staticmethod
+    def _reason(error: BaseException) -> str:
+        """The one error → message mapping (kiosk.devices.tasks.user_error) with the clerk's
+        generic text: an unexpected error shows a logged reference, never its own text."""
+        generic = STRINGS["clerk.generic_error"]
+        return user_error(error, (generic[0], generic[1])).message(language())
 
     def start_new_claim(self) -> None:
         """Next resident: a fresh batch and a fresh submission id."""
