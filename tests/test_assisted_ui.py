@@ -191,6 +191,28 @@ def test_the_residents_own_card_on_the_proxy_screen_and_everything_cleared_on_id
     assert not shell.window.identify.proxy_button.isChecked()
 
 
+def test_a_declared_priority_alone_reaches_the_payload_the_ticket_and_the_front_of_the_line(kiosk_shell) -> None:
+    from kiosk.ui.journey import Journey
+
+    shell, _ = kiosk_shell()  # no hall: the kiosk's own queue
+    queue = shell.runtime.queue
+    earlier = queue.issue("chronic_disease", "门诊慢特病认定", "C", None)  # someone already waiting
+    j = Journey(shell.window, log=lambda _: None)
+    choose(j, "chronic_disease")
+    insert(shell, HELPER_CARD)  # 李明, 31: no green channel by age
+    j.wait_for_person()
+    assert not shell.window.identify.priority_badge.isVisible()
+    j.tap(j.find("priority_military"))
+    assert shell.window.identify.priority_badge.isVisible()
+    j.tap(j.find("identify_continue"))
+    result = submit_chronic(shell, j)
+    assert result["payload"]["priority"] == {"reason": "military", "self_declared": True}
+    assert "proxy" not in result["payload"] and result["payload"]["applicant"]["id_number"] == HELPER_ID
+    ticket = result["ticket"]
+    assert ticket.priority_reason == "military" and "军人优先" in ticket.content.counter_hint
+    assert [t.ticket_id for t in queue.waiting()][0] == ticket.ticket.ticket_id != earlier.ticket_id  # served first
+
+
 def test_leaving_identify_with_the_switch_on_ends_proxy_mode(kiosk_shell) -> None:
     from kiosk.ui.journey import Journey
 
