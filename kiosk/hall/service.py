@@ -297,14 +297,13 @@ def application_view(forms: FormCatalog, service: str, payload: dict[str, Any], 
 RESIDENT_CHECK_LABELS = {"card": "读卡核验", "hub": "姓名与参保记录一致", "unverified": "未核验：请核对被代办人的证件"}
 
 
-def proxy_view(payload: dict[str, Any]) -> dict[str, str] | None:
+def proxy_view(payload: dict[str, Any]) -> dict[str, Any] | None:
     """帮办代办 (issue 19): who acted for the applicant, how related, when the 委托 was confirmed,
     and whether the typed-in applicant still needs checking at the counter."""
     from kiosk.services.submissions import RELATION_LABELS_ZH
 
     proxy = payload.get("proxy")
-    helper = proxy.get("helper") if isinstance(proxy, dict) else None
-    if not isinstance(helper, dict):
+    if not isinstance(proxy, dict) or not isinstance(helper := proxy.get("helper"), dict):
         return None
     check = str(proxy.get("resident_check", ""))
     return {"helper_name": str(helper.get("name", "")), "helper_id_number": str(helper.get("id_number", "")),

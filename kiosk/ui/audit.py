@@ -89,7 +89,7 @@ def _name(widget: QWidget) -> str:
 
 
 def _visible_text_widgets(root: QWidget) -> list[QWidget]:
-    found = []
+    found: list[QWidget] = []
     for widget in root.findChildren(QWidget):
         if not widget.isVisibleTo(root) or not widget.isVisible():
             continue
@@ -180,7 +180,8 @@ def _outside(scope: QWidget, root: QWidget) -> list[Finding]:
         visible = root.rect()
         parent, scrolled = widget.parentWidget(), False
         while parent is not None and parent is not root:
-            if isinstance(parent.parentWidget(), QAbstractScrollArea) and parent is parent.parentWidget().viewport():
+            area = parent.parentWidget()
+            if isinstance(area, QAbstractScrollArea) and parent is area.viewport():
                 scrolled = True
                 break
             visible = visible.intersected(QRect(parent.mapTo(root, parent.rect().topLeft()), parent.size()))

@@ -123,15 +123,15 @@ class DoneScreen(Screen):
         outer.addLayout(column, 3)
         # What the resident reads scrolls if a small panel in 长辈版 cannot hold it all; the
         # buttons below it are always in view.
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         content = QWidget()
         content.setObjectName("ScrollContent")
         left = QVBoxLayout(content)
         left.setContentsMargins(0, 0, 0, 0)
-        self.scroll.setWidget(content)
-        column.addWidget(self.scroll, 1)
+        self.scroll_area.setWidget(content)
+        column.addWidget(self.scroll_area, 1)
         self.result = label(role="ok")
         self.result.setObjectName("done_result")
         self.result.setProperty("role", "title")
@@ -177,13 +177,13 @@ class DoneScreen(Screen):
         self.rating_prompt = label(role="hint")
         left.addWidget(self.rating_prompt)
         self.ratings_box = QWidget()
-        ratings = ReflowGrid(self.ratings_box, spacing=metrics.gap_px)
+        ratings = self.ratings_grid = ReflowGrid(self.ratings_box, spacing=metrics.gap_px)
         self.rating_buttons: dict[int, QPushButton] = {}
         for score in (5, 4, 3, 2, 1):
-            widget = button(name=f"rate_{score}")
-            widget.clicked.connect(lambda _=False, s=score: self.rated.emit(s))
-            ratings.add(widget)
-            self.rating_buttons[score] = widget
+            rate = button(name=f"rate_{score}")
+            rate.clicked.connect(lambda _=False, s=score: self.rated.emit(s))
+            ratings.add(rate)
+            self.rating_buttons[score] = rate
         left.addWidget(self.ratings_box)
         buttons = QHBoxLayout()
         self.undo = button(name="done_undo")
@@ -220,7 +220,7 @@ class DoneScreen(Screen):
 
     def apply_metrics(self, metrics: Metrics) -> None:
         super().apply_metrics(metrics)
-        self.ratings_box.layout().setSpacing(metrics.gap_px)
+        self.ratings_grid.setSpacing(metrics.gap_px)
 
     def reset(self) -> None:
         self.preview.show_png(None)

@@ -98,9 +98,13 @@ class ConsentEditor(FieldEditor):
         self.box.setCheckable(True)
         self.box.setProperty("role", "option")
         self.box.setObjectName(f"consent_{spec.name}")
-        self.box.toggled.connect(lambda _: (self._update_text(), self.changed.emit()))
+        self.box.toggled.connect(self._on_toggled)
         layout.addWidget(self.box)
         self.retranslate()
+
+    def _on_toggled(self, _checked: bool) -> None:
+        self._update_text()
+        self.changed.emit()
 
     def _update_text(self) -> None:
         self.box.setText(("☑ " if self.box.isChecked() else "☐ ") + tr("form.agree"))
@@ -175,8 +179,8 @@ class TextEditor(FieldEditor):
         layout.addWidget(self.line)
         layout.addStretch(1)
 
-    def setFocus(self) -> None:  # noqa: N802 (Qt API) — the keyboard types into the line edit
-        self.line.setFocus()
+    def setFocus(self, *reason: Qt.FocusReason) -> None:  # noqa: N802 (Qt API) — the keyboard types into the line edit
+        self.line.setFocus(*reason)
 
     def value(self) -> Any:
         return self.line.text().strip()
