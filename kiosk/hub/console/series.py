@@ -56,30 +56,33 @@ def figure_series(hub: HubStore, day_from: str, day_to: str, station: str | None
                   consultation_band: str = "D") -> dict[str, Any]:
     if by not in BUCKETS:
         raise ValueError(f"by must be one of {', '.join(BUCKETS)}")
-    where, params = "day >= ? AND day <= ?", [day_from, day_to]
+    where, params = "f.day >= ? AND f.day <= ?", [day_from, day_to]
     if station is not None:
-        where, params = where + " AND kiosk_id IN (SELECT kiosk_id FROM kiosk_stations WHERE station = ?)", params + [station]
-    with hub.transaction() as cur:  # the daily rollup (kiosk/hub/migrations.py): a year is a few thousand rows
-        cur.execute(hub.sql(f"SELECT day, kiosk_id, category, service, score, band, event, n FROM facts_daily WHERE {where}"),
-                    params)
+        where, params = where + " AND f.kiosk_id IN (SELECT kiosk_id FROM kiosk_stations WHERE station = ?)", params + [station]
+    with hub.transaction() as cur:  # the daily rollup (kiosk/hub/migrations.py), summed per day in SQL
+        cur.execute(hub.sql(f"SELECT f.day, f.category, f.service, f.score, f.band, f.event, SUM(f.n) FROM facts_daily f "
+                            f"WHERE {where} GROUP BY f.day, f.category, f.service, f.score, f.band, f.event"), params)
         counted = cur.fetchall()
-        cur.execute("SELECT kiosk_id, station FROM kiosk_stations")
-        station_of = dict(cur.fetchall())
-    rows = [(day, station_of.get(kiosk), category, service, score or None, band or None, event or None, n)
-            for day, kiosk, category, service, score, band, event, n in counted]
+        cur.execute(hub.sql("SELECT f.day, s.station, SUM(f.n) FROM facts_daily f LEFT JOIN kiosk_stations s "
+                            f"ON s.kiosk_id = f.kiosk_id WHERE {where} "
+                            "AND f.category = 'application' GROUP BY f.day, s.station"), params)
+        by_station = cur.fetchall()
+    rows = [(day, category, service, score or None, band or None, event or None, n)
+            for day, category, service, score, band, event, n in counted]
     keys = all_buckets(day_from, day_to, by)
     buckets: dict[str, dict[str, Any]] = {k: {"bucket": k, "from": bucket_range(k, by, day_from, day_to)[0], "to": bucket_range(k, by, day_from, day_to)[1],
                    "applications": {}, "total": 0, "ratings": {str(level): 0 for level in (5, 4, 3, 2, 1)},
                    "bad_ratings": 0, "tickets": 0, "consultations": 0} for k in keys}
     per_station: dict[str, dict[str, int]] = {}
-    for day, station_, category, service, score, band, event, n in rows:
+    for day, station_, n in by_station:
+        point = per_station.setdefault(station_ or "", {k: 0 for k in keys})
+        point[bucket_of(day, by)] += int(n)
+    for day, category, service, score, band, event, n in rows:
         b = buckets[bucket_of(day, by)]
         n = int(n)
         if category == "application":
             b["applications"][service] = b["applications"].get(service, 0) + n
             b["total"] += n
-            point = per_station.setdefault(station_ or "", {k: 0 for k in keys})
-            point[b["bucket"]] += n
         elif category == "rating" and score is not None:
             b["ratings"][str(int(score))] += n
             if int(score) <= 2:
