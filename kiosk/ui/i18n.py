@@ -118,6 +118,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "status.missing": ("未连接", "Missing"),
     "status.error": ("故障", "Error"),
     "status.unknown": ("检测中", "Checking"),
+    "status.network": ("网络", "Network"),
     "status.online": ("在线", "Online"),
     "status.offline": ("离线", "Offline"),
     "status.pending": ("待上传 {n}", "{n} pending"),

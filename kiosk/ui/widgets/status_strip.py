@@ -46,7 +46,7 @@ class StatusStrip(QFrame):
             state = self.device_state[name]
             widget.setText(f"{SYMBOLS[state]} {tr('status.' + name)} {tr('status.' + state)}")
         if self.online is None:
-            self.network.setText("… " + tr("status.unknown"))
+            self.network.setText(f"… {tr('status.network')} {tr('status.unknown')}")
         else:
             self.network.setText(("● " + tr("status.online")) if self.online else ("○ " + tr("status.offline")))
         self.pending.setText("↑ " + tr("status.pending", n=self.pending_count))
