@@ -253,8 +253,9 @@ class ProxyScreen(Screen):
         self._state = (key, role, {"text": text, **values})
         self.state.setProperty("role", role)
         repolish(self.state)
-        self.state.setText(text or (tr(key, **{k: clause(v) for k, v in values.items()}) if key else ""))
-        self.state.setVisible(bool(self.state.text()))
+        shown = text or (tr(key, **{k: clause(v) for k, v in values.items()}) if key else "")
+        self.state.setText(("⚠ " if role == "error" and shown else "") + shown)  # not colour alone
+        self.state.setVisible(bool(shown))
 
     # -- Screen -------------------------------------------------------------------------------
     def apply_metrics(self, metrics: Metrics) -> None:
@@ -299,7 +300,7 @@ class ProxyScreen(Screen):
         self.next.setText({"name": tr("proxy.check"), "auth": "✔ " + tr("proxy.confirm")}.get(page, tr("common.next") + " ›"))
         key, role, values = self._state
         if key:
-            self.state.setText(tr(key, **{k: v for k, v in values.items() if k != "text"}))
+            self.state.setText(("⚠ " if role == "error" else "") + tr(key, **{k: v for k, v in values.items() if k != "text"}))
         self._update_next()
 
     def spoken_prompt(self) -> str:
