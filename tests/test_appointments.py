@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from test_hall_support import TOKEN, clerk_client, clock, hall, kiosk_client  # noqa: F401 (fixtures)
-from test_kiosk_hall import closed_port_url
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from kiosk.ui.i18n import language, register_strings, tr
 from kiosk.ui.screens.base import Screen, button, card, clause, label, repolish
 from kiosk.ui.theme import Metrics
 from kiosk.ui.widgets.editors import KeypadEditor, OptionsEditor, TextEditor
-from kiosk.ui.widgets.reflow import ReflowGrid
 from kiosk.ui.widgets.touch_keyboard import TouchKeyboard
 
 register_strings({
