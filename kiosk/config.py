@@ -303,10 +303,10 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: typing.Mapp
         raise ConfigError(where, sorted(unknown)[0], f"unknown section; expected one of {', '.join(sorted(sections))}")
     config = Config(**sections, data_dir=Path(environ.get("KIOSK_DATA_DIR") or default_data_dir()), source=config_path)
     _check_environment(environ)
-    hub_overrides = {k: environ[e] for k, e in (("url", "KIOSK_HUB_URL"), ("token", "KIOSK_HUB_TOKEN")) if environ.get(e)}
+    hub_overrides: dict[str, typing.Any] = {k: environ[e] for k, e in (("url", "KIOSK_HUB_URL"), ("token", "KIOSK_HUB_TOKEN")) if environ.get(e)}
     if hub_overrides:
         config = dataclasses.replace(config, hub=dataclasses.replace(config.hub, **hub_overrides))
-    hall_overrides = {k: environ[e] for k, e in (("url", "KIOSK_HALL_URL"), ("token", "KIOSK_HALL_TOKEN")) if environ.get(e)}
+    hall_overrides: dict[str, typing.Any] = {k: environ[e] for k, e in (("url", "KIOSK_HALL_URL"), ("token", "KIOSK_HALL_TOKEN")) if environ.get(e)}
     if hall_overrides:
         config = dataclasses.replace(config, hall=dataclasses.replace(config.hall, **hall_overrides))
     config = _enrolled_hub(config, raw.get("hub"), environ)
@@ -327,7 +327,7 @@ def _enrolled_hub(config: Config, raw_hub: typing.Any, environ: typing.Mapping[s
     reached over https://."""
     in_file = raw_hub.get("token") if isinstance(raw_hub, dict) else None
     given = environ.get("KIOSK_HUB_TOKEN") or (in_file if in_file != HubSection.token else None)
-    changes: dict[str, str] = {}
+    changes: dict[str, typing.Any] = {}  # str values; Any for dataclasses.replace(**changes)
     if not given:
         try:
             token = (config.data_dir / HUB_TOKEN_FILE).read_text(encoding="ascii").strip()

@@ -134,7 +134,8 @@ def _cli_ticket(ticket: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _waiting(lobby: dict[str, Any], config: Config, service: str | None) -> int:
     """People waiting (in the service's band with --service): the hall counts per band."""
-    waiting = lobby.get("waiting") if isinstance(lobby.get("waiting"), dict) else {}
+    raw = lobby.get("waiting")
+    waiting: dict[str, Any] = raw if isinstance(raw, dict) else {}
     if service:
         from kiosk.services.forms import load_forms
 

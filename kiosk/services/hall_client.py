@@ -12,7 +12,7 @@ counter with the 业务编号) from "the hall said no".
 from __future__ import annotations
 
 import ssl
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -53,7 +53,7 @@ class _HallHttp:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> _HallHttp:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

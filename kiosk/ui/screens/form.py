@@ -136,7 +136,9 @@ class FormScreen(Screen):
         # (the keypad of a later step must not push the keyboard off a fixed-size window).
         for number in range(self.pages.count()):
             policy = QSizePolicy.Policy.Preferred if number == self.index else QSizePolicy.Policy.Ignored
-            self.pages.widget(number).setSizePolicy(policy, policy)
+            holder = self.pages.widget(number)
+            if holder is not None:
+                holder.setSizePolicy(policy, policy)
         self.pages.updateGeometry()
         self.step_label.setText(tr("common.step", n=self.index + 1, total=len(self.steps)))
         typed = [editor for f, editor in self._page_editors() if f.type == "text" and not f.readonly]
@@ -150,7 +152,9 @@ class FormScreen(Screen):
     def _show_keyboard(self, wanted: bool, editor: FieldEditor | None = None) -> None:
         if wanted and self.keyboard is None:
             self.keyboard = TouchKeyboard(self.metrics)
-            self.layout().addWidget(self.keyboard)
+            layout = self.layout()
+            assert layout is not None  # the screen's column, made in __init__
+            layout.addWidget(self.keyboard)
         if self.keyboard is not None:
             if self.keyboard.metrics != self.metrics:
                 self.keyboard.set_metrics(self.metrics)  # follows 长辈版 whenever it is shown
@@ -205,6 +209,8 @@ class FormScreen(Screen):
     def reset(self) -> None:
         while self.pages.count():  # each page holds its editors
             holder = self.pages.widget(0)
+            if holder is None:
+                break
             self.pages.removeWidget(holder)
             holder.setParent(None)  # gone from screen now; freed at the next loop turn
             holder.deleteLater()
