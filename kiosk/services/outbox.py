@@ -681,7 +681,9 @@ class OutboxStore:
             conn.execute("INSERT INTO outbox (seq, state, updated_at) VALUES (?, 'pending', ?)", (cur.lastrowid, now))
             if key_check is not None:
                 conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('key_check', ?)", (key_check,))
-            return OutboxEntry(cur.lastrowid, submission_id, service_code, kind, kiosk_id, "pending", now, now, payload=payload)
+            seq = cur.lastrowid
+            assert seq is not None  # set by the INSERT just made
+            return OutboxEntry(seq, submission_id, service_code, kind, kiosk_id, "pending", now, now, payload=payload)
 
         result = self._write(work, use_reserve=False)
         self._key_pinned = True
@@ -724,7 +726,9 @@ class OutboxStore:
                 if problem:
                     bad.append((seq, row[1], problem))
                 else:  # the entry as it will be once this transaction commits (one object per row)
-                    entries.append(OutboxEntry(*row[:5], "sending", row[6], now, row[8] + 1, *row[9:12], payload=payload))
+                    seq_, sid, service, kind, kiosk, _state, created, _updated, attempts, error, reason, acked = row[:12]
+                    entries.append(OutboxEntry(seq_, sid, service, kind, kiosk, "sending", created, now, attempts + 1, error,
+                                               reason, acked, payload=payload))
             for chunk in _chunks([e.seq for e in entries]):  # one statement per batch, not one per row
                 conn.execute(f"UPDATE outbox SET state='sending', attempts=attempts+1, updated_at=? "
                              f"WHERE state='pending' AND seq IN ({_marks(chunk)})", (now, *chunk))
@@ -903,7 +907,7 @@ class OutboxStore:
 
         counts, oldest = self._read(work)
         age = None if oldest is None else max(0.0, self.clock() - oldest)
-        return OutboxStatus(*(counts.get(s, 0) for s in STATES), oldest_pending_age_s=age)
+        return OutboxStatus(**{s: counts.get(s, 0) for s in STATES}, oldest_pending_age_s=age)
 
     def faults(self) -> dict[str, Any]:
         """What a technician must see beside the counts (`outbox status`, diag)."""
@@ -960,7 +964,9 @@ class OutboxStore:
     def _read_entry(self, row: tuple) -> tuple[OutboxEntry, str | None]:
         """The entry with its payload, or the reason it cannot be sent."""
         payload, problem = self._open_payload(row)
-        return OutboxEntry(*row[:12], payload=payload), problem
+        seq, sid, service, kind, kiosk, state, created, updated, attempts, error, reason, acked = row[:12]
+        return OutboxEntry(seq, sid, service, kind, kiosk, state, created, updated, attempts, error, reason, acked,
+                           payload=payload), problem
 
     def _open_payload(self, row: tuple) -> tuple[dict[str, Any] | None, str | None]:
         """A `_SELECT` row's payload decrypted, or the reason it cannot be sent."""
