@@ -360,7 +360,7 @@ class KioskRuntime:
         from kiosk.services.device_board import DeviceBoard
 
         d = self.config.devices
-        sections = {"idcard": d.idcard, "sscard": d.sscard, "printer": d.printer, "qrscan": d.qrscan, "camera": d.camera}
+        sections: dict[str, Any] = {"idcard": d.idcard, "sscard": d.sscard, "printer": d.printer, "qrscan": d.qrscan, "camera": d.camera}
         return DeviceBoard({name: "unknown" if s.enabled else "disabled" for name, s in sections.items()})
 
     def heartbeat_health(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from kiosk.ui.screens.clerk_station import ClerkStationScreen
 class ClerkWindow(QMainWindow):
     def __init__(self, screen: ClerkStationScreen, font_family: str, theme: str = "standard") -> None:
         super().__init__()
-        self.screen = screen
+        self.screen = screen  # type: ignore[assignment,method-assign]  # shadows QWidget.screen(); stations and tests use it
         self.setCentralWidget(screen)
         self.setWindowTitle(tr("clerk.title"))
         apply_kiosk_style(self, screen.metrics, theme, font_family)

@@ -344,10 +344,12 @@ class KioskController(QObject):
         self.go_home()
 
     def on_form_completed(self, answers: dict) -> None:
+        form = self.session.form
+        if form is None:  # the visit ended (sign-out) before the form's last answer arrived
+            return
         self.session.answers = answers
-        if self.session.form is not None:
-            self.session.remember(visit_answers(self.session.form, answers))  # the phone: asked once per visit
-        self.window.review.show_review(self.session.form, self.session.person, answers, set(self.window.form.skipped),
+        self.session.remember(visit_answers(form, answers))  # the phone: asked once per visit
+        self.window.review.show_review(form, self.session.person, answers, set(self.window.form.skipped),
                                        **self.assisted.review_context())
         self.show(self.window.review)
 

@@ -66,7 +66,7 @@ class ScreenRecorder:
     def of(window: MainWindow) -> ScreenRecorder:
         recorder = getattr(window, "_screen_recorder", None)
         if recorder is None:
-            recorder = window._screen_recorder = ScreenRecorder(window)
+            recorder = window._screen_recorder = ScreenRecorder(window)  # type: ignore[attr-defined]  # rides on the window it watches
         return recorder
 
     def note(self, *_: Any) -> None:

@@ -94,6 +94,7 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
             settle()
             yield f"form-{kind}"
     chronic = catalog.by_code("chronic_disease")
+    assert chronic is not None  # a form the tour relies on
     w.review.show_review(chronic, SAMPLE_PERSON, {"disease": "hypertension", "hospitals": ["h_township", "h_county_tcm"], "phone": "13812345678"},
                      {"phone"})  # the phone as when given earlier in the visit
     w.show_screen(w.review)
