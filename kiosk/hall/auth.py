@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from kiosk.hall.store import HallStore, Session
 
 SESSION_COOKIE = "hall_session"
 LOGIN_CSRF_COOKIE = "hall_login_csrf"
@@ -26,13 +26,27 @@ class SessionRules:
     secure_cookie: bool = False  # set under TLS: the cookie never travels in clear
 
 
+class StaffAccounts(Protocol):
+    """What a login needs of a store: the hall's HallStore and the console's ConsoleStore."""
+
+    def staff(self, name: str) -> tuple[str, str] | None: ...
+    def set_password_hash(self, name: str, password_hash: str) -> None: ...
+
+
+class CsrfHolder(Protocol):
+    """A signed-in session (hall or console) as far as the CSRF check goes."""
+
+    @property
+    def csrf(self) -> str: ...
+
+
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"password too short: at least {MIN_PASSWORD} characters")
     return _hasher.hash(password)
 
 
-def check_login(store: HallStore, name: str, password: str) -> str | None:
+def check_login(store: StaffAccounts, name: str, password: str) -> str | None:
     """The person's role when name and password match, else None. Rehashes an outdated hash."""
     found = store.staff(name)
     stored = found[1] if found else _DUMMY_HASH
@@ -47,5 +61,5 @@ def check_login(store: HallStore, name: str, password: str) -> str | None:
     return found[0]
 
 
-def csrf_ok(session: Session, presented: str | None) -> bool:
+def csrf_ok(session: CsrfHolder, presented: str | None) -> bool:
     return bool(presented) and hmac.compare_digest(session.csrf.encode(), str(presented).encode())

@@ -244,6 +244,8 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
             raise ApiError(401, "bad_login")
         token, csrf = await run_in_threadpool(console.open_session, name)
         session = await run_in_threadpool(console.session, token, rules.idle_s, rules.max_s)
+        if session is None:  # the session just opened is gone (its row could not be read back)
+            raise ApiError(503, "storage_unavailable")
         await run_in_threadpool(console.audit, name, "login", None, None, where)
         return token, csrf, session
 
@@ -422,6 +424,8 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
         except Exception:
             raise ApiError(503, "storage_unavailable") from None
         meta = await run_in_threadpool(store.get, submission_id, kiosk_id)
+        if meta is None:  # located a moment ago; gone since
+            raise ApiError(404, "not_found")
         payload = await run_in_threadpool(store.payload, submission_id, kiosk_id)
         state = await run_in_threadpool(console.state_of, kiosk_id, submission_id)
         history = await run_in_threadpool(console.state_history, kiosk_id, submission_id)
@@ -602,7 +606,10 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
         is_bad, point = await run_in_threadpool(followups.station_of_item, kiosk_id, rating_id)
         if not is_bad or (not session.sees_all and point != session.station):
             raise ApiError(404, "not_found")
-        return await run_in_threadpool(followups.item, kiosk_id, rating_id)
+        item = await run_in_threadpool(followups.item, kiosk_id, rating_id)
+        if item is None:
+            raise ApiError(404, "not_found")
+        return item
 
     async def open_followup(session: StaffSession, kiosk_id: str, rating_id: str, request: Request) -> dict[str, Any]:
         item = await followup_item(session, kiosk_id, rating_id)
@@ -611,7 +618,8 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
         except Exception:
             raise ApiError(503, "storage_unavailable") from None
         payload = await run_in_threadpool(store.payload, rating_id, kiosk_id) or {}
-        tags = payload.get("tags") if isinstance(payload.get("tags"), list) else []
+        raw_tags = payload.get("tags")
+        tags: list[Any] = raw_tags if isinstance(raw_tags, list) else []
         return {**item, "reason": str(payload.get("reason") or ""), "tags": [str(t) for t in tags][:10],
                 "reference": str(payload.get("reference") or ""), "counter": payload.get("counter"),
                 "history": await run_in_threadpool(followups.history, kiosk_id, rating_id)}
@@ -748,12 +756,14 @@ def _receipt_images(payload: dict[str, Any]) -> list[dict[str, Any]]:
     receipts' order (the page is an audited view; the CSP allows data: images)."""
     from kiosk.services.receipt_images import decode_receipt_image
 
-    receipts = payload.get("receipts") if isinstance(payload.get("receipts"), list) else []
+    raw_receipts = payload.get("receipts")
+    receipts: list[Any] = raw_receipts if isinstance(raw_receipts, list) else []
     out = []
     for n, receipt in enumerate(r for r in receipts if isinstance(r, dict)):
-        image = receipt.get("image")
-        data = decode_receipt_image(image)
-        checks = receipt.get("checks") if isinstance(receipt.get("checks"), dict) else {}
+        raw_image, raw_checks = receipt.get("image"), receipt.get("checks")
+        image: dict[str, Any] = raw_image if isinstance(raw_image, dict) else {}
+        data = decode_receipt_image(raw_image)
+        checks: dict[str, Any] = raw_checks if isinstance(raw_checks, dict) else {}
         out.append({"n": n + 1, "src": f"data:image/jpeg;base64,{image['data']}" if data else None,
                     "width": image.get("width") if data else None, "height": image.get("height") if data else None,
                     "failed": [str(k) for k, v in checks.items() if v is False],
