@@ -84,7 +84,7 @@ def _daily_rollup(d: Dialect) -> list[str]:
     figures' counts over a year read a few thousand rows instead of a million (issue 18: rollup
     tables, not full scans). PostgreSQL: statement-level triggers with transition tables (a
     batch of 200 items is one grouped upsert); SQLite: row triggers. Deletes count down."""
-    table = f"""CREATE TABLE IF NOT EXISTS facts_daily (day TEXT NOT NULL, kiosk_id TEXT NOT NULL, category TEXT NOT NULL,
+    table = """CREATE TABLE IF NOT EXISTS facts_daily (day TEXT NOT NULL, kiosk_id TEXT NOT NULL, category TEXT NOT NULL,
         service TEXT NOT NULL, score INTEGER NOT NULL, band TEXT NOT NULL, event TEXT NOT NULL, n BIGINT NOT NULL,
         PRIMARY KEY (category, day, kiosk_id, service, score, band, event))"""
     backfill = (f"INSERT INTO facts_daily ({_ROLLUP_KEY}, n) SELECT {_ROLLUP_VALUES}, COUNT(*) FROM submission_facts "

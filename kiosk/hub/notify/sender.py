@@ -77,7 +77,7 @@ class FileSender:
     def send(self, message: SmsMessage) -> str:
         provider_id = f"file-{uuid.uuid4().hex[:16]}"
         line = json.dumps({**message.masked(), "provider_id": provider_id,
-                           "at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}, ensure_ascii=False)
+                           "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}, ensure_ascii=False)
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as f:
@@ -111,7 +111,7 @@ class AliyunSmsSender:
         self.sign_name = sign_name
         self.region = region
         self._client = httpx.Client(timeout=timeout_s)
-        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     def request_params(self, message: SmsMessage) -> dict[str, str]:
         params = {
