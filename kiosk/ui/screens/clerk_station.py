@@ -295,7 +295,7 @@ class ClerkStationScreen(Screen):
         grid.addWidget(self.items_label, r, 0, 1, 2)
         grid.setRowStretch(r + 1, 1)
         scroll.setWidget(body)
-        self.scroll = scroll
+        self.scroll_area = scroll
         middle.addWidget(scroll, 1)
         self.confirm_hint = label(role="hint")
         middle.addWidget(self.confirm_hint)
@@ -494,9 +494,10 @@ class ClerkStationScreen(Screen):
         self._refresh()
 
     def _on_confirm(self, checked: bool) -> None:
-        receipt = self._receipt() if self.selected is not None and not self._locked else None
-        if receipt is not None and receipt.confirmed != checked:
-            self.batch.confirm(self.selected, checked)
+        selected = self.selected
+        receipt = self._receipt() if selected is not None and not self._locked else None
+        if receipt is not None and selected is not None and receipt.confirmed != checked:
+            self.batch.confirm(selected, checked)
             self._refresh()
 
     def _on_remove(self) -> None:
@@ -539,13 +540,13 @@ class ClerkStationScreen(Screen):
         self.confirm.setVisible(receipt is not None)
         self.confirm.setEnabled(needs and not closed)
         hint = tr("clerk.needs_confirm")
-        problem = getattr(receipt.result, "image_problem", None) if receipt else None
-        if problem:  # the picture is why: say so (with the measurement) before the clerk types
-            q = receipt.result.quality
-            hint = f"{WARN} " + tr(f"ocr.image_problem.{problem}", sharpness=q.sharpness, needed=SHARP_AT,
+        image_problem = getattr(receipt.result, "image_problem", None) if receipt else None
+        q = receipt.result.quality if receipt is not None else None
+        if image_problem and q is not None:  # the picture is why: say so (with the measurement) before the clerk types
+            hint = f"{WARN} " + tr(f"ocr.image_problem.{image_problem}", sharpness=q.sharpness, needed=SHARP_AT,
                                    brightness=q.brightness, contrast=q.contrast) + "\n" + hint
         self.confirm_hint.setText(hint)
-        self.confirm_hint.setVisible(needs and not receipt.confirmed and not closed)
+        self.confirm_hint.setVisible(needs and receipt is not None and not receipt.confirmed and not closed)
         self.remove.setVisible(receipt is not None)
         self.remove.setEnabled(not closed)
         self._show_batch()
@@ -614,8 +615,8 @@ class ClerkStationScreen(Screen):
             self.blockers_label.hide()
         else:
             reasons = []
-            for code, index in blockers:
-                text = tr(f"clerk.block.{code}", n=(index or 0) + 1)
+            for code, at in blockers:
+                text = tr(f"clerk.block.{code}", n=(at or 0) + 1)
                 if text not in reasons:
                     reasons.append(text)
             if self._pending_field_errors:

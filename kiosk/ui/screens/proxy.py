@@ -161,7 +161,7 @@ class ProxyScreen(Screen):
         self.id_editor.changed.connect(lambda: self.show_state(""))
         self.name_editor.changed.connect(self._update_next)
         self.relation.changed.connect(self._update_next)
-        self.consent.toggled.connect(lambda _: (self._consent_text(), self._update_next()))
+        self.consent.toggled.connect(self._on_consent)
         self.reset()
 
     # -- what the controller calls ------------------------------------------------------------
@@ -189,23 +189,33 @@ class ProxyScreen(Screen):
         return PAGES[self.pages.currentIndex()]
 
     # -- pages --------------------------------------------------------------------------------
+    def _on_consent(self, _checked: bool) -> None:
+        self._consent_text()
+        self._update_next()
+
     def _go(self, page: str) -> None:
         index = PAGES.index(page)
         self.pages.setCurrentIndex(index)
         for number in range(self.pages.count()):  # only the page on screen asks for room
             policy = QSizePolicy.Policy.Preferred if number == index else QSizePolicy.Policy.Ignored
-            self.pages.widget(number).setSizePolicy(policy, policy)
+            holder = self.pages.widget(number)
+            if holder is not None:
+                holder.setSizePolicy(policy, policy)
         self.pages.updateGeometry()
         self._show_keyboard(page == "name")
         self.show_state("")
         self.retranslate()
-        self.layout().invalidate()  # another page (and the keyboard) asks for room: lay out now
-        self.layout().activate()
+        column = self.layout()
+        if column is not None:  # another page (and the keyboard) asks for room: lay out now
+            column.invalidate()
+            column.activate()
 
     def _show_keyboard(self, wanted: bool) -> None:
         if wanted and self.keyboard is None:
             self.keyboard = TouchKeyboard(self.metrics)
-            self.layout().addWidget(self.keyboard)
+            column = self.layout()
+            assert column is not None  # the screen's column, made in __init__
+            column.addWidget(self.keyboard)
         if self.keyboard is not None:
             if self.keyboard.metrics != self.metrics:
                 self.keyboard.set_metrics(self.metrics)
