@@ -127,7 +127,7 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
     # -- plumbing -----------------------------------------------------------------------------
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
+        response: Response = await call_next(request)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         if not request.url.path.startswith("/static/"):
@@ -391,7 +391,8 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
         version = service.live.version
         if cached["version"] != version:
             cached["data"], cached["version"] = await run_in_threadpool(service.lobby), version
-        return cached["data"]
+        data: dict[str, Any] = cached["data"]
+        return data
 
     @app.get("/api/lobby")
     async def api_lobby() -> Any:

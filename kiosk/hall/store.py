@@ -220,7 +220,7 @@ class HallStore:
 
     def application_count(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM applications").fetchone()[0]
+            return int(self._db.execute("SELECT COUNT(*) FROM applications").fetchone()[0])
 
     def purge_applications(self, retention_s: float) -> int:
         with self._lock:

@@ -76,7 +76,7 @@ _FACT_COLUMNS = ("kiosk_id, id, category, service, day, at, source, score, band,
                  "handling_s")
 
 
-def _columns_of(rows: list[tuple], width: int) -> list[list]:
+def _columns_of(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
     """Rows → one list per column (PostgreSQL `unnest` of arrays); empty lists when no rows."""
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
@@ -289,7 +289,7 @@ class HubStore:
     def _q(self, sql: str) -> str:
         return sql.replace("?", self._ph)
 
-    def _row(self, item: HubItem, received_at: float) -> tuple:
+    def _row(self, item: HubItem, received_at: float) -> tuple[Any, ...]:
         key_id, sealed = self.keyring.seal(item.payload, item.associated_data())
         number = _applicant_id(item)
         return (item.kiosk_id, item.id, item.service, item.kind, item.created_at, received_at,
@@ -324,7 +324,7 @@ class HubStore:
             outcomes.append(ItemOutcome(item.id, "duplicate") if same else ItemOutcome(item.id, "rejected", "conflict"))
         return outcomes
 
-    def _insert_new(self, cur: Any, items: list[HubItem], rows: list[tuple]
+    def _insert_new(self, cur: Any, items: list[HubItem], rows: list[tuple[Any, ...]]
                     ) -> tuple[set[tuple[str, str]], dict[tuple[str, str], tuple[str, str]]]:
         """Insert the rows whose (kiosk, id) is not stored yet, with their facts, in the caller's
         transaction. Returns the keys inserted and, for the others, the stored (content_hash, key_id).
@@ -348,7 +348,7 @@ class HubStore:
     def get(self, submission_id: str, kiosk_id: str | None = None) -> dict[str, Any] | None:
         """Metadata (no payload). With `kiosk_id`, only that kiosk's record."""
         sql = "SELECT id, kiosk_id, service, kind, created_at, received_at FROM submissions WHERE id = ?"
-        params: tuple = (submission_id,)
+        params: tuple[str, ...] = (submission_id,)
         if kiosk_id is not None:
             sql, params = sql + " AND kiosk_id = ?", (submission_id, kiosk_id)
         with self._lock:
@@ -364,7 +364,7 @@ class HubStore:
     def payload(self, submission_id: str, kiosk_id: str | None = None) -> dict[str, Any] | None:
         """The opened payload (bureau processing, tests); None when there is no such record."""
         sql = "SELECT kiosk_id, key_id, sealed FROM submissions WHERE id = ?"
-        params: tuple = (submission_id,)
+        params: tuple[str, ...] = (submission_id,)
         if kiosk_id is not None:
             sql, params = sql + " AND kiosk_id = ?", (submission_id, kiosk_id)
         with self._lock:
@@ -417,7 +417,7 @@ class HubStore:
                 f"WHERE s.person_mac IN ({marks}) AND s.kind = 'submission' ORDER BY s.received_at DESC LIMIT ?"),
                 (*macs, limit))
             rows = cur.fetchall()
-            counters: list[tuple] = []
+            counters: list[tuple[Any, ...]] = []
             if rows:
                 ids = [r[1] for r in rows]
                 cur.execute(self._q("SELECT kiosk_id, id, key_id, sealed, received_at FROM submissions "
@@ -640,7 +640,7 @@ class PostgresHubStore(HubStore):
         SELECT s.kiosk_id, s.id, s.content_hash, s.key_id FROM submissions s
             JOIN incoming i ON i.kiosk_id = s.kiosk_id AND i.id = s.id"""
 
-    def _insert_new(self, cur: Any, items: list[HubItem], rows: list[tuple]
+    def _insert_new(self, cur: Any, items: list[HubItem], rows: list[tuple[Any, ...]]
                     ) -> tuple[set[tuple[str, str]], dict[tuple[str, str], tuple[str, str]]]:
         """Set-based: the rows, their facts and the stored rows' hashes in one round trip."""
         if not rows:

@@ -179,7 +179,7 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
 
     @app.middleware("http")
     async def _console_headers(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
+        response: Response = await call_next(request)
         path = request.url.path
         if path.startswith(("/console", "/api/", "/static/")):
             for k, v in SECURITY_HEADERS.items():

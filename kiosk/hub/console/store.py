@@ -159,7 +159,7 @@ class ConsoleStore:
         sql = ("SELECT k.kiosk_id, s.station, h.last_seen, h.body FROM "
                "(SELECT kiosk_id FROM kiosk_heartbeats UNION SELECT kiosk_id FROM kiosk_stations) k "
                "LEFT JOIN kiosk_stations s ON s.kiosk_id = k.kiosk_id LEFT JOIN kiosk_heartbeats h ON h.kiosk_id = k.kiosk_id")
-        params: tuple = ()
+        params: tuple[Any, ...] = ()
         if station is not None:
             sql, params = sql + " WHERE s.station = ?", (station,)
         with self._tx() as cur:
@@ -210,7 +210,7 @@ class ConsoleStore:
             "from": day_from, "to": day_to, "station": station,
         }
 
-    def _ticket_figures_sql(self, cur: Any, where: str, params: list, instant_services: frozenset[str],
+    def _ticket_figures_sql(self, cur: Any, where: str, params: list[Any], instant_services: frozenset[str],
                             band: str) -> dict[str, Any]:
         instant = sorted(instant_services)
         cur.execute(self._q(
@@ -327,7 +327,7 @@ class ConsoleStore:
         return str(opened.get("note", ""))
 
 
-def _ticket_figures(tickets: list[tuple], instant_services: frozenset[str], band: str) -> dict[str, Any]:
+def _ticket_figures(tickets: list[tuple[Any, ...]], instant_services: frozenset[str], band: str) -> dict[str, Any]:
     """(service, band, waiting_s, handling_s) rows of finished tickets → the figures' ticket part."""
     waits = [float(t[2]) for t in tickets if t[2] is not None]
     handling = [float(t[3]) for t in tickets if t[3] is not None]
