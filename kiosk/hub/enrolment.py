@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from collections.abc import Callable
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
@@ -134,8 +134,8 @@ class EnrolErrorOut(BaseModel):
     detail: Any = None
 
 
-def mount_enrolment(app: Any, store: Any, read_json: Callable, validate: Callable, failures: Any,
-                    api_error: type, client_address: Callable) -> None:
+def mount_enrolment(app: FastAPI, store: Any, read_json: Callable[..., Any], validate: Callable[..., Any], failures: Any,
+                    api_error: type, client_address: Callable[..., Any]) -> None:
     """`POST /v1/enrol` on the hub's app (see kiosk/hub/app.py for the helpers passed in)."""
     app.state.enrol_body = EnrolIn
 
