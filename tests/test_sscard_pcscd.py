@@ -138,9 +138,15 @@ def test_monitor_without_pcscd_reports_unavailable():
     assert len(done.stdout.split()) > 1  # a reason for the technician
 
 
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path, monkeypatch):
+    """The CLI runs keep their data (logs, keys) in this test's folder, not a fixed /tmp path."""
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
+
+
 def _cli(*args, env=None, timeout=60):
     return subprocess.run([sys.executable, "-m", "kiosk", "read-sscard", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=timeout, env={**os.environ, "KIOSK_DATA_DIR": "/tmp/kiosk-sscard-test", **(env or {})})
+                          cwd=ROOT, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def test_cli_prints_masked_json_by_default_and_clear_with_unmasked(pcscd, vpcd_card):
