@@ -219,7 +219,7 @@ class FaultProxy:
                 if not request:
                     return
                 if fault == "stall":
-                    time.sleep(self.stall_s)
+                    time.sleep(self.stall_s)  # the injected fault: a hub that hangs (not a wait)
                     return
                 if fault == "fail500":
                     client.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")

@@ -45,7 +45,7 @@ def kiosk_process(data_dir: str, url: str, count: int, seed: int) -> int:
         print(sid, flush=True)  # only now may the screen say 提交成功
         if i % 10 == 0:
             worker.wake()
-        time.sleep(rng.uniform(0, 0.004))
+        time.sleep(rng.uniform(0, 0.004))  # the workload: a resident every few ms (not a wait)
     while True:  # keep syncing until killed, or until drained when told to finish
         s = store.status()
         if count == 0 and s.pending == 0 and s.sending == 0:
@@ -53,7 +53,7 @@ def kiosk_process(data_dir: str, url: str, count: int, seed: int) -> int:
             print("DRAINED", flush=True)
             return 0
         worker.wake()
-        time.sleep(0.05)
+        time.sleep(0.05)  # the kiosk process's own sync loop (the test waits on its output)
 
 
 if __name__ == "__main__":
@@ -111,7 +111,7 @@ def test_sigkill_and_network_faults_never_lose_or_duplicate(tmp_path):
         while (time.monotonic() < start + CHAOS_S or len(reported) < MIN_REPORTED) and time.monotonic() < start + 4 * CHAOS_S:
             run += 1
             proc = _spawn(data_dir, proxy.url, max(0, TARGET - len(reported)), seed=run)
-            time.sleep(rng.uniform(0.3, 1.6))
+            time.sleep(rng.uniform(0.3, 1.6))  # the chaos: kill -9 at a random moment (not a wait)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
