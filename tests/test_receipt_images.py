@@ -20,6 +20,7 @@ from kiosk.services.outbox import OutboxStore
 from kiosk.services.receipt_images import IMAGE_BUDGET_BYTES, decode_receipt_image, encode_receipt_image
 from kiosk.services.reimbursement import SERVICE_CODE, ClaimBatch
 
+from test_clerk_station import make_station  # noqa: F401  (fixture)
 from test_hub_console import HASH, PASSWORD, Clock
 from test_reimbursement import RESIDENT, TODAY, receipt
 
@@ -117,3 +118,30 @@ def test_counter_page_shows_the_pictures(tmp_path: Path) -> None:
     html = env.from_string(source[start:end]).render(app={"payload": payload})
     assert html.count('src="data:image/jpeg;base64,') == 1 and base64.b64decode(payload["receipts"][0]["image"]["data"])[:3] == b"\xff\xd8\xff"
     assert env.from_string(source[start:end]).render(app={"payload": {"answers": {}}}).strip() == ""
+
+
+def test_the_clerk_station_submits_the_captured_picture_with_the_claim(make_station, qtbot) -> None:
+    """pytest-qt: capture (the simulated document camera) → confirm → submit; the outbox entry's
+    receipt carries the captured picture as a JPEG of the camera frame's proportions."""
+    from PySide6.QtCore import Qt
+
+    from test_clerk_station import RESIDENT as CLERK_RESIDENT, wait_camera_ready
+
+    window = make_station()
+    screen = window.screen
+    wait_camera_ready(qtbot, screen)
+    qtbot.mouseClick(screen.capture, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(screen.batch.receipts) == 1 and screen.capture.isEnabled(), timeout=10_000)
+    frame = screen.batch.receipts[0].original
+    assert frame is not None and frame.ndim == 3  # the camera's colour picture, not the page OCR prepared
+    screen.set_resident(CLERK_RESIDENT)
+    qtbot.mouseClick(screen.confirm, Qt.MouseButton.LeftButton)
+    assert screen.submit.isEnabled()
+    qtbot.mouseClick(screen.submit, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.submit_message.isVisible(), timeout=10_000)
+    entry = window.outbox.get(screen.submission_id)
+    image = entry.payload["receipts"][0]["image"]
+    jpeg = decode_receipt_image(image)
+    assert jpeg is not None
+    h, w = frame.shape[:2]
+    assert abs(image["width"] / image["height"] - w / h) < 0.02

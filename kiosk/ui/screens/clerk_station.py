@@ -197,6 +197,7 @@ class ClerkStationScreen(Screen):
         self.submission_id = outbox.new_submission_id()
         self.selected: int | None = None
         self.frame: np.ndarray | None = None
+        self._read_frame: np.ndarray | None = None  # the picture being read: the claim carries it (issue 19)
         capture.frame_grabbed.connect(self._on_frame)
         capture.camera_failed.connect(self._on_camera_error)
         capture.receipt_read.connect(self._on_read)
@@ -433,6 +434,7 @@ class ClerkStationScreen(Screen):
         if self._reading or not self._camera_ok:
             return
         frame = self.frame  # OCR reads what the clerk saw on the preview
+        self._read_frame = frame
         self._reading, self._ocr_message = True, ""
         self.capture.setText(tr("clerk.reading"))
         self._show_camera_status()
@@ -444,7 +446,7 @@ class ClerkStationScreen(Screen):
         if self._closed:
             return
         try:
-            self.batch.add(result)
+            self.batch.add(result, original=self._read_frame)  # the photo travels with the claim (issue 19)
         except ReimbursementError as exc:
             self._ocr_message = f"{WARN} " + exc.message(language())
         else:
