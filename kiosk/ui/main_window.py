@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from PySide6.QtCore import QEvent, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
@@ -19,8 +19,8 @@ from kiosk.ui.screens.identify import IdentifyScreen
 from kiosk.ui.screens.checkin import CheckinScreen
 from kiosk.ui.screens.proxy import ProxyScreen
 from kiosk.ui.screens.review import ReviewScreen
-from kiosk.ui.panel import apply_kiosk_style
-from kiosk.ui.theme import Metrics
+from kiosk.ui.panel import kiosk_font
+from kiosk.ui.theme import Metrics, palette_for, stylesheet
 from kiosk.ui.widgets.idle import IdleOverlay
 from kiosk.ui.widgets.status_strip import StatusStrip
 
@@ -82,7 +82,11 @@ class MainWindow(QMainWindow):
             widget.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)  # never squeezed
         column.addWidget(header)
 
+        self.header = header
         self.stack = QStackedWidget()
+        self._sheet = ""  # the house stylesheet for the current mode and theme (see apply_style)
+        self._screen_sheet: dict[int, str] = {}  # id(screen) → the sheet it was last styled with
+        self.stack.currentChanged.connect(self._style_current)
         column.addWidget(self.stack, 1)
         self.home = HomeScreen(self.metrics, forms)
         self.identify = IdentifyScreen(self.metrics, *mask)
@@ -118,9 +122,29 @@ class MainWindow(QMainWindow):
 
     # -- appearance -------------------------------------------------------------------------
     def apply_style(self) -> None:
+        """The house style for the current mode. Not one sheet on the window: restyling it makes Qt
+        repolish every widget of every screen (~100 ms on 长辈版, issue 20). The chrome (header,
+        status strip, idle overlay) and the screen on show take the sheet now; every other screen
+        takes it when it is next shown (`_style_current`, before it is painted)."""
         m = self.metrics
         self._header_rows.setContentsMargins(m.mm(6), m.mm(2), m.mm(6), m.mm(2))
-        apply_kiosk_style(self, m, self.theme_name, self.font_family)
+        kiosk_font(m, self.font_family)
+        self._sheet = stylesheet(m, palette_for(self.theme_name, m.elderly), self.font_family)
+        for chrome in (self.header, self.status, self.idle_overlay):
+            chrome.setStyleSheet(self._sheet)
+        self._style_current()
+
+    def _style_current(self, _index: int = -1) -> None:
+        screen = self.stack.currentWidget()
+        if self._sheet and screen is not None and self._screen_sheet.get(id(screen)) != self._sheet:
+            self._screen_sheet[id(screen)] = self._sheet
+            # the screen paints its own background (QWidget#Screen): the stack behind it is unstyled
+            screen.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+            screen.setStyleSheet(self._sheet)
+
+    def styled_like_window(self, screen: Screen) -> bool:
+        """Whether `screen` carries the current mode's style (true of the screen on show)."""
+        return self._screen_sheet.get(id(screen)) == self._sheet
 
     def _arrange_header(self) -> None:
         """One header row when it fits the window's width; otherwise the buttons go to a second

@@ -75,10 +75,16 @@ def screen_dpi(panel_pixels: tuple[int, int], diagonal_in: float, fallback_dpi: 
     return panel_dpi(panel_pixels, None, diagonal_in, fallback_dpi)
 
 
-def apply_kiosk_style(window: QWidget, metrics: Metrics, theme: str, font_family: str) -> None:
+def kiosk_font(metrics: Metrics, font_family: str) -> None:
+    """The application font for the mode (what widgets outside any stylesheet take)."""
     font = QFont(font_family)
     font.setPixelSize(metrics.body_px)
-    QApplication.setFont(font)
+    if QApplication.font() != font:
+        QApplication.setFont(font)
+
+
+def apply_kiosk_style(window: QWidget, metrics: Metrics, theme: str, font_family: str) -> None:
+    kiosk_font(metrics, font_family)
     window.setStyleSheet(stylesheet(metrics, palette_for(theme, metrics.elderly), font_family))
 
 
