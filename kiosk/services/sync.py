@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Sequence
 
-import httpx
-
 from kiosk.errors import UserFacingError
 from kiosk.services.outbox import Claim, OutboxKeyError, OutboxStore
 
 if TYPE_CHECKING:
+    import httpx  # imported where a request is made: ~0.25 s (httpcore, trio) off the GUI thread's start-up (issue 20)
+
     from drivers.diagnostics import CheckResult
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,25 @@ class HubClient:
             except (OSError, ssl.SSLError) as exc:
                 raise ConfigError("config", "hub.ca_file", f"cannot load the hub CA file {ca_file}: "
                                   f"{getattr(exc, 'strerror', None) or getattr(exc, 'reason', None) or exc}") from None
-        self._client = httpx.Client(base_url=self.url, timeout=timeout_s, transport=transport, verify=verify,
-                                    headers={"Authorization": f"Bearer {token}", "User-Agent": "yibao-kiosk"})
+        # The httpx client (and the system CAs' SSL context it loads, ~0.15 s) is made on first use,
+        # on the thread that first talks to the hub — not on the GUI thread at start-up (issue 20).
+        self._client_args: dict[str, Any] = {
+            "base_url": self.url, "timeout": timeout_s, "transport": transport, "verify": verify,
+            "headers": {"Authorization": f"Bearer {token}", "User-Agent": "yibao-kiosk"}}
+        self._made: httpx.Client | None = None
+        self._making = threading.Lock()
+
+    @property
+    def _client(self) -> httpx.Client:
+        client = self._made
+        if client is None:
+            with self._making:
+                if self._made is None:
+                    import httpx
+
+                    self._made = httpx.Client(**self._client_args)
+                client = self._made
+        return client
 
     @classmethod
     def from_config(cls, hub: Any, timeout_s: float | None = None) -> HubClient:
@@ -130,9 +147,13 @@ class HubClient:
         return cls(hub.url, hub.token, hub.timeout_s if timeout_s is None else timeout_s, ca_file=hub.ca_file or None)
 
     def close(self) -> None:
-        self._client.close()
+        with self._making:
+            if self._made is not None:
+                self._made.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        import httpx
+
         try:
             return self._client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:  # connect/read/write timeouts, resets, protocol errors
