@@ -63,7 +63,8 @@ def test_home_shows_the_signage_from_config(qtbot) -> None:
     home = w.home
     assert home.point_name.text() == "城东街道医保服务点" and home.slogan.text() == "医保为民"
     assert "0513-12393" in home.phone.text() and not home.logo.pixmap().isNull()
-    assert not home.policy_qr.pixmap().isNull() and home.policy_caption.text() == "扫码看医保政策"
+    qtbot.waitUntil(lambda: not home.policy_qr.pixmap().isNull())  # made off the GUI thread (issue 20)
+    assert home.policy_caption.text() == "扫码看医保政策"
 
 
 def test_the_lobby_shows_the_policy_qr_and_the_phone(hall) -> None:  # noqa: F811

@@ -5,7 +5,10 @@ marks the service they chose before identifying, so nothing is asked twice.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+import logging
+import threading
+
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
@@ -14,6 +17,8 @@ from kiosk.services.signage import Signage, qr_png
 from kiosk.ui.i18n import language, register_strings, tr
 from kiosk.ui.screens.base import ElderlyEntry, Screen, label, repolish
 from kiosk.ui.theme import Metrics
+
+log = logging.getLogger(__name__)
 
 register_strings({
     "home.ticket_only": ("直接取号，无需填表", "Just a number, no form"),
@@ -101,6 +106,43 @@ class ServiceTile(QPushButton):
         self._fit_title()
 
 
+class _QrImages(QObject):
+    """Policy QR PNGs by URL, each made once per process on a thread of its own (importing qrcode
+    and PIL and drawing the code took the GUI thread ~0.1 s at start-up); `made` comes on the GUI
+    thread when one is ready."""
+
+    made = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._done: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+        self._making: set[str] = set()
+
+    def png(self, url: str) -> bytes | None:
+        with self._lock:
+            if url in self._done:
+                return self._done[url]
+            if url not in self._making:
+                self._making.add(url)
+                threading.Thread(target=self._make, args=(url,), name="policy-qr", daemon=True).start()
+        return None
+
+    def _make(self, url: str) -> None:
+        try:
+            png = qr_png(url)
+        except Exception:  # a URL qrcode cannot encode: the band shows no code, as before an error
+            log.exception("policy QR code not made")
+            png = b""
+        with self._lock:
+            self._done[url] = png
+            self._making.discard(url)
+        self.made.emit(url)  # queued: this object lives on the GUI thread
+
+
+_policy_qr = _QrImages()
+
+
 class HomeScreen(Screen):
     name = "home"
     service_chosen = Signal(object)  # FormSpec
@@ -129,6 +171,7 @@ class HomeScreen(Screen):
         self.band = self._signage_band()
         outer.addWidget(self.band)
         self.signage = Signage()
+        _policy_qr.made.connect(self._qr_made)
         self._paint_signage()
         self.tiles = [ServiceTile(form) for form in forms]
         for tile in self.tiles:
@@ -189,10 +232,18 @@ class HomeScreen(Screen):
         if not logo.isNull():
             self.logo.setPixmap(logo.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
             self.logo.setFixedSize(side, side)
-        qr = QPixmap()
-        qr.loadFromData(qr_png(self.signage.policy_qr_url), "PNG")
-        self.policy_qr.setPixmap(qr.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
         self.policy_qr.setFixedSize(side, side)
+        png = _policy_qr.png(self.signage.policy_qr_url)
+        if png is None:  # being made off the GUI thread (qrcode + PIL, issue 20): blank until it comes
+            self.policy_qr.clear()
+            return
+        qr = QPixmap()
+        qr.loadFromData(png, "PNG")
+        self.policy_qr.setPixmap(qr.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
+
+    def _qr_made(self, url: str) -> None:
+        if url == self.signage.policy_qr_url:
+            self._paint_signage()
 
     def _tile_height(self) -> int:
         """At least 22 mm (24 in 长辈版), and as tall as the wordiest tile needs at this width."""
