@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
-from PySide6.QtCore import QEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
 from kiosk.app import KioskRuntime
 from kiosk.config import Config
@@ -37,6 +38,28 @@ def make_voice(config: Config) -> VoicePlayer:
     voice = VoicePlayer(speaker, language=config.kiosk.language)
     voice.mute(config.voice.muted)
     return voice
+
+
+def _warm_up_keyboard() -> None:
+    from kiosk.ui.widgets import touch_keyboard  # Qt Quick: imported once home is up (issue 20)
+
+    touch_keyboard.warm_up()  # the QML compiles on Qt's loader thread, not at the first form
+
+
+class AfterFirstPaint(QObject):
+    """Calls `then` on the event-loop turn after `widget`'s first paint (start-up work that must
+    not delay the home screen)."""
+
+    def __init__(self, widget: QWidget, then: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self._then = then
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._then)
+        return False
 
 
 class KioskShell:
@@ -78,7 +101,13 @@ class KioskShell:
         self._watchdog = start_watchdog(self.app)
         self._lockdown = NoContextMenus(self.app)  # no menus (right click, long press): no way out
         self.app.installEventFilter(self._lockdown)
+        self.warm_up_after_paint()
         return self.app.exec()
+
+    def warm_up_after_paint(self) -> None:
+        """Once home is painted: the pinyin keyboard's module and QML (so its first show only
+        makes its keys). `exec` does this; so does a benchmark that shows the window itself."""
+        self._warm = AfterFirstPaint(self.window.home, _warm_up_keyboard)
 
     def show(self) -> None:
         show_on_panel(self.window, self.config.kiosk.fullscreen, self.panel_size)

@@ -7,7 +7,7 @@ again; the review screen shows them and 修改 asks every field.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
@@ -17,7 +17,9 @@ from kiosk.ui.i18n import language, tr
 from kiosk.ui.screens.base import Screen, button, card, label
 from kiosk.ui.theme import Metrics
 from kiosk.ui.widgets.editors import FieldEditor, editor_for
-from kiosk.ui.widgets.touch_keyboard import TouchKeyboard
+
+if TYPE_CHECKING:  # the keyboard (Qt Quick, ~45 ms to import) loads when first shown (issue 20)
+    from kiosk.ui.widgets.touch_keyboard import TouchKeyboard
 
 
 class FormScreen(Screen):
@@ -151,6 +153,8 @@ class FormScreen(Screen):
 
     def _show_keyboard(self, wanted: bool, editor: FieldEditor | None = None) -> None:
         if wanted and self.keyboard is None:
+            from kiosk.ui.widgets.touch_keyboard import TouchKeyboard
+
             self.keyboard = TouchKeyboard(self.metrics)
             layout = self.layout()
             assert layout is not None  # the screen's column, made in __init__

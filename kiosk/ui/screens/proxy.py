@@ -12,6 +12,8 @@ personal is masked and dropped in `reset()`.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
@@ -21,7 +23,9 @@ from kiosk.ui.i18n import language, register_strings, tr
 from kiosk.ui.screens.base import Screen, button, card, clause, label, repolish
 from kiosk.ui.theme import Metrics
 from kiosk.ui.widgets.editors import KeypadEditor, OptionsEditor, TextEditor
-from kiosk.ui.widgets.touch_keyboard import TouchKeyboard
+
+if TYPE_CHECKING:  # the keyboard (Qt Quick, ~45 ms to import) loads when first shown (issue 20)
+    from kiosk.ui.widgets.touch_keyboard import TouchKeyboard
 
 register_strings({
     "proxy.heading": ("帮办代办：识别被代办人", "Acting for a resident: who is it?"),
@@ -212,6 +216,8 @@ class ProxyScreen(Screen):
 
     def _show_keyboard(self, wanted: bool) -> None:
         if wanted and self.keyboard is None:
+            from kiosk.ui.widgets.touch_keyboard import TouchKeyboard
+
             self.keyboard = TouchKeyboard(self.metrics)
             column = self.layout()
             assert column is not None  # the screen's column, made in __init__
