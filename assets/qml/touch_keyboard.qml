@@ -26,6 +26,7 @@ Item {
     // few milliseconds per event-loop turn, so the GUI thread never stalls while it first shows.
     Loader {
         id: loader
+        objectName: "panelLoader"  // Python stops it when the keyboard goes half built
         asynchronous: true
         width: Math.min(root.width, root.panelWidth)
         anchors.horizontalCenter: parent.horizontalCenter

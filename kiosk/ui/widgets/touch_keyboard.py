@@ -23,7 +23,10 @@ import logging
 import time
 from typing import Any
 
-from PySide6.QtCore import Q_ARG, Q_RETURN_ARG, QLoggingCategory, QMetaObject, QPoint, QRect, Qt, QTimer, QUrl, Signal
+import shiboken6
+from PySide6.QtCore import (
+    Q_ARG, Q_RETURN_ARG, QLoggingCategory, QMetaObject, QObject, QPoint, QRect, Qt, QTimer, QUrl, Signal,
+)
 from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtQml import QQmlComponent, QQmlEngine, QQmlIncubationController
 from PySide6.QtQuickWidgets import QQuickWidget
@@ -49,9 +52,9 @@ class SlicedIncubation(QQmlIncubationController):
 
     SLICE_MS = 4
 
-    def __init__(self) -> None:
+    def __init__(self, owner: QObject) -> None:
         super().__init__()
-        self._timer = QTimer()
+        self._timer = QTimer(owner)  # goes with the engine: never fires into a deleted one
         self._timer.setInterval(0)
         self._timer.timeout.connect(lambda: self.incubateFor(self.SLICE_MS))
 
@@ -74,7 +77,7 @@ def shared_engine() -> QQmlEngine:
     if _engine is None:
         QLoggingCategory.setFilterRules(QUIET_LOADER_RULES)
         _engine = QQmlEngine(QApplication.instance())
-        _incubation = SlicedIncubation()
+        _incubation = SlicedIncubation(_engine)
         _engine.setIncubationController(_incubation)
         _engine.destroyed.connect(_forget_engine)
     return _engine
@@ -107,6 +110,7 @@ class TouchKeyboard(QQuickWidget):
         # Never asks for more width than the form has: the panel narrows to the room it gets.
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.available = False
+        self._closing = False
         self.metrics = metrics
         self._language: str | None = None
         self._fit_height()  # the room the keys will take, kept while they are made
@@ -116,8 +120,13 @@ class TouchKeyboard(QQuickWidget):
         if not self._component.isLoading():  # compiled before (another keyboard, warm_up): no signal comes
             self._compiled(self._component.status())
 
+    def _alive(self) -> bool:
+        """False once the widget is being destroyed: its keys may still be being made (a slice per
+        event-loop turn) or compiled when its window goes; nothing may then touch it (issue 20)."""
+        return shiboken6.isValid(self) and not self._closing
+
     def _compiled(self, status: QQmlComponent.Status) -> None:
-        if status == QQmlComponent.Status.Loading or self.rootObject() is not None:
+        if not self._alive() or status == QQmlComponent.Status.Loading or self.rootObject() is not None:
             return
         root = self._component.create() if status == QQmlComponent.Status.Ready else None
         if root is None:
@@ -130,7 +139,26 @@ class TouchKeyboard(QQuickWidget):
         if self._language is not None:
             self.set_language(self._language)
 
+    def deleteLater(self) -> None:  # noqa: N802 (Qt API)
+        self.stop_building()
+        super().deleteLater()
+
+    def stop_building(self) -> None:
+        """Stop making the keys now and ignore whatever is still on its way (the keyboard is going
+        with its keys half built). A keyboard deleted with its window needs no call: its root
+        object goes first, and the Loader's incubation is cancelled with it."""
+        if not shiboken6.isValid(self) or self._closing:
+            return
+        self._closing = True
+        root = self.rootObject()
+        if root is not None and not self.available:
+            loader = root.findChild(QObject, "panelLoader")
+            if loader is not None:
+                loader.setProperty("active", False)  # cancels the incubation at once
+
     def _panel_ready(self) -> None:
+        if not self._alive():
+            return
         self.available = True
         self._fit_height()
         # a field focused while the panel was being made: the new input engine learns of it now
@@ -156,6 +184,8 @@ class TouchKeyboard(QQuickWidget):
             root.setProperty("width", width)  # so the panel lays out at its real width now
             if self.available:
                 QApplication.processEvents()
+                if not self._alive():  # deleted while the events ran
+                    return
                 keyboard = float(root.property("keyboardHeight") or 0) or keyboard
         self.setFixedHeight(round(keyboard) + self.metrics.target_px + 4)
 
@@ -212,6 +242,6 @@ class TouchKeyboard(QQuickWidget):
             raise RuntimeError("touch keyboard is not loaded")
         QMetaObject.invokeMethod(root, method, Q_ARG("QVariant", argument))
         deadline = time.monotonic() + 0.3
-        while time.monotonic() < deadline:  # let the engine update candidates and commit
+        while time.monotonic() < deadline and self._alive():  # let the engine update candidates and commit
             QApplication.processEvents()
             time.sleep(0.01)
