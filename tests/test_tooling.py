@@ -15,9 +15,6 @@ PROJECT = Path(__file__).resolve().parent.parent
 # venv's python is a symlink to the system one.
 BIN = Path(sys.executable).parent
 
-# Until the findings of the first run are fixed (issue 15); removed when both are clean.
-PENDING = pytest.mark.xfail(strict=False, reason="issue 15: lint/type findings being fixed file by file")
-
 
 def run(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
     exe = BIN / tool
@@ -26,13 +23,11 @@ def run(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(exe), *args], cwd=PROJECT, capture_output=True, text=True, timeout=600)
 
 
-@PENDING
 def test_ruff_finds_nothing_in_kiosk_and_drivers() -> None:
     result = run("ruff", "check", "--output-format", "concise", "kiosk", "drivers")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@PENDING
 def test_mypy_passes_on_kiosk_and_drivers() -> None:
     result = run("mypy")  # `files` in [tool.mypy]: kiosk, drivers
     assert result.returncode == 0, result.stdout + result.stderr
