@@ -77,8 +77,7 @@ SLOW_FIXTURES = {
     "hub", "tls_hub", "hall", "pg_url",  # HTTP services on 127.0.0.1, PostgreSQL
     "pcscd", "vpcd_card",  # the PC/SC daemon and the virtual card
 }
-SLOW_FILES = {
-    "test_hall_browser.py", "test_hub_console_browser.py",  # chromium + selenium
+SLOW_FILES = {  # and every test_*_browser.py (chromium + selenium)
     "test_crash.py", "test_install.py", "test_watchdog.py",  # kill -9 loops, install.sh, systemd watchdog
     "test_sscard_pcscd.py", "test_hub_latency.py", "test_identify_paths.py",  # pcscd; hub under load
     "test_ocr_distortions.py", "test_ocr_pipeline.py", "test_ocr_cli.py",  # OCR engines over many images
@@ -92,7 +91,12 @@ SLOW_FILES = {
     "test_fleet_load.py", "test_hub_workers.py", "test_hub_demo_console.py", "test_hub_notify.py",
     "test_receipt_images.py", "test_update.py",  # hub processes and load; release update/rollback
     "test_dependency_owners.py", "test_import_rules.py",  # fresh interpreters importing every module
+    "test_touch_keyboard_teardown.py",  # the pinyin keyboard built and torn down mid-build, several times
 }
+
+
+def _slow_file(path: Path) -> bool:
+    return path.name in SLOW_FILES or path.name.endswith("_browser.py")
 SLOW_TESTS = {  # node ids without parameters; each took over a second (hypothesis, threads, subprocesses)
     "tests/test_tooling.py::test_mypy_passes_on_kiosk_and_drivers",  # ~25 s without its cache
     "tests/test_idcard_protocol.py::test_decoder_resyncs_to_a_clean_frame_after_damage",
@@ -124,14 +128,14 @@ SLOW_TESTS = {  # node ids without parameters; each took over a second (hypothes
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    if collection_path.name in SLOW_FILES and config.getoption("markexpr", "") == "not slow":
+    if _slow_file(collection_path) and config.getoption("markexpr", "") == "not slow":
         return True
     return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        slow = (item.path.name in SLOW_FILES or item.nodeid.split("[", 1)[0] in SLOW_TESTS
+        slow = (_slow_file(item.path) or item.nodeid.split("[", 1)[0] in SLOW_TESTS
                 or not SLOW_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
                 or "postgresql" in item.nodeid or item.get_closest_marker("pcscd") is not None)
         if slow:
