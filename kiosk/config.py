@@ -461,7 +461,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "voice.speed": (1, 1_000, True),
     "voice.volume": (0, 200, True),
 }
-_KIOSK_ID = re.compile(r"[^\s\x00-\x1f\x7f]{1,64}")
+_KIOSK_ID = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]{1,64}")
 _TOKEN = re.compile(r"[\x21-\x7e]{1,512}")  # an HTTP header value: printable ASCII, no spaces
 
 

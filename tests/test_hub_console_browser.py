@@ -100,6 +100,8 @@ def login(driver, base: str, user: str) -> None:
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "login").click()
     wait_for(lambda: driver.current_url.endswith("/console/fleet"), what="the fleet page after login")
+    # the URL changes before the new document is there: wait for the fleet table itself
+    wait_for(lambda: driver.find_elements(By.ID, "fleet"), what="the fleet table")
 
 
 def device_state(driver, kiosk_id: str, device: str) -> str:

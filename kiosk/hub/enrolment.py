@@ -119,7 +119,7 @@ def certificate_fingerprint(pem_file: str) -> str:
 
 class EnrolIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
-    kiosk_id: Annotated[str, StringConstraints(pattern=r"^[^\s\x00-\x1f\x7f]{1,64}$")]
+    kiosk_id: Annotated[str, StringConstraints(pattern=r"^[^\s\x00-\x1f\x7f-\x9f]{1,64}$")]
     code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
