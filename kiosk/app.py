@@ -332,7 +332,7 @@ class KioskRuntime:
         from kiosk.services.diagnostics import DiagnosticsFacade, LiveDevices
 
         idcard = self.device_sources.get("idcard")
-        live = LiveDevices(getattr(idcard, "source", idcard), self.printer, self.outbox, self.hub_client, self.sync_worker)
+        live = LiveDevices(idcard, self.printer, self.outbox, self.hub_client, self.sync_worker)
         return DiagnosticsFacade(self.config, live=live, sims=self.sims, audit=AuditLog(self.config.data_dir / "audit.log"))
 
     def start_sync(self) -> None:
@@ -352,9 +352,7 @@ class KioskRuntime:
         scanner = scanner_source(self.config, self.sims)
         if scanner is not None:
             sources["qrscan"] = scanner
-        from kiosk.services.device_board import ObservedSource
-
-        return {name: ObservedSource(source, name, self.device_board) for name, source in sources.items()}
+        return sources  # their threads tell the device board what each event implies (kiosk.devices.threads)
 
     def _make_device_board(self) -> Any:
         from kiosk.services.device_board import DeviceBoard

@@ -16,6 +16,7 @@ from drivers.qrscan import serial_scanner as qrscan
 from drivers.sscard import reader as sscard
 from drivers.sscard.errors import SsCardError
 from drivers.sscard.records import SsCardData
+from kiosk.services.device_board import DeviceBoard
 from kiosk.devices.cards import CardFieldMissing, person_from_idcard, person_from_sscard
 from kiosk.devices.events import (CardPresented, DeviceStateChanged, PersonRead, ReadFailed, VoucherScanned,
                                   translate)
@@ -103,11 +104,34 @@ def test_a_crashed_device_thread_is_an_error_state(qtbot) -> None:
     channel = DeviceChannel()
     seen: list[object] = []
     channel.event.connect(lambda device, event: seen.append(event))
-    thread = DeviceThread("idcard", Broken(), channel)
+    board = DeviceBoard({"idcard": "unknown"})
+    thread = DeviceThread("idcard", Broken(), channel, board.set)
     thread.start()
     qtbot.waitUntil(lambda: len(seen) == 2, timeout=5000)
     thread.stop()
     assert seen == [DeviceStateChanged("idcard", "ok"), DeviceStateChanged("idcard", "error")]
+    assert board.snapshot() == {"idcard": "error"}  # the heartbeat says so too
+
+
+def test_device_board_follows_the_typed_events(qtbot) -> None:
+    from kiosk.devices.threads import DeviceChannel, DeviceThread
+
+    class Reader:
+        def run(self, stop: threading.Event, on_event) -> None:
+            on_event(idcard.ReaderDisconnected("/dev/x", "unplugged"))
+            states.append(board.snapshot()["idcard"])
+            on_event(idcard.CardPlaced())  # a reader that sees a card works
+            states.append(board.snapshot()["idcard"])
+            on_event(idcard.CardRemoved())  # says nothing of the reader's state
+            states.append(board.snapshot()["idcard"])
+
+    states: list[str] = []
+    board = DeviceBoard({"idcard": "unknown"})
+    thread = DeviceThread("idcard", Reader(), DeviceChannel(), board.set)
+    thread.start()
+    qtbot.waitUntil(lambda: len(states) == 3, timeout=5000)
+    thread.stop()
+    assert states == ["missing", "ok", "ok"]
 
 
 def test_user_error_never_shows_exception_text(caplog: pytest.LogCaptureFixture) -> None:

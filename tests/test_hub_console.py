@@ -210,7 +210,7 @@ def test_the_sync_worker_sends_device_states_and_backlog_in_its_heartbeat(hub, t
     from drivers.printer.status import PrinterStatus
 
     board = DeviceBoard({"idcard": "unknown", "printer": "unknown"})
-    board.observe("idcard", type("ReaderConnected", (), {})())
+    board.set("idcard", "ok")  # as a DeviceThread does on ReaderConnected (test_device_events)
     board.set("printer", printer_detail(PrinterStatus(online=True, paper="near_end")))
     outbox = OutboxStore(tmp_path / "outbox.sqlite3", FieldCipher.load_or_create(tmp_path / "keys" / "outbox.key"))
     client = HubClient(hub.url, "tok-east-1")

@@ -91,6 +91,16 @@ def translate(device: str, event: object) -> DeviceEvent | None:
     return None
 
 
+def device_state(event: DeviceEvent) -> str | None:
+    """What an app event says of its device's state, for the hub heartbeat's device board: a
+    reader that just read a card works, whatever its last connect event said."""
+    if isinstance(event, DeviceStateChanged):
+        return event.state
+    if isinstance(event, (CardPresented, PersonRead, VoucherScanned)):
+        return OK
+    return None
+
+
 def _person_read(device: str, mapping: Callable[[], Person], reply_received_at: float | None) -> PersonRead | ReadFailed:
     try:
         person = mapping()

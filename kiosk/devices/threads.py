@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from kiosk.devices.events import ERROR, DeviceStateChanged, translate
+from kiosk.devices.events import ERROR, DeviceEvent, DeviceStateChanged, device_state, translate
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,14 @@ class DeviceChannel(QObject):
 
 
 class DeviceThread:
-    def __init__(self, name: str, source: EventSource, channel: DeviceChannel) -> None:
+    def __init__(self, name: str, source: EventSource, channel: DeviceChannel,
+                 on_state: Callable[[str, str], None] | None = None) -> None:
+        """`on_state(device, state)`: told on this thread of every state an event implies (the
+        heartbeat's device board); it must not block."""
         self.name = name
         self._source = source
         self._channel = channel
+        self._on_state = on_state
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"device-{name}", daemon=True)
 
@@ -48,14 +52,20 @@ class DeviceThread:
         except Exception:  # a driver bug must not take the kiosk down; the status strip shows it
             log.exception("device thread %s crashed", self.name)
             if not self._stop.is_set():
-                self._channel.event.emit(self.name, DeviceStateChanged(self.name, ERROR))
+                self._emit(DeviceStateChanged(self.name, ERROR))
 
     def _deliver(self, driver_event: object) -> None:
         if self._stop.is_set():  # stopping: the station may already have deleted the channel
             return
         event = translate(self.name, driver_event)
         if event is not None:
-            self._channel.event.emit(self.name, event)
+            self._emit(event)
+
+    def _emit(self, event: DeviceEvent) -> None:
+        state = device_state(event)
+        if state is not None and self._on_state is not None:
+            self._on_state(self.name, state)
+        self._channel.event.emit(self.name, event)
 
     def stop(self, timeout: float = 3.0) -> None:
         self._stop.set()

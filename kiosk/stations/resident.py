@@ -88,7 +88,9 @@ class KioskShell:
         self.app.installEventFilter(self.wedge)
         if config.technician.pin_hash:
             self.controller.diagnostics_factory = self.runtime.diagnostics
-        self.threads = [DeviceThread(name, source, self.channel) for name, source in self.runtime.device_sources.items()]
+        board = self.runtime.device_board
+        self.threads = [DeviceThread(name, source, self.channel, board.set if board is not None else None)
+                        for name, source in self.runtime.device_sources.items()]
         for thread in self.threads:
             thread.start()
         self.runtime.start_sync()
