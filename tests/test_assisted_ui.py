@@ -241,9 +241,13 @@ def test_appointment_check_in_through_the_ui_and_the_hall(kiosk_shell, hall) -> 
     j = Journey(shell.window, log=lambda _: None)
     checkin = shell.window.checkin
 
-    def check_in(code: str) -> None:
-        choose(j, "chronic_disease")
-        j.tap(j.find("identify_checkin"))
+    def check_in(code: str, from_home: bool = False) -> None:
+        if from_home:  # the home screen's own 预约签到 entry: no service to choose first
+            j.on_screen("home")
+            j.tap(j.find("home_checkin"))
+        else:
+            choose(j, "chronic_disease")
+            j.tap(j.find("identify_checkin"))
         j.on_screen("checkin")
         for ch in code:
             j.tap(j.find(f"key_appointment_code_{ch}"))
@@ -260,7 +264,7 @@ def test_appointment_check_in_through_the_ui_and_the_hall(kiosk_shell, hall) -> 
     assert ticket.priority_reason == "appointment" and ticket.number == view().number and view().priority
     assert "预约优先" in shell.controller.last_ticket.content.counter_hint
     shell.controller.sign_out()
-    check_in(booked["code"])  # used already
+    check_in(booked["code"], from_home=True)  # used already
     wait_until(lambda: "已签到" in checkin.state.text(), 10, "the used code refused")
     shell.controller.sign_out()
     check_in("00000000" if booked["code"] != "00000000" else "11111111")

@@ -38,6 +38,7 @@ class AssistedFlow:
         w.identify.priority_chosen.connect(self.on_priority_chosen)
         w.identify.proxy_toggled.connect(self.on_proxy_toggled)
         w.identify.checkin_clicked.connect(self.open_checkin)
+        w.home.checkin_clicked.connect(self.open_checkin)
         w.identify.back_clicked.connect(self.on_identify_back)
         w.proxy.back_clicked.connect(self.on_proxy_back)
         w.proxy.typed.connect(self.on_typed)

@@ -15,12 +15,13 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushBut
 from kiosk.services.forms import FormSpec
 from kiosk.services.signage import Signage, qr_png
 from kiosk.ui.i18n import language, register_strings, tr
-from kiosk.ui.screens.base import ElderlyEntry, Screen, label, repolish
+from kiosk.ui.screens.base import ElderlyEntry, Screen, button, label, repolish
 from kiosk.ui.theme import Metrics
 
 log = logging.getLogger(__name__)
 
 register_strings({
+    "home.checkin": ("预约签到", "Appointment check-in"),
     "home.ticket_only": ("直接取号，无需填表", "Just a number, no form"),
     "home.chosen": ("✔ 您刚才选择的业务", "✔ The service you chose"),
     "home.identified": ("{name}，身份已验证，请点选要办理的业务", "{name}, you are identified: choose a service"),
@@ -146,6 +147,7 @@ _policy_qr = _QrImages()
 class HomeScreen(Screen):
     name = "home"
     service_chosen = Signal(object)  # FormSpec
+    checkin_clicked = Signal()  # 预约签到: a resident with an appointment code goes straight to it
 
     def __init__(self, metrics: Metrics, forms: list[FormSpec]) -> None:
         super().__init__(metrics)
@@ -161,6 +163,9 @@ class HomeScreen(Screen):
         texts.addWidget(self.heading)
         texts.addWidget(self.hint)
         top.addLayout(texts, 1)
+        self.checkin_entry = button(name="home_checkin")
+        self.checkin_entry.clicked.connect(self.checkin_clicked)
+        top.addWidget(self.checkin_entry, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.elderly_entry, 0, Qt.AlignmentFlag.AlignTop)
         outer.addLayout(top)
         self.grid_host = QWidget()
@@ -373,6 +378,7 @@ class HomeScreen(Screen):
         self.hint.setProperty("data", bool(self._person_name))
         repolish(self.hint)
         self.elderly_entry.retranslate()
+        self.checkin_entry.setText(tr("home.checkin") + " ›")
         if self._person_name and self._priority:
             self.green.setText("✚ " + tr("identify.priority"))
         else:
