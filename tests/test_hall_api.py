@@ -58,7 +58,7 @@ def test_call_shows_the_application_with_option_labels_and_audits_the_view(hall)
     assert app["applicant"] == application()["applicant"]  # full data for the logged-in clerk
     answers = {row["name"]: row["value"] for row in app["answers"]}
     assert answers["disease"] == "糖尿病" and answers["hospitals"] == "本镇卫生院、县中医院"
-    assert app["materials"][0].startswith("居民身份证")
+    assert app["materials"][:2] == ["身份证或社保卡", "二级以上医院诊断证明"]  # the guide's list, as on the ticket
     rows = hall.service.store.audit_rows()
     assert [(a.name, a.action, a.submission_id, a.ticket_id, a.counter) for a in rows] == \
         [("alice", "view_application", ticket["submission_id"], ticket["id"], 3)]
@@ -227,14 +227,14 @@ def test_counter_page_forms_call_return_with_missing_materials_and_transfer(hall
     csrf = clerk.headers["X-CSRF-Token"]
     assert clerk.post("/counter/2/call", data={"csrf": csrf}, follow_redirects=False).headers["location"] == "/counter/2"
     page = clerk.get("/counter/2").text
-    assert ticket["number"] in page and "医疗费用票据" in page and NAME in page
-    materials = ["居民身份证或社会保障卡（原件）", "医疗费用票据（原件）及费用明细"]
+    assert ticket["number"] in page and "医疗费用发票原件" in page and NAME in page
+    materials = ["身份证或社保卡", "医疗费用发票原件"]
     r = clerk.post("/counter/2/finish", data={"csrf": csrf, "ticket_id": ticket["id"], "outcome": "returned",
                                               "note": "请补齐后再来", "material": materials, "present": materials[:1]},
                    follow_redirects=False)
     assert r.headers["location"] == "/counter/2"
     finished = hall.service.queue.get(ticket["id"])
-    assert (finished.outcome, finished.note) == ("returned", "缺少材料：医疗费用票据（原件）及费用明细；请补齐后再来")
+    assert (finished.outcome, finished.note) == ("returned", "缺少材料：医疗费用发票原件；请补齐后再来")
     second = issue(hall.url, service="enrol", with_application=False)
     clerk.post("/counter/2/call", data={"csrf": csrf})
     clerk.post("/counter/2/finish", data={"csrf": csrf, "ticket_id": second["id"], "outcome": "transferred",

@@ -133,7 +133,7 @@ def test_counter_lobby_and_rating_pad_in_a_real_browser(browser, hub_and_hall, k
     assert person.name in applicant and person.id_number in applicant  # full data for the logged-in clerk
     answers = browser.find_element(By.ID, "answers").text
     assert "糖尿病" in answers and "本镇卫生院、县中医院" in answers
-    assert "居民身份证" in browser.find_element(By.ID, "materials").text
+    assert "二级以上医院诊断证明" in browser.find_element(By.ID, "materials").text  # the guide's list, as on the ticket
     assert hall.service.store.audit_rows()[0].name == CLERK
     shot(browser, "counter")
 

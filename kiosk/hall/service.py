@@ -17,7 +17,7 @@ from collections.abc import Callable
 from kiosk.hall.live import LiveFeed
 from kiosk.hall.report import HallReporter
 from kiosk.hall.store import HallStore
-from kiosk.services.forms import FormCatalog, display_value
+from kiosk.services.forms import FormCatalog, FormSpec, display_value, fill_placeholders
 from kiosk.services.queue import PRIORITY_REASONS, AppointmentRefused, QueueService, Ticket
 
 log = logging.getLogger(__name__)
@@ -281,17 +281,26 @@ def application_view(forms: FormCatalog, service: str, payload: dict[str, Any], 
         known = set()
     rows += [{"name": k, "label": k, "value": str(v)} for k, v in answers.items() if k not in known]
     applicant = payload.get("applicant") if isinstance(payload.get("applicant"), dict) else None
-    attachments = form.attachments if form is not None else ()
     receipts = [receipt_row(r) for r in payload.get("receipts", []) if isinstance(r, dict)] \
         if isinstance(payload.get("receipts"), list) else []
     return {
         "submission_id": submission_id, "service": service,
         "service_name": form.title.zh_CN if form is not None else service,
         "applicant": applicant, "answers": rows, "proxy": proxy_view(payload),
-        "materials": [*BASE_MATERIALS, *(ATTACHMENT_MATERIALS.get(a, a) for a in attachments)],
+        "materials": counter_materials(form),
         "receipts": receipts,
         "payload": payload,
     }
+
+
+def counter_materials(form: FormSpec | None) -> list[str]:
+    """The clerk's checklist: the very list the resident was told to bring (the form's 办事指南,
+    also printed on the ticket); a form without a guide gets the base list and its attachments."""
+    if form is None:
+        return list(BASE_MATERIALS)
+    if form.guide is not None and form.guide.materials:
+        return [fill_placeholders(m.zh_CN, {}) for m in form.guide.materials]
+    return [*BASE_MATERIALS, *(ATTACHMENT_MATERIALS.get(a, a) for a in form.attachments)]
 
 
 RESIDENT_CHECK_LABELS = {"card": "读卡核验", "hub": "姓名与参保记录一致", "unverified": "未核验：请核对被代办人的证件"}
