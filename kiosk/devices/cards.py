@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from kiosk.errors import UserFacingError
-from kiosk.services.identity import Person
+from kiosk.services.identity import Person, parse_date
 
 _MISSING = object()
 
@@ -42,18 +42,6 @@ def _text(record: Any, name: str) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and len(value) >= 8:
-        digits = value.replace("-", "")
-        try:
-            return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
-        except ValueError:
-            return None
-    return None
-
-
 def _as_text(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value or "").strip()
 
@@ -70,9 +58,9 @@ def person_from_idcard(text: Any) -> Person:
         source="idcard",
         sex=_get(text, "sex") or "",
         nation=_get(text, "nation") or "",
-        birth_date=_date(_get(text, "birth_date")),
+        birth_date=parse_date(_get(text, "birth_date")),
         address=_get(text, "address") or "",
-        card_valid_until=until if until == "长期" else _date(until),
+        card_valid_until=until if until == "长期" else parse_date(until),
         card_type=_get(text, "card_type") or "resident",
         # What only a card in the reader shows (issuer, validity): the hub asks for it before a
         # record lookup, so an ID number alone is not enough. All three or none.
@@ -88,8 +76,8 @@ def person_from_sscard(data: Any) -> Person:
         source="sscard",
         sex=_get(data, "sex") or "",
         nation=_get(data, "nation") or "",
-        birth_date=_date(_get(data, "birth_date")),
-        card_valid_until=_date(_get(data, "expiry_date")),
+        birth_date=parse_date(_get(data, "birth_date")),
+        card_valid_until=parse_date(_get(data, "expiry_date")),
         card_type="sscard",
         extra={"card_number": str(_get(data, "card_number") or "")},
     )

@@ -52,7 +52,8 @@ class Person:
         return "" if value is None else str(value)
 
 
-def _date(value: Any) -> dt.date | None:
+def parse_date(value: Any) -> dt.date | None:
+    """A date, or a card's "YYYYMMDD" / "YYYY-MM-DD" text as one; anything else is None."""
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str) and len(value) >= 8:
@@ -86,7 +87,7 @@ def person_from_voucher(resolved: dict[str, Any]) -> Person:
         id_number=str(resolved.get("id_number", "")),
         source="voucher",
         sex=str(resolved.get("sex", "")),
-        birth_date=_date(resolved.get("birth_date")),
+        birth_date=parse_date(resolved.get("birth_date")),
         card_type="voucher",
         extra={"lookup_grant": str(resolved["lookup_grant"])} if resolved.get("lookup_grant") else {},
     )
@@ -102,6 +103,6 @@ def person_from_typed(id_number: str, name: str) -> Person | None:
     number, name = id_number.strip().upper(), " ".join(name.split())
     if not name or len(name) > 30 or not id_number_is_valid(number):
         return None
-    birth = _date(number[6:14]) if len(number) == 18 else None
+    birth = parse_date(number[6:14]) if len(number) == 18 else None
     return Person(name=name, id_number=number, source="typed", birth_date=birth, card_type="typed",
                   extra={"id_name": name})
