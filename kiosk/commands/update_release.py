@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from collections.abc import Callable
 
+from kiosk.services.durable import fsync_dir
 from kiosk.commands.update_selfcheck import outbox_files, read_only
 from kiosk.errors import UserFacingError
 
@@ -168,15 +169,7 @@ def switch(layout: Layout, name: str, release: str) -> None:
         pass
     os.symlink(release, tmp)
     os.replace(tmp, layout.opt / name)
-    _fsync_dir(layout.opt)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(layout.opt)
 
 
 def release_name(layout: Layout, wheel: Wheel) -> tuple[str, bool]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk.services.durable import fsync_dir
 from kiosk.services.crypto import KEY_BYTES, DecryptError, FieldCipher, canonical_json
 
 KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
@@ -108,7 +109,7 @@ class HubKeyring:
             os.fsync(fd)
         finally:
             os.close(fd)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return cls.load(path)
 
     @classmethod
@@ -147,9 +148,3 @@ def _private_dir(directory: Path) -> None:
         raise HubKeyError(f"key folder {directory} is not a folder")
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

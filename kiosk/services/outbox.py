@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Iterable
 
+from kiosk.services.durable import fsync_dir
 from kiosk.errors import UserFacingError
 from kiosk.services.crypto import DecryptError, FieldCipher, canonical_json
 
@@ -429,7 +430,7 @@ class OutboxStore:
             if src.exists():
                 src.rename(Path(str(target) + suffix))
         os.replace(tmp, self.db_path)
-        _fsync_dir(self.db_path.parent)
+        fsync_dir(self.db_path.parent)
         self.recovered_from = target
         log.error("outbox database %s was malformed (%s); set aside as %s: %d rows salvaged, %d unreadable%s",
                   self.db_path, exc, target, salvaged, lost, f" ({salvage_error})" if salvage_error else "")
@@ -1008,14 +1009,6 @@ def declared_min_reader(conn: sqlite3.Connection, version: int) -> int | None:
 def _declare_readers(conn: sqlite3.Connection, version: int) -> None:
     conn.executemany("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
                      ((SCHEMA_KEY, str(version)), (MIN_READER_KEY, str(MIN_READER[version]))))
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class _Transaction:
