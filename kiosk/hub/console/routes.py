@@ -541,20 +541,27 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
         return page("figures.html", session, f=figures, series=series, chart_json=json.dumps(chart, ensure_ascii=False),
                     stations=stations, active="figures", query=request.url.query)
 
-    @app.get("/console/applications", include_in_schema=False)
-    async def applications_page(request: Request) -> Response:
+    async def list_page(request: Request, template: str, active: str,
+                        read_filters: Callable[[StaffSession, Any], dict[str, Any]],
+                        fetch: Callable[..., Any]) -> Response:
+        """A filtered, paged list (applications, follow-ups): the station choice a user may make,
+        the rows from a worker thread, one error page for a bad filter."""
         session = await page_session(request)
         if isinstance(session, RedirectResponse):
             return session
         try:
-            filters = list_filters(session, request.query_params)
+            filters = read_filters(session, request.query_params)
             limit, offset = page_args(request.query_params)
         except ApiError as exc:
             return page_error(exc, session)
-        rows = await run_in_threadpool(lambda: console.applications(**filters, limit=limit, offset=offset))
+        rows = await run_in_threadpool(lambda: fetch(**filters, limit=limit, offset=offset))
         stations = await run_in_threadpool(console.stations) if session.sees_all else [session.station]
-        return page("applications.html", session, rows=rows, filters=filters, stations=stations, active="applications",
+        return page(template, session, rows=rows, filters=filters, stations=stations, active=active,
                     query=request.url.query)
+
+    @app.get("/console/applications", include_in_schema=False)
+    async def applications_page(request: Request) -> Response:
+        return await list_page(request, "applications.html", "applications", list_filters, console.applications)
 
     @app.get("/console/applications/{kiosk_id}/{submission_id}", include_in_schema=False)
     async def application_page(kiosk_id: str, submission_id: str, request: Request, error: str = "") -> Response:
@@ -653,18 +660,7 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
 
     @app.get("/console/followups", include_in_schema=False)
     async def followups_page(request: Request) -> Response:
-        session = await page_session(request)
-        if isinstance(session, RedirectResponse):
-            return session
-        try:
-            filters = followup_filters(session, request.query_params)
-            limit, offset = page_args(request.query_params)
-        except ApiError as exc:
-            return page_error(exc, session)
-        rows = await run_in_threadpool(lambda: followups.items(**filters, limit=limit, offset=offset))
-        stations = await run_in_threadpool(console.stations) if session.sees_all else [session.station]
-        return page("followups.html", session, rows=rows, filters=filters, stations=stations, active="followups",
-                    query=request.url.query)
+        return await list_page(request, "followups.html", "followups", followup_filters, followups.items)
 
     @app.get("/console/followups/{kiosk_id}/{rating_id}", include_in_schema=False)
     async def followup_page(kiosk_id: str, rating_id: str, request: Request, error: str = "") -> Response:
