@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.services.forms import FieldSpec, Option, Text
 from kiosk.services.identity import Person
@@ -103,25 +103,10 @@ class ProxyScreen(Screen):
         column.addStretch(1)
         self.pages.addWidget(way)
 
-        idpage = Page()
-        column = QVBoxLayout(idpage)
-        column.setContentsMargins(0, 0, 0, 0)
-        self.id_question = label(role="title")
         self.id_editor = KeypadEditor(ID_SPEC, metrics)
-        column.addWidget(self.id_question)
-        column.addWidget(self.id_editor)
-        column.addStretch(1)
-        self.pages.addWidget(idpage)
-
-        namepage = Page()
-        column = QVBoxLayout(namepage)
-        column.setContentsMargins(0, 0, 0, 0)
-        self.name_question = label(role="title")
+        self.id_question = self._question_page(self.id_editor)
         self.name_editor = TextEditor(NAME_SPEC, metrics)
-        column.addWidget(self.name_question)
-        column.addWidget(self.name_editor)
-        column.addStretch(1)
-        self.pages.addWidget(namepage)
+        self.name_question = self._question_page(self.name_editor)
 
         auth = Page()
         column = QVBoxLayout(auth)
@@ -169,6 +154,18 @@ class ProxyScreen(Screen):
         self.reset()
 
     # -- what the controller calls ------------------------------------------------------------
+    def _question_page(self, editor: QWidget) -> QLabel:
+        """A page of one question (its title label, returned) and its editor."""
+        page = Page()
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        question = label(role="title")
+        column.addWidget(question)
+        column.addWidget(editor)
+        column.addStretch(1)
+        self.pages.addWidget(page)
+        return question
+
     def start(self, helper: Person) -> None:
         self.reset()
         self._helper = helper
