@@ -35,6 +35,14 @@ def qt_application(touch_keyboard: bool = False) -> QApplication:
     return QApplication([])
 
 
+def resolve_qt_types(app: QApplication) -> None:
+    """PySide6 makes its Python classes lazily. The first object of a class it does not export
+    that reaches Python (the app-wide event filters see Qt's input context and event dispatcher)
+    makes it create every class of the loaded Qt modules, ~150 enums: 30–40 ms, which fell inside
+    the home screen's first paint (issue 20). Asked for here, before the window is shown."""
+    app.children()  # the event dispatcher and session manager: classes PySide6 does not export
+
+
 def quit_on_signals(app: QApplication) -> QTimer:
     """SIGTERM (systemd stop) and SIGINT end the event loop, so the station's `close()` runs and
     simulators, pcscd and threads are stopped. A short timer lets Python see the signal while Qt

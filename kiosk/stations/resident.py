@@ -22,9 +22,11 @@ from kiosk.ui.lockdown import NoContextMenus
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.panel import screen_dpi, show_on_panel
 from kiosk.ui.widgets.idle import IdleWatcher
-from kiosk.stations.qt import qt_application, quit_on_signals
+from kiosk.stations.qt import qt_application, quit_on_signals, resolve_qt_types
 
 log = logging.getLogger(__name__)
+
+SYNC_START_FALLBACK_MS = 3000  # sync starts by then even if home is never painted
 
 
 def make_voice(config: Config) -> VoicePlayer:
@@ -84,8 +86,10 @@ class KioskShell:
         self.app.installEventFilter(self.idle)
         self.controller = KioskController(self.window, backend, self.lanes, self.channel,
                                           config.kiosk.elderly_age, self.idle, self.voice)
+        self._sync_started = False
         self.wedge = KeyboardWedgeFilter(channel=self.channel)  # a HID scanner's code: a VoucherScanned event
         self.app.installEventFilter(self.wedge)
+        resolve_qt_types(self.app)
         if config.technician.pin_hash:
             self.controller.diagnostics_factory = self.runtime.diagnostics
         board = self.runtime.device_board
@@ -93,7 +97,17 @@ class KioskShell:
                         for name, source in self.runtime.device_sources.items()]
         for thread in self.threads:
             thread.start()
-        self.runtime.start_sync()
+        # Sync's first round imports httpx and builds its TLS context (~0.2 s of Python on a thread
+        # of its own): begun while the window is being built and painted, it took the GIL from the
+        # GUI thread for most of that time (home 110–200 ms late on two cores, issue 20). It starts
+        # once home is painted; a window never painted (no display attached) starts it anyway.
+        self._sync_after_paint = AfterFirstPaint(self.window.home, self._start_sync)
+        QTimer.singleShot(SYNC_START_FALLBACK_MS, self._start_sync)
+
+    def _start_sync(self) -> None:
+        if not self.runtime.sync_worker.is_alive() and not self._sync_started:
+            self._sync_started = True
+            self.runtime.start_sync()
 
     def exec(self) -> int:
         """Show the window and run until it closes or the process is told to stop."""
@@ -115,6 +129,7 @@ class KioskShell:
         show_on_panel(self.window, self.config.kiosk.fullscreen, self.panel_size)
 
     def close(self) -> None:
+        self._sync_started = True  # a fallback start still due must not start a stopped runtime's sync
         if self.controller.technician_screen is not None:
             self.controller.technician_screen.reset()  # detaches the live device trace
         self.app.removeEventFilter(self.idle)
