@@ -730,9 +730,9 @@ class OutboxStore:
                     seq_, sid, service, kind, kiosk, _state, created, _updated, attempts, error, reason, acked = row[:12]
                     entries.append(OutboxEntry(seq_, sid, service, kind, kiosk, "sending", created, now, attempts + 1, error,
                                                reason, acked, payload=payload))
-            for chunk in _chunks([e.seq for e in entries]):  # one statement per batch, not one per row
+            if entries:  # one statement per batch, not one per row
                 conn.execute(f"UPDATE outbox SET state='sending', attempts=attempts+1, updated_at=? "
-                             f"WHERE state='pending' AND seq IN ({_marks(chunk)})", (now, *chunk))
+                             f"WHERE state='pending' AND seq IN {_IN_LIST}", (now, _json_list([e.seq for e in entries])))
             conn.executemany("UPDATE outbox SET state='quarantined', reason=?, updated_at=? WHERE seq=?",
                              [(f"local: {problem}"[:500], now, seq) for seq, _, problem in bad])
             return entries, bad
@@ -1043,20 +1043,21 @@ class _Transaction:
             self.store._lock.release()
 
 
-_CHUNK = 500  # bound parameters per statement: under SQLite's oldest limit (999)
+# A list of values is bound as one JSON array parameter, so each statement has one text whatever
+# the list's length. Text of `?,?,…` per length made a new prepared statement for every batch size:
+# with the hub away the pending backlog grows by one per resident, every retry claimed a batch one
+# longer than the last, and the connection's statement cache (128 entries) filled with ~30 KiB
+# statements — ~4 MiB of SQLite heap grown over a kiosk's first 200 journeys (issue 20).
+_IN_LIST = "(SELECT value FROM json_each(?))"
 
 
-def _chunks(values: list, size: int = _CHUNK) -> Iterable[list]:
-    return (values[i:i + size] for i in range(0, len(values), size))
-
-
-def _marks(values: list) -> str:
-    return ",".join("?" * len(values))
+def _json_list(values: list) -> str:
+    return json.dumps(values, separators=(",", ":"))
 
 
 def _update_by_ids(conn: sqlite3.Connection, ids: list[str], sql: str, params: tuple) -> int:
-    return sum(conn.execute(sql.format(ids=f"seq IN (SELECT seq FROM submissions WHERE id IN ({_marks(chunk)}))"),
-                            (*params, *chunk)).rowcount for chunk in _chunks(ids))
+    return conn.execute(sql.format(ids=f"seq IN (SELECT seq FROM submissions WHERE id IN {_IN_LIST})"),
+                        (*params, _json_list(ids))).rowcount
 
 
 def _replace(entry: OutboxEntry, **changes: Any) -> OutboxEntry:
