@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self._sheet = ""  # the house stylesheet for the current mode and theme (see apply_style)
         self._screen_sheet: dict[int, str] = {}  # id(screen) → the sheet it was last styled with
+        self._stale_metrics: set[int] = set()  # id(screen) of screens still sized for the other mode
         self.stack.currentChanged.connect(self._style_current)
         column.addWidget(self.stack, 1)
         self.home = HomeScreen(self.metrics, forms)
@@ -134,8 +135,16 @@ class MainWindow(QMainWindow):
             chrome.setStyleSheet(self._sheet)
         self._style_current()
 
+    def _bring_up_to_date(self, screen: Screen) -> None:
+        if id(screen) in self._stale_metrics:
+            self._stale_metrics.discard(id(screen))
+            screen.apply_metrics(self.metrics)
+            screen.retranslate()
+
     def _style_current(self, _index: int = -1) -> None:
         screen = self.stack.currentWidget()
+        if screen is not None:
+            self._bring_up_to_date(cast(Screen, screen))
         if self._sheet and screen is not None and self._screen_sheet.get(id(screen)) != self._sheet:
             self._screen_sheet[id(screen)] = self._sheet
             # the screen paints its own background (QWidget#Screen): the stack behind it is unstyled
@@ -185,8 +194,12 @@ class MainWindow(QMainWindow):
         self.elderly_button.blockSignals(False)
         self.apply_style()
         self.service_point.setVisible(not elderly)  # room for the bigger header buttons
-        for screen in self.screens:
-            screen.apply_metrics(self.metrics)
+        # The screen on show takes the new sizes now; every other one when it is next shown
+        # (`_style_current`): all nine at once took a card read's turn past 50 ms (issue 20).
+        current = self.stack.currentWidget()
+        self._stale_metrics.update(id(screen) for screen in self.screens if screen is not current)
+        if current is not None:
+            cast(Screen, current).apply_metrics(self.metrics)
         self.retranslate()
 
     def set_language(self, lang: str) -> None:
@@ -201,7 +214,8 @@ class MainWindow(QMainWindow):
         self.sign_out.setText(tr("header.logout"))
         self._refresh_greeting()
         for screen in self.screens:
-            screen.retranslate()
+            if id(screen) not in self._stale_metrics:  # a stale one retranslates when shown
+                screen.retranslate()
         self.status.retranslate()
         self._arrange_header()
 

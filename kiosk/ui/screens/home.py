@@ -304,9 +304,10 @@ class HomeScreen(Screen):
         shown: list[QPushButton] = list(self._pages[self.page])
         if len(self._pages) > 1:
             shown.append(self.more)
+        height = self._tile_height()  # one measure of every tile's words, not one per tile placed
         for index, tile in enumerate(shown):
             self.grid.addWidget(tile, index // columns, index % columns)
-            tile.setMinimumHeight(self._tile_height())
+            tile.setMinimumHeight(height)
             tile.show()
         gap = self.metrics.gap_px
         self.grid.setHorizontalSpacing(gap)
