@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 MAX_COMMAND_BYTES = 1 << 20  # a declared length above this is garbage, not a command
+# What a simulator keeps of what it printed (tests look at the last few): a simulated kiosk left
+# running (a showroom, the memory benchmark's journeys) must not grow by a ticket per resident.
+KEEP_TICKETS = 50
+KEEP_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -338,9 +342,10 @@ class PrinterSimulator:
         self.paper = "ok"
         self.silent = False
         self._lines_until_out: int | None = None
-        self.received = bytearray()
-        self.tickets: list[ParsedTicket] = []  # fully printed, split at cuts
-        self.spoiled: list[ParsedTicket] = []  # cut while paper was out/offline: not delivered
+        self.received = bytearray()  # the last KEEP_BYTES..2×KEEP_BYTES bytes on the wire
+        self.tickets: list[ParsedTicket] = []  # fully printed, split at cuts (the last KEEP_TICKETS)
+        self.spoiled: list[ParsedTicket] = []  # cut while paper was out/offline: not delivered (likewise)
+        self.cuts = 0  # tickets cut since start, printed + spoiled
         self._current = ParsedTicket()
         self._current_spoiled = False
         self._parser = EscPosParser()
@@ -452,6 +457,8 @@ class PrinterSimulator:
         answers = bytearray()
         with self._lock:
             self.received += data
+            if len(self.received) > 2 * KEEP_BYTES:
+                del self.received[:-KEEP_BYTES]
             for element in self._parser.feed(data):
                 if isinstance(element, StatusQuery):
                     if not self.silent:
@@ -488,14 +495,17 @@ class PrinterSimulator:
                 self._lines_until_out -= 1
         self._current.elements.append(element)
         if isinstance(element, Cut):
-            (self.spoiled if self._current_spoiled else self.tickets).append(self._current)
+            kept = self.spoiled if self._current_spoiled else self.tickets
+            kept.append(self._current)
+            del kept[:-KEEP_TICKETS]
+            self.cuts += 1
             self._current = ParsedTicket()
             self._current_spoiled = False
 
     def wait_for_tickets(self, count: int, timeout: float = 3.0) -> bool:
         """Block until `count` tickets (printed + spoiled) have been cut."""
         with self._lock:
-            return self.printed.wait_for(lambda: len(self.tickets) + len(self.spoiled) >= count, timeout)
+            return self.printed.wait_for(lambda: self.cuts >= count, timeout)
 
 
 def start_simulated_printer(transport: str = "pty") -> tuple[str, PrinterSimulator]:

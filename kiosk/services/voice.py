@@ -26,7 +26,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,11 @@ class EspeakSpeaker:
 @dataclass
 class NullSpeaker:
     """Says nothing; records (text, language) in order and takes `duration_s` per utterance.
-    `started` / `finished` are the moments each utterance began and ended (time.monotonic)."""
+    `started` / `finished` are the moments each utterance began and ended (time.monotonic).
+    Each record keeps the last KEEP utterances: a kiosk with voice off runs on this speaker for
+    weeks."""
+
+    KEEP: ClassVar[int] = 200
 
     duration_s: float = 0.0
     available: bool = True
@@ -126,6 +130,8 @@ class NullSpeaker:
             self.said.append((text, language))
         finally:
             self.finished.append(time.monotonic())
+            for record in (self.said, self.started, self.finished):
+                del record[:-self.KEEP]
             self.speaking.clear()
 
     @property
