@@ -3,6 +3,7 @@ controller, device threads (their events translated by `kiosk.devices`), the key
 scanner, idle watcher, voice. `kiosk run` and `kiosk demo` start it."""
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Callable
@@ -42,10 +43,18 @@ def make_voice(config: Config) -> VoicePlayer:
     return voice
 
 
-def _warm_up_keyboard() -> None:
-    from kiosk.ui.widgets import touch_keyboard  # Qt Quick: imported once home is up (issue 20)
-
-    touch_keyboard.warm_up()  # the QML compiles on Qt's loader thread, not at the first form
+def _warm_up_keyboard(steps: list[Callable[[], object]] | None = None) -> None:
+    """Once home is up: Qt Quick's modules, the keyboard's module, then its QML (compiled on Qt's
+    loader thread), one step per event-loop turn — all at once took one turn 40–70 ms (issue 20)."""
+    if steps is None:
+        steps = [lambda: importlib.import_module("PySide6.QtQml"),
+                 lambda: importlib.import_module("PySide6.QtQuick"),
+                 lambda: importlib.import_module("PySide6.QtQuickWidgets"),
+                 lambda: importlib.import_module("kiosk.ui.widgets.touch_keyboard"),
+                 lambda: importlib.import_module("kiosk.ui.widgets.touch_keyboard").warm_up()]
+    steps.pop(0)()
+    if steps:
+        QTimer.singleShot(0, lambda: _warm_up_keyboard(steps))
 
 
 class AfterFirstPaint(QObject):
