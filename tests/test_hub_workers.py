@@ -167,3 +167,31 @@ def test_hub_serve_with_two_workers_on_postgresql(pg_url, tmp_path: Path) -> Non
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+def test_pool_fill_opens_connections_up_to_its_size_once() -> None:
+    made: list[FakeConn] = []
+
+    def connect() -> FakeConn:
+        made.append(FakeConn())
+        return made[-1]
+
+    pool = ConnectionPool(connect, max_size=3)
+    held = pool.get()  # one already open and leased
+    assert pool.fill() == 2 and pool.size == 3 and len(made) == 3
+    assert pool.fill() == 0 and len(made) == 3  # nothing more to open
+    pool.put(held)
+    assert pool.get() is held  # the newest idle one first; the warmed ones wait below it
+    pool.put(held)
+    pool.close()
+    assert all(c.closed for c in made)
+    assert ConnectionPool(connect, max_size=4).fill(2) == 2
+
+
+def test_a_pooled_store_warms_up_its_whole_pool(pg_url, tmp_path: Path) -> None:
+    store = PooledPostgresHubStore(pg_url, tmp_path / "hub.key", pool_size=3)
+    try:
+        assert store.warm_up() == 2 and store.pool.size == 3  # the first one was open already
+        assert store.insert_batch([item("K1", 1)])[0].result == "accepted" and store.pool.waits == 0
+    finally:
+        store.close()

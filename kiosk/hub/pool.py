@@ -86,6 +86,35 @@ class ConnectionPool:
                 _close_quietly(conn)
             self._cond.notify()
 
+    def fill(self, n: int | None = None) -> int:
+        """Open connections until `n` (default `max_size`) are open; returns how many were made.
+        A serving hub calls it before its first request (`PooledPostgresHubStore.warm_up`)."""
+        target = self.max_size if n is None else min(n, self.max_size)
+        made = []
+        try:
+            while True:
+                with self._cond:
+                    if self._closed or self._open >= target:
+                        break
+                    self._open += 1
+                try:
+                    made.append(self._connect())
+                except BaseException:
+                    with self._cond:
+                        self._open -= 1
+                        self._cond.notify()
+                    raise
+        finally:
+            with self._cond:
+                if self._closed:  # closed meanwhile: these are nobody's
+                    self._open -= len(made)
+                    for conn in made:
+                        _close_quietly(conn)
+                else:
+                    self._idle[:0] = made  # under the warm ones: the newest idle is reused first
+                self._cond.notify_all()
+        return len(made)
+
     def close(self) -> None:
         with self._cond:
             self._closed = True
@@ -161,6 +190,11 @@ class PooledPostgresHubStore(PostgresHubStore):
 
     def _reconnect_if_broken(self) -> None:
         """The pool drops broken connections when they come back and checks idle ones on lease."""
+
+    def warm_up(self) -> int:
+        """Open the whole pool now (kiosk/hub/server.py `ready_to_serve`), so a burst of requests
+        at start does not wait for new backends. Returns how many connections were made."""
+        return self.pool.fill() if self._lease is not None else 0
 
     def close(self) -> None:
         if self._lease is None:
