@@ -174,7 +174,7 @@ async def _run(url: str, tokens: dict[str, str], seconds: float, rate: float, se
                 path, body = "/v1/submissions", {"items": items}
             try:
                 status, data = await asyncio.wait_for(conn.request(path, token, json.dumps(body).encode()), timeout_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 conn.close()
                 report.error("timeout")
                 continue

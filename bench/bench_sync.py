@@ -23,7 +23,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import httpx  # noqa: E402
 
 from figures import emit  # noqa: E402
-from kiosk.hub.server import start_hub_in_thread  # noqa: E402
+from kiosk.hub.server import ready_to_serve, start_hub_in_thread  # noqa: E402
 from kiosk.hub.store import HubItem, open_hub_store  # noqa: E402
 from kiosk.services.crypto import FieldCipher  # noqa: E402
 from kiosk.services.outbox import OutboxStore  # noqa: E402
@@ -58,8 +58,9 @@ def store_rate(tmp: Path, db_url: str, n: int, batch: int) -> float:
 
 
 def _serve_hub(db_url: str, key_file: str, conn) -> None:  # noqa: ANN001 (a Pipe end)
-    """The hub process: serve until told to stop."""
+    """The hub process: serve until told to stop (made ready as `kiosk hub serve` makes it)."""
     with start_hub_in_thread(db_url, {TOKEN: KIOSK}, key_file=key_file, platform=None) as hub:
+        ready_to_serve(hub.app)
         conn.send(hub.url)
         conn.recv()
 

@@ -14,6 +14,8 @@ import uuid
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub_fixtures import KIOSK, OTHER_KIOSK, OTHER_TOKEN, TOKEN, TOKENS, cipher, hub, pg_url, store  # noqa: F401
 from kiosk.hub import demo
@@ -296,6 +298,32 @@ def test_backslash_u0000_text_is_accepted_and_only_a_real_nul_is_refused(hub):
     assert [(x["result"], x.get("reason")) for x in r] == [("accepted", None), ("rejected", "nul_character"),
                                                            ("rejected", "nul_character")]
     assert hub.store.payload(literal["id"], KIOSK) == literal["payload"]
+
+
+_ANY_CHAR = st.sampled_from(["\x00", "\ud800", "\udbff", "\udc00", "\udfff", "\U0001f600", "\\", "u", "张"]) | \
+    st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=())  # NUL and surrogates too
+_TEXT = st.lists(_ANY_CHAR, min_size=1, max_size=6).map("".join)  # st.text never makes a lone surrogate
+_JSONISH = st.recursive(_TEXT | st.integers(),
+                        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3), max_leaves=6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSONISH, st.booleans())
+def test_a_body_that_can_hold_unstorable_text_is_always_walked(value, ascii_only):
+    """The hub walks items for NUL and lone surrogates only when the body has a \\u escape that can
+    make one (`_TEXT_RISK`): every body that decodes to such text must be caught by it."""
+    from kiosk.hub.app import ApiError, _TEXT_RISK, parse_json, text_problem
+
+    try:
+        body = json.dumps({"payload": value}, ensure_ascii=ascii_only).encode("utf-8")
+    except UnicodeEncodeError:  # a raw lone surrogate is not UTF-8: such a body is refused whole (400)
+        return
+    try:
+        parsed = parse_json(body)
+    except ApiError:
+        return
+    if text_problem(parsed["payload"]) is not None:
+        assert _TEXT_RISK.search(body), body
 
 
 def test_a_store_failure_is_one_log_line_and_503(tmp_path, caplog):
