@@ -85,14 +85,15 @@ class ReviewScreen(Screen):
         self._fill()
 
     def _fill(self) -> None:
-        while self.grid.count():
-            item = self.grid.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None:
-                # Detach now, not at the next event loop turn: the last resident's data must be
-                # gone from the screen the moment the session ends.
-                widget.setParent(None)
-                widget.deleteLater()
+        items = (self.grid.itemAt(i) for i in range(self.grid.count()))
+        for widget in [w for item in items if item is not None and (w := item.widget()) is not None]:
+            # removeWidget deletes the layout's item; takeAt would hand it to Python unowned, and
+            # one QWidgetItem per label leaked per visit (issue 20).
+            self.grid.removeWidget(widget)
+            # Detach now, not at the next event loop turn: the last resident's data must be
+            # gone from the screen the moment the session ends.
+            widget.setParent(None)
+            widget.deleteLater()
         for row in range(self.grid.rowCount()):
             self.grid.setRowStretch(row, 0)
         if self._content is None:
