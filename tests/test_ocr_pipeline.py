@@ -103,3 +103,50 @@ def test_low_confidence_and_unreadable_files_are_reported(tmp_path):
     bad = tmp_path / "x.jpg"
     bad.write_bytes(b"\x00garbage")
     assert reader.read(bad).to_json() == {"file": str(bad), "error": "unreadable image (not a file or not a picture)"}
+
+
+def test_fast_preprocessing_matches_numpy_bit_for_bit():
+    """Issue 20 replaced np.max(axis=2) and np.percentile (a sort of every pixel) with channel
+    maxima and histograms; the numbers, and so what the engine sees, must not move."""
+    from kiosk.ocr.preprocess import percentiles_of_counts, percentiles_u8, top_percentile
+
+    rng = np.random.default_rng(20)
+    photo = make_receipt(1002, style="photo").image
+    assert np.array_equal(suppress_stamp(photo), photo.max(axis=2))
+    for gray in (suppress_stamp(photo), rng.integers(0, 256, (37, 53), dtype=np.uint8),
+                 np.full((5, 7), 9, np.uint8)):
+        for qs in ((75,), (90,), (1, 99), (0.2, 99.8), (0, 100), (50,)):
+            want = np.percentile(gray, qs if len(qs) > 1 else qs[0])
+            assert percentiles_u8(gray, *qs) == list(np.atleast_1d(want)), qs
+    coords = rng.integers(0, 400, 5000)
+    counts = np.bincount(coords, minlength=400)
+    assert percentiles_of_counts(counts, 0.2, 99.8, dtype=np.intp) == list(np.percentile(coords, (0.2, 99.8)))
+    for values in (np.abs(rng.normal(0, 30, (300, 400))).astype(np.float32),
+                   rng.integers(0, 3, (40, 40)).astype(np.float32),  # ties across the cut-off
+                   np.zeros((10, 10), np.float32)):
+        for q in (99.5, 99.9, 100, 90):
+            assert top_percentile(values, q) == float(np.percentile(values, q)), q
+
+
+def test_skew_and_crop_are_unchanged_by_the_fast_paths():
+    """estimate_skew's row sums (cv2.reduce) and crop_to_ink's per-row/column counts give what
+    numpy's sums and the array of every ink pixel gave."""
+    import cv2
+
+    from kiosk.ocr.preprocess import crop_to_ink
+
+    flat = suppress_stamp(make_receipt(1008, style="scan").image)
+    tilted = rotate(flat, 12.0)
+    ink = cv2.adaptiveThreshold(tilted, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 25, 15)
+    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    ys, xs = np.nonzero(ink)
+    x0, x1 = np.percentile(xs, (0.2, 99.8)).astype(int)
+    y0, y1 = np.percentile(ys, (0.2, 99.8)).astype(int)
+    h, w = tilted.shape
+    want = tilted[max(0, y0 - 30):min(h, y1 + 30), max(0, x0 - 30):min(w, x1 + 30)]
+    assert np.array_equal(crop_to_ink(tilted), want)
+    for angle in (-12.0, 0.0, 7.4):
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        rotated = cv2.warpAffine(ink, m, (w, h), flags=cv2.INTER_NEAREST)
+        assert (np.var(cv2.reduce(rotated, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S))
+                == np.var(rotated.sum(axis=1, dtype=np.float64)))

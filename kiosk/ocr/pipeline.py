@@ -25,8 +25,8 @@ from kiosk.ocr.checks import ClaimedReceipts, fields_to_review, reconcile, run_c
 from kiosk.ocr.engines import OcrEngine, make_engine
 from kiosk.ocr.extract import FIELD_NAMES, Template, choose_template, extract, load_templates
 from kiosk.ocr.lines import TextBox, group_lines
-from kiosk.ocr.preprocess import (BLURRY_BELOW, SHARP_AT, SOFT_LEVELS, Quality, measure_quality, prepare,
-                                  suppress_stamp)
+from kiosk.ocr.preprocess import (BLURRY_BELOW, SHARP_AT, SOFT_LEVELS, Quality, finish, levels_for,
+                                  measure_quality, straighten, suppress_stamp)
 
 log = logging.getLogger("kiosk.ocr")
 LOW_CONFIDENCE = 0.80
@@ -125,8 +125,10 @@ class ReceiptReader:
     def _read_into(self, result: ReceiptResult, image: np.ndarray) -> None:
         if image.ndim not in (2, 3) or min(image.shape[:2]) < 32:
             raise UserFacingError("OCR_IMAGE", "图片太小或格式不对", "image too small or not a picture")
-        result.quality = measure_quality(suppress_stamp(image))
-        prepared = prepare(image, quality=result.quality)
+        gray = suppress_stamp(image)  # once: the quality, the page and every level stretch start from it
+        result.quality = measure_quality(gray)
+        page = straighten(gray)
+        prepared = finish(page, levels_for(result.quality), result.quality)
         boxes = self.engine.recognize(prepared.image)
         reading = interpret(boxes, self.templates, self.claimed, self.today)
         result.image, result.boxes, result.readings = prepared.image, boxes, 1
@@ -140,7 +142,7 @@ class ReceiptReader:
             if reading.needs_review and BLURRY_BELOW <= result.quality.sharpness < SHARP_AT:
                 # Softly blurred: which stretch keeps the strokes depends on the blur (a box blur
                 # wants half strength, a motion blur none); the checks judge the third reading.
-                soft = prepare(image, quality=result.quality, levels=SOFT_LEVELS)
+                soft = finish(page, SOFT_LEVELS, result.quality)
                 soft_boxes = self.engine.recognize(soft.image)
                 third = interpret(soft_boxes, self.templates, self.claimed, self.today)
                 result.readings = 3
