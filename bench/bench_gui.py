@@ -288,6 +288,37 @@ def scenarios(sync_items: int, why: bool = False) -> tuple[dict[str, float], dic
     return results, baselines
 
 
+def clerk_scenarios(why: bool = False) -> dict[str, float]:
+    """The clerk station (`kiosk run --station clerk`) on its simulated camera and RapidOCR: the
+    longest GUI stall while a receipt is captured and read — the first one (the OCR engine made on
+    the lane, off the GUI thread) and a warm one — until its fields are on screen."""
+    from kiosk.config import load_config
+    from kiosk.stations.clerk import build_clerk_station
+    from kiosk.ui.journey import click
+
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-clerk-") as data:
+        config = load_config(environ={"KIOSK_DATA_DIR": data})
+        station = build_clerk_station(config)
+        try:
+            from kiosk.ui.panel import fix_to_panel
+            fix_to_panel(station.window, SIZE)
+            rec = StallRecorder(why)
+            screen = station.screen
+            results["clerk station shown, camera preview on"] = measure(
+                rec, lambda: screen.capture.isEnabled(), "the camera preview", station.window.show)
+            for name in ("OCR run at the clerk station (first: engine made off the GUI thread)",
+                         "OCR run at the clerk station (engine warm)"):
+                count, seen = len(screen.batch.receipts), screen.frame
+                # the simulated camera turns to the next receipt every 2 s: never the same one twice
+                run_loop_until(lambda s=seen: screen.frame is not s, 10, "the next receipt on the camera")
+                results[name] = measure(rec, lambda n=count: len(screen.batch.receipts) == n + 1 and screen.capture.isEnabled(),
+                                        "the receipt's fields", lambda: click(screen.capture), timeout_s=120)
+        finally:
+            station.close()
+    return results
+
+
 def keyboard_alone(rounds: int = 3) -> tuple[float, float]:
     """The pinyin keyboard made in a window of its own, side by side with the way it was made
     before issue 20 (one synchronous setSource of the same QML in a plain QQuickWidget), each in
@@ -457,6 +488,7 @@ def main() -> int:
     emit("GUI stall: pinyin keyboard made (alone)", sliced, "ms", f"< {STALL_MS:.0f} ms", sliced < STALL_MS, synchronous,
          "same QML in one setSource, as before; median of 3")
     stalls, baselines = scenarios(args.sync_items, args.why)
+    stalls.update(clerk_scenarios(args.why))
     floor = stalls.pop("idle at home (noise floor)", None)
     for name, ms in stalls.items():
         base, label = (baselines[name], "the same page turn, keys made") if name in baselines else \
