@@ -1056,6 +1056,8 @@ def _json_list(values: list) -> str:
 
 
 def _update_by_ids(conn: sqlite3.Connection, ids: list[str], sql: str, params: tuple) -> int:
+    if not ids:
+        return 0
     return conn.execute(sql.format(ids=f"seq IN (SELECT seq FROM submissions WHERE id IN {_IN_LIST})"),
                         (*params, _json_list(ids))).rowcount
 
