@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from kiosk.errors import UserFacingError
+from kiosk.services.heap import return_free_memory
 from kiosk.services.forms import FormSpec, build_payload, id_number_is_valid, prefill, visit_answers
 from kiosk.services.identity import Person
 from kiosk.services.session import ResidentSession
@@ -163,6 +164,8 @@ class KioskController(QObject):
         self.window.reset_mode()  # the next visit starts in the site's default mode
         self.refresh_printer_state()
         self.show(self.window.home)
+        # Once the visit's widgets are deleted (deleteLater, next turns): their pages back to the system.
+        QTimer.singleShot(1000, return_free_memory)
 
     # -- technician mode (hidden gesture: five taps on the title within 3 s, then the PIN) -----
     def on_title_tapped(self) -> None:
