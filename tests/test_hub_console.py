@@ -139,6 +139,22 @@ def test_login_sets_a_strict_http_only_cookie_and_bad_logins_are_refused(hub):
     assert page.status_code == 303 and page.headers["location"].startswith("/console/login")
 
 
+def test_console_responses_carry_the_security_headers_and_kiosk_calls_do_not_pay_for_them(hub):
+    client, _ = staff_client(hub, "bureau")
+    for path in ("/console/fleet", "/api/fleet", "/console/login"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"], path
+        assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff", path
+        assert r.headers["cache-control"] == "no-store", path  # staff pages hold personal data
+    css = client.get("/static/hall.css")
+    assert css.status_code == 200 and css.headers["x-content-type-options"] == "nosniff"
+    assert css.headers.get("cache-control") != "no-store"  # static files may be cached
+    with kiosk_client(hub, "EAST-1") as k:
+        r = k.post("/v1/submissions", json={"items": []})
+    assert "content-security-policy" not in r.headers  # the kiosk's API is not a page
+
+
 def test_state_changes_need_the_csrf_token_or_a_same_origin_json_request(hub):
     created = dt.datetime(2026, 11, 2, 9, 0, tzinfo=CST)
     item = application("enrol", created)
