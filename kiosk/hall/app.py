@@ -59,6 +59,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk.hall import auth
+from kiosk.hall.security_headers import SecurityHeaders
 from kiosk.hall.service import (OUTCOME_LABELS, RATING_LABELS, RATING_TAGS, TAGGED_SCORES, HallError, HallService,
                                 ticket_view)
 from kiosk.hall.store import Session
@@ -72,13 +73,6 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 UUID_CHARS = set("0123456789abcdef-")
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none';"
-                               " frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
 
 
 def _templates() -> Environment:
@@ -125,14 +119,7 @@ def create_app(service: HallService, tokens: dict[str, str], rules: auth.Session
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     # -- plumbing -----------------------------------------------------------------------------
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders, cacheable=("/static/",))
 
     @app.exception_handler(HallError)
     async def _hall_error(request: Request, exc: HallError) -> JSONResponse:

@@ -52,10 +52,9 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk.hall import auth
+from kiosk.hall.security_headers import SecurityHeaders
 from kiosk.hub.app import ApiError, text_problem
 from kiosk.hub.console import export, followups as fu
 from kiosk.hub.console.series import BUCKETS, figure_series
@@ -63,33 +62,6 @@ from kiosk.hub.console.store import STATE_LABELS, STATES, ConsoleStore, StaffSes
 from kiosk.hub.store import HubStore
 
 HERE = Path(__file__).resolve().parent
-
-
-class ConsoleHeaders:
-    """The security headers (and no-store) on the console's pages, APIs and static files. Plain
-    ASGI: as `@app.middleware("http")` (Starlette's BaseHTTPMiddleware) it wrapped every request
-    the hub serves, kiosks' sync posts and heartbeats included, ~1.2 ms of CPU each (issue 20)."""
-
-    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
-        self.app, self.headers = app, headers
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path.startswith(("/console", "/api/", "/static/")):
-            await self.app(scope, receive, send)
-            return
-        no_store = not path.startswith(("/console/static/", "/static/"))
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for k, v in self.headers.items():
-                    headers.setdefault(k, v)
-                if no_store:
-                    headers.setdefault("Cache-Control", "no-store")
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 SESSION_COOKIE = "console_session"  # not the hall's name: hall and hub may share a host name
 LOGIN_CSRF_COOKIE = "console_login_csrf"
 DEVICE_LABELS = {"idcard": "身份证读卡器", "sscard": "社保卡读卡器", "printer": "凭条打印机", "qrscan": "扫码器",
@@ -173,7 +145,7 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
                   read_json: Callable[[Request, int], Any], validate: Callable[[type[BaseModel], Any], Any],
                   login_failures: Any, options: ConsoleOptions | None = None) -> ConsoleStore:
     """Add the console's routes to the hub app; returns the ConsoleStore (tests use it)."""
-    from kiosk.hall.app import HERE as HALL_HERE, SECURITY_HEADERS, theme_css
+    from kiosk.hall.app import HERE as HALL_HERE, theme_css
     from kiosk.hall.service import application_view
     from kiosk.hub.console.facts import local_day
 
@@ -206,7 +178,7 @@ def mount_console(app: FastAPI, store: HubStore, authenticate: Callable[[Request
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
     app.mount("/static", StaticFiles(directory=HALL_HERE / "static"), name="hall-static")  # hall.css, shared
 
-    app.add_middleware(ConsoleHeaders, headers=SECURITY_HEADERS)
+    app.add_middleware(SecurityHeaders, paths=("/console", "/api/", "/static/"), cacheable=("/console/static/", "/static/"))
 
     def address(request: Request) -> str:
         return request.client.host if request.client else "unknown"
