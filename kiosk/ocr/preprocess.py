@@ -166,8 +166,14 @@ def flatten_background(gray: np.ndarray, black: int = 50, white: int = 215) -> n
     paper = cv2.dilate(small, np.ones((7, 7), np.uint8))  # a max filter wider than a glyph
     paper = cv2.GaussianBlur(paper, (0, 0), 3)
     paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    norm = gray.astype(np.float32) * 255.0 / np.maximum(paper, 1.0)
-    return ((norm - black) * (255.0 / (white - black))).clip(0, 255).astype(np.uint8)
+    # gray * 255 / max(paper, 1), then (· - black) * 255 / (white - black), clipped: the same
+    # float32 steps in place, without a full-size temporary for each
+    norm = gray.astype(np.float32)
+    norm *= 255.0
+    norm /= np.maximum(paper, 1.0, out=paper)
+    norm -= black
+    norm *= 255.0 / (white - black)
+    return np.clip(norm, 0, 255, out=norm).astype(np.uint8)
 
 
 def order_corners(pts: np.ndarray) -> np.ndarray:
