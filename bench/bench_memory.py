@@ -4,11 +4,11 @@ warm OCR engine at the clerk station.
 A kiosk runs for weeks, so what matters is not one reading but the slope once caches are warm.
 After a warm-up (glyphs, styles, SQLite pages, the simulators' bounded records fill), RSS is read
 every few journeys with the kiosk idle on home for a moment, as between residents (the event
-loop runs: deferred deletes, and the free heap pages handed back after sign-out), and a
-least-squares line is fitted over the measured journeys and over their later half. Growth is
-steady when the later half still climbs by STEADY_KIB_PER_JOURNEY or more; the table's figure
-is RSS carried to 1,000 journeys along the steeper of the two lines, and says which it is. RSS
-read right after each journey, before idling, is printed too.
+loop runs: deferred deletes, and the free heap pages handed back after sign-out), and a line is
+fitted (Theil-Sen: robust to RSS's steps) over the measured journeys and over their later half.
+Growth is steady when the later half still climbs by STEADY_KIB_PER_JOURNEY or more; the table's
+figure is RSS carried to 1,000 journeys along the steeper of the two lines, and says which it
+is. RSS read right after each journey, before idling, is printed too.
 
 The hub is away (as when the network is down), so the outbox backlog grows by one submission per
 journey and every retry claims a longer batch: that path is part of what is measured. SQLite's
@@ -107,14 +107,14 @@ def settle(shell, seconds: float = 1.2) -> tuple[float, float]:
 
 
 def fit(points: list[tuple[int, float]]) -> float:
-    """Least-squares slope of (journey, MiB) points, MiB per journey."""
-    n = len(points)
-    if n < 2:
+    """Slope of (journey, MiB) points in MiB per journey: the median of the slopes between every
+    two points (Theil-Sen). RSS moves in steps (a 1 MiB Python arena given back or taken, free
+    heap pages returned), and one such step must not tilt the line as it tilts least squares."""
+    slopes = sorted((y2 - y1) / (x2 - x1) for i, (x1, y1) in enumerate(points) for x2, y2 in points[i + 1:] if x2 != x1)
+    if not slopes:
         return 0.0
-    mx = sum(x for x, _ in points) / n
-    my = sum(y for _, y in points) / n
-    sxx = sum((x - mx) ** 2 for x, _ in points)
-    return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else 0.0
+    mid = len(slopes) // 2
+    return slopes[mid] if len(slopes) % 2 else (slopes[mid - 1] + slopes[mid]) / 2
 
 
 def main() -> None:
