@@ -1,7 +1,7 @@
 """The clerk station: the 零星报销 scan station as its own window, on the configured devices.
 
 `build_clerk_station(config)` wires the camera (config.devices.camera), the warm OCR reader
-(config.ocr.engine), the outbox and the claimed-receipts register into a `ClerkStationScreen`;
+(config.ocr.engine, in its own process), the outbox and the claimed-receipts register into a `ClerkStationScreen`;
 `run_clerk_station(config)` shows it and runs the Qt event loop (`kiosk run --station clerk`).
 """
 from __future__ import annotations
@@ -58,7 +58,7 @@ class ClerkStation:
 def build_clerk_station(config: Config) -> ClerkStation:
     from drivers.camera import open_camera
     from kiosk.ocr.checks import SqliteClaimedReceipts
-    from kiosk.ocr.pipeline import ReceiptReader
+    from kiosk.ocr.worker import OcrProcess
     from kiosk.services.submissions import open_outbox
 
     qt_application()
@@ -75,13 +75,18 @@ def build_clerk_station(config: Config) -> ClerkStation:
             raise CameraDisabled()
         return open_camera(camera_cfg.source, config.resolve(camera_cfg.sim_folder))
 
-    capture = ReceiptCapture(lanes, camera_factory, lambda: ReceiptReader(config.ocr.engine, claimed=claimed))
+    # The engine runs in its own process (kiosk/ocr/worker.py), started now so it is warm by the
+    # first capture: in a thread its native set-up and parts of each reading held the GIL and the
+    # GUI thread waited (issue 20).
+    reader = OcrProcess(config.ocr.engine, claimed_path=config.data_dir / CLAIMED_DB)
+    reader.start()
+    capture = ReceiptCapture(lanes, camera_factory, lambda: reader)
     screen = ClerkStationScreen(
         Metrics(config.display.dpi), lanes, capture, outbox, config.kiosk.id, claimed,
         preview_ms=SIM_PREVIEW_MS if simulated else LIVE_PREVIEW_MS,
     )
     window = ClerkWindow(screen, config.display.font_family, config.display.theme)
-    return ClerkStation(window, screen, lanes, [claimed, outbox])
+    return ClerkStation(window, screen, lanes, [claimed, outbox, reader])
 
 
 def attach_card_readers(station: ClerkStation, config: Config) -> None:

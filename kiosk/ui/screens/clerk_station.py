@@ -11,12 +11,12 @@ import logging
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
-from kiosk.devices.receipt_capture import ReceiptCapture
+from kiosk.devices.receipt_capture import ReceiptCapture, bgr_qimage, receipt_picture
 from kiosk.devices.tasks import user_error
 from kiosk.errors import UserFacingError
 from kiosk.ocr.checks import CHECK_FIELDS, ClaimedReceipts
@@ -122,29 +122,6 @@ def field_problems(receipt: ClaimReceipt, name: str) -> list[str]:
     return keys
 
 
-def _to_qimage(image: np.ndarray) -> QImage:
-    image = np.ascontiguousarray(image)
-    h, w = image.shape[:2]
-    if image.ndim == 2:
-        return QImage(image.data, w, h, image.strides[0], QImage.Format.Format_Grayscale8).copy()
-    return QImage(image.data, w, h, image.strides[0], QImage.Format.Format_BGR888).copy()
-
-
-def receipt_pixmap(result: ReceiptResult, size: QSize, pen_colour: str) -> QPixmap:
-    """The image OCR saw with its recognised text boxes, scaled into `size`."""
-    if result.image is None:
-        return QPixmap()
-    pixmap = QPixmap.fromImage(_to_qimage(result.image))
-    painter = QPainter(pixmap)
-    pen = QPen(QColor(pen_colour))
-    pen.setWidth(max(2, pixmap.width() // 400))
-    painter.setPen(pen)
-    for box in result.boxes:
-        painter.drawPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in box.box]))
-    painter.end()
-    return pixmap.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-
-
 class ImageView(QLabel):
     """A picture that rescales with its box and never pushes the layout around."""
 
@@ -185,13 +162,15 @@ class ClerkStationScreen(Screen):
     submitted = Signal(object)  # OutboxEntry, after the outbox committed
 
     def __init__(self, metrics: Metrics, lanes: Any, capture: ReceiptCapture, outbox: Any, kiosk_id: str,
-                 claimed: ClaimedReceipts | None, *, preview_ms: int = 500, box_colour: str = "#0A4F9C",
+                 claimed: ClaimedReceipts | None, *, preview_ms: int = 500,
                  today: Any = None) -> None:
         """`lanes`: the submit's "outbox" lane; `capture`: camera and OCR (their own lane)."""
         super().__init__(metrics)
         self.lanes, self.capture_service = lanes, capture
         self.outbox, self.kiosk_id, self.claimed, self.today = outbox, kiosk_id, claimed, today
-        self.box_colour = box_colour
+        # Each receipt's picture, made on the capture lane with its reading (keyed by id(): the
+        # batch keeps the receipt alive, and entries for removed receipts are dropped on select).
+        self._pictures: dict[int, QPixmap] = {}
         self._preview_ms = preview_ms
         self.batch = ClaimBatch(claimed, today)
         self.submission_id = outbox.new_submission_id()
@@ -409,7 +388,7 @@ class ClerkStationScreen(Screen):
         if self._closed:
             return
         self.frame = frame
-        self.preview.show_pixmap(QPixmap.fromImage(_to_qimage(small)))
+        self.preview.show_pixmap(QPixmap.fromImage(bgr_qimage(small)))
         if not self._camera_ok:
             self._camera_ok, self._camera_message = True, tr("clerk.camera_ok")
             self.timer.setInterval(self._preview_ms)
@@ -440,16 +419,18 @@ class ClerkStationScreen(Screen):
         self._show_camera_status()
         self.capture_service.read(frame, f"capture-{len(self.batch.receipts) + 1}")
 
-    def _on_read(self, result: ReceiptResult) -> None:
+    def _on_read(self, result: ReceiptResult, picture: QImage | None = None) -> None:
         self._reading = False
         self.capture.setText(tr("clerk.capture"))
         if self._closed:
             return
         try:
-            self.batch.add(result, original=self._read_frame)  # the photo travels with the claim (issue 19)
+            receipt = self.batch.add(result, original=self._read_frame)  # the photo travels with the claim (issue 19)
         except ReimbursementError as exc:
             self._ocr_message = f"{WARN} " + exc.message(language())
         else:
+            if picture is not None:
+                self._pictures[id(receipt)] = QPixmap.fromImage(picture)
             self._ocr_message = ""
             self.select(len(self.batch.receipts) - 1)
         self._show_camera_status()
@@ -468,11 +449,17 @@ class ClerkStationScreen(Screen):
         receipt = self._receipt()
         for name, edit in self.edits.items():
             edit.setText("" if receipt is None else (receipt.fields.get(name) or ""))
-        if receipt is None:
-            self.recognised.show_pixmap(None)
-        else:
-            self.recognised.show_pixmap(receipt_pixmap(receipt.result, QSize(1600, 1600), self.box_colour))
+        self._pictures = {id(r): p for r in self.batch.receipts if (p := self._pictures.get(id(r))) is not None}
+        self.recognised.show_pixmap(None if receipt is None else self._picture(receipt))
         self._refresh()
+
+    def _picture(self, receipt: ClaimReceipt) -> QPixmap | None:
+        if id(receipt) not in self._pictures:  # a reading that came without one: made here, once
+            picture = receipt_picture(receipt.result, pen_colour=self.capture_service.box_colour)
+            if picture is None:
+                return None
+            self._pictures[id(receipt)] = QPixmap.fromImage(picture)
+        return self._pictures[id(receipt)]
 
     def _receipt(self) -> ClaimReceipt | None:
         if self.selected is None or self.selected >= len(self.batch.receipts):
