@@ -174,7 +174,9 @@ def scenarios(sync_items: int, why: bool = False) -> tuple[dict[str, float], dic
         hub = start_hub_in_thread(str(Path(data) / "hub.sqlite3"), {"bench-token": config.kiosk.id},
                                   key_file=Path(data) / "hub-keys" / "hub.key")
         devices = dataclasses.replace(config.devices, sscard=dataclasses.replace(config.devices.sscard, enabled=False))
+        # The panel is SIZE, as the kiosk's own config says it (the window is painted ahead at it).
         config = dataclasses.replace(config, devices=devices,
+                                     display=dataclasses.replace(config.display, width=SIZE[0], height=SIZE[1]),
                                      hub=dataclasses.replace(config.hub, url=hub.url, token="bench-token"))
         results.update(startup_pieces(config))
         shell = KioskShell(config)
@@ -437,7 +439,8 @@ from kiosk.ui.panel import fix_to_panel
 data = tempfile.mkdtemp()
 config = load_config(environ={"KIOSK_DATA_DIR": data})
 devices = dataclasses.replace(config.devices, sscard=dataclasses.replace(config.devices.sscard, enabled=False))
-shell = KioskShell(dataclasses.replace(config, devices=devices))
+display = dataclasses.replace(config.display, width=%d, height=%d)
+shell = KioskShell(dataclasses.replace(config, devices=devices, display=display))
 home = shell.window.current
 class F(QObject):
     def eventFilter(self, o, e):
@@ -447,7 +450,7 @@ class F(QObject):
 f = F(); home.installEventFilter(f)
 fix_to_panel(shell.window, (%d, %d)); shell.window.show(); shell.app.exec()
 shell.close()
-""" % SIZE
+""" % (SIZE + SIZE)
 
 
 def cold_start(script: str) -> float:

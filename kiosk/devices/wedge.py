@@ -28,7 +28,8 @@ class KeyboardWedgeFilter(QObject):
         self._last_seen: tuple[int, int, str] | None = None
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
-        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent) or event.isAutoRepeat():
+        # type() first: every event of every widget passes here, and all but key events leave at once.
+        if type(event) is not QKeyEvent or event.type() != QEvent.Type.KeyPress or event.isAutoRepeat():
             return False
         # An ignored key event travels up to the parent and passes the filter again: count it once.
         seen = (event.timestamp(), event.key(), event.text())

@@ -21,13 +21,18 @@ from kiosk.ui.controller import KioskController
 from kiosk.ui.i18n import set_language
 from kiosk.ui.lockdown import NoContextMenus
 from kiosk.ui.main_window import MainWindow
-from kiosk.ui.panel import screen_dpi, show_on_panel
+from kiosk.ui.panel import paint_ahead, screen_dpi, show_on_panel
 from kiosk.ui.widgets.idle import IdleWatcher
 from kiosk.stations.qt import qt_application, quit_on_signals, resolve_qt_types
 
 log = logging.getLogger(__name__)
 
 SYNC_START_FALLBACK_MS = 3000  # sync starts by then even if home is never painted
+# Sync starts this long after home's first paint: after the first frame and the keyboard's
+# warm-up steps, with the window idle, so its thread's Python (httpx's import) does not take the
+# GIL turn by turn from a GUI thread that is painting (issue 20).
+SYNC_START_AFTER_PAINT_MS = 500
+WARM_UP_AFTER_PAINT_MS = 50
 
 
 def make_voice(config: Config) -> VoicePlayer:
@@ -106,11 +111,14 @@ class KioskShell:
                         for name, source in self.runtime.device_sources.items()]
         for thread in self.threads:
             thread.start()
+        paint_ahead(self.window, config.kiosk.fullscreen, self.panel_size)
         # Sync's first round imports httpx and builds its TLS context (~0.2 s of Python on a thread
         # of its own): begun while the window is being built and painted, it took the GIL from the
         # GUI thread for most of that time (home 110–200 ms late on two cores, issue 20). It starts
-        # once home is painted; a window never painted (no display attached) starts it anyway.
-        self._sync_after_paint = AfterFirstPaint(self.window.home, self._start_sync)
+        # once home is painted and the window has settled; a window never painted (no display
+        # attached) starts it anyway.
+        self._sync_after_paint = AfterFirstPaint(
+            self.window.home, lambda: QTimer.singleShot(SYNC_START_AFTER_PAINT_MS, self._start_sync))
         QTimer.singleShot(SYNC_START_FALLBACK_MS, self._start_sync)
 
     def _start_sync(self) -> None:
@@ -132,7 +140,8 @@ class KioskShell:
     def warm_up_after_paint(self) -> None:
         """Once home is painted: the pinyin keyboard's module and QML (so its first show only
         makes its keys). `exec` does this; so does a benchmark that shows the window itself."""
-        self._warm = AfterFirstPaint(self.window.home, _warm_up_keyboard)
+        # A few frames later, not in the same pass of the event loop as the first frame.
+        self._warm = AfterFirstPaint(self.window.home, lambda: QTimer.singleShot(WARM_UP_AFTER_PAINT_MS, _warm_up_keyboard))
 
     def show(self) -> None:
         show_on_panel(self.window, self.config.kiosk.fullscreen, self.panel_size)

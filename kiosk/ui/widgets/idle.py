@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QTabletEvent, QTouchEvent
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.ui.i18n import tr
@@ -11,6 +12,10 @@ from kiosk.ui.i18n import tr
 ACTIVITY_EVENTS = {
     QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress, QEvent.Type.TabletPress,
 }
+# The Python classes those events arrive as. An app-wide filter sees every event of every widget
+# (~1,500 while the window is first shown); most are paints and layouts, turned away by one set
+# lookup on their class before the slower enum of event.type() is made (issue 20).
+ACTIVITY_CLASSES = frozenset({QMouseEvent, QTouchEvent, QKeyEvent, QTabletEvent})
 
 
 class IdleWatcher(QObject):
@@ -44,7 +49,7 @@ class IdleWatcher(QObject):
             self.resumed.emit()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
-        if event.type() in ACTIVITY_EVENTS and not self._warning:
+        if type(event) in ACTIVITY_CLASSES and event.type() in ACTIVITY_EVENTS and not self._warning:
             self.touch()
         return False
 
