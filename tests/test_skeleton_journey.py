@@ -56,6 +56,9 @@ def test_resident_journey_end_to_end(kiosk) -> None:
     assert ticket.qr_payloads == [shell.controller.last_ticket.ticket.ticket_id]
     assert ticket.cut
     assert window.done.number.text() == number
+    # Beside it, the picture of what was printed (decoded on the printer lane, shown scaled).
+    assert window.done.preview.ticket is not None and not window.done.preview.ticket.isNull()
+    assert window.done.preview.ticket.height() > window.done.preview.ticket.width()  # a slip of paper
 
     # The outbox row, committed before the screen said 提交成功, then acknowledged by the hub.
     wait_until(lambda: shell.runtime.outbox.get(submission_id).state == "acked", 20, "the hub to acknowledge")

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QImage
 
 from kiosk.errors import UserFacingError
 from kiosk.services.heap import return_free_memory
@@ -260,14 +261,16 @@ class KioskController(QObject):
             return
         self.session.identify(person)
         self.window.set_person_greeting(person.masked_name())
-        if self.session.is_elderly:
-            self.window.set_elderly(True)  # 长辈版 automatically for elderly residents; they can switch it off
         self.window.identify.show_person(person, self.session.priority_reason is not None)
         self.window.home.show_person(person.masked_name(), self.session.priority_reason is not None)
         if self.idle is not None:
             self.idle.arm(True)
         if self.window.current is self.window.home or on_guide:
             self.show(self.window.identify)
+        if self.session.is_elderly:
+            # 长辈版 automatically for elderly residents; they can switch it off. Once identify is on
+            # show: only the screen on show is restyled now (home, left behind, when next shown).
+            self.window.set_elderly(True)
 
     def show_card_problem(self, key: str, **values: str) -> None:
         """A card that could not be used says why on the identify screen — also when it was placed
@@ -408,13 +411,20 @@ class KioskController(QObject):
         self.done_view.printing, self.done_view.print_error = True, ""
         self.window.done.update_view(self.done_view)
         ticket = self.last_ticket
-        self.lanes.run("printer", lambda: self.backend.print_ticket(ticket), self.for_this_visit(self.on_printed))
 
-    def on_printed(self, result: Any) -> None:
+        def work() -> tuple[Any, QImage | None]:
+            result = self.backend.print_ticket(ticket)
+            # The preview decoded here, on the printer lane (a QImage may be made on any thread):
+            # decoding its PNG took the GUI thread ~29 ms (issue 20).
+            return result, (QImage.fromData(result.preview_png) if result.preview_png else None)
+
+        self.lanes.run("printer", work, self.for_this_visit(lambda done: self.on_printed(*done)))
+
+    def on_printed(self, result: Any, preview: QImage | None = None) -> None:
         self.done_view.printing = False
         self.done_view.print_error = "" if result.ok else (result.message_zh if language() == "zh_CN" else result.message_en)
         self.window.done.update_view(self.done_view)
-        self.window.done.show_preview(result.preview_png)
+        self.window.done.show_preview(preview if preview is not None else result.preview_png)
         if result.printer_state != "unknown":
             self.window.status.set_device("printer", result.printer_state)
         elif result.ok:

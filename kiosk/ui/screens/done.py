@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap, QResizeEvent
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (QBoxLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
                                QVBoxLayout, QWidget)
 
@@ -83,9 +83,12 @@ class TicketPreview(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.ticket: QPixmap | None = None
 
-    def show_png(self, png: bytes | None) -> None:
+    def show_png(self, png: bytes | QImage | None) -> None:
+        """The ticket's picture: PNG bytes, or a QImage already decoded off the GUI thread."""
         self.ticket = None
-        if png:
+        if isinstance(png, QImage):
+            self.ticket = QPixmap.fromImage(png)
+        elif png:
             self.ticket = QPixmap()
             self.ticket.loadFromData(png)
         self._fit()
@@ -208,7 +211,7 @@ class DoneScreen(Screen):
         self.view = view
         self.retranslate()
 
-    def show_preview(self, png: bytes | None) -> None:
+    def show_preview(self, png: bytes | QImage | None) -> None:
         self.preview.show_png(png)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
