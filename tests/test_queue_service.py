@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, strategies as st
 
 from kiosk.config import QueueSection
-from kiosk.services.queue import QueueService, announcement_text, calling_order
+from kiosk.services.queue import QueueService, announcement_text, calling_order, place_in_calling_order
 
 
 class Clock:
@@ -99,6 +100,35 @@ def test_people_ahead_and_wait_follow_calling_order(queue):
     assert queue.people_ahead(other_band) == 0
     queue.call_next(1)
     assert queue.people_ahead(b) == 1
+
+
+@given(pattern=st.text("PN", max_size=40), ratio=st.tuples(st.integers(1, 4), st.integers(1, 4)), slot=st.integers(0, 20))
+def test_place_from_counts_is_where_calling_order_puts_each_ticket(pattern, ratio, slot):
+    tickets = _tickets(pattern)
+    order = calling_order(list(tickets), ratio, slot)
+    for ticket in tickets:
+        before = sum(t.priority == ticket.priority for t in tickets[:int(ticket.ticket_id)])
+        place = place_in_calling_order(ticket.priority, before, pattern.count("P"), pattern.count("N"), ratio, slot)
+        assert place == order.index(ticket)
+
+
+def test_people_ahead_reads_no_list_of_everyone_waiting(queue):
+    """Issue 20: a ticket is printed with its people ahead, worked out twice; with the whole
+    waiting list read as tickets each time, a kiosk whose queue grew (the day's unserved
+    residents) allocated ~1 KiB more per person waiting at every ticket."""
+    import tracemalloc
+
+    for n in range(600):
+        queue.issue("S", "待遇报销", "B", "elderly" if n % 5 == 0 else None)
+    last = queue.issue("S", "待遇报销", "B", None)
+    tracemalloc.start()
+    try:
+        ahead = queue.people_ahead(last)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert ahead == 600
+    assert peak < 32 * 1024, f"people_ahead allocated {peak / 1024:.0f} KiB with 600 waiting"
 
 
 def test_counter_actions_and_lobby_display(queue, clock):

@@ -10,7 +10,7 @@ from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from kiosk.config import QueueSection
-from kiosk.services.queue import QueueService
+from kiosk.services.queue import QueueService, calling_order
 
 BANDS = ("A", "B")
 SERVICES = {"A": "SB01", "B": "BX02"}
@@ -111,6 +111,13 @@ class QueueMachine(RuleBasedStateMachine):
     def serials_are_gap_free(self):
         for serials in self.issued.values():
             assert serials == list(range(1, len(serials) + 1))
+
+    @invariant()
+    def people_ahead_follows_the_calling_order(self):
+        fresh = [self.queue.get(t.ticket_id) for t in self.waiting]  # as now (a transfer changed its band)
+        for band in BANDS:
+            order = calling_order([t for t in fresh if t.queue_band == band], RATIO, self.slot)
+            assert [self.queue.people_ahead(t) for t in order] == list(range(len(order)))
 
     @invariant()
     def waiting_matches_model(self):

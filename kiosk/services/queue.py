@@ -7,7 +7,8 @@ never reissues a number and two processes never share one.
 
 Calling order: priority and normal tickets alternate by `priority_ratio` [p, n] — p priority
 calls, then n normal calls, cycling; an empty class yields its slot to the other; FIFO within a
-class. `people_ahead` replays that rule over today's waiting tickets of the same band.
+class. `people_ahead` replays that rule over today's waiting tickets of the same band, from their
+counts alone (`place_in_calling_order`): a ticket printed while hundreds wait reads no rows.
 A failed print keeps the ticket and its number (print_state "failed", listed for reprint).
 
 Schema v2 (the hall, issue 17): a ticket may carry the submission it was issued for (one ticket
@@ -207,6 +208,27 @@ def calling_order(waiting: list[Ticket], ratio: tuple[int, int], slot: int) -> l
     return order
 
 
+def place_in_calling_order(priority: bool, before: int, priority_waiting: int, normal_waiting: int,
+                           ratio: tuple[int, int], slot: int) -> int:
+    """Where `calling_order` puts a ticket of the given class that has `before` tickets of its own
+    class ahead of it in issue order, among `priority_waiting` + `normal_waiting` tickets: how many
+    are called before it. The same rule from counts alone, so no ticket list is read (issue 20:
+    the list of everyone waiting, read twice for every ticket printed, grew with the queue). Pure."""
+    p, n = ratio
+    left = {True: priority_waiting, False: normal_waiting}
+    called = 0
+    while True:
+        want_priority = (slot % (p + n)) < p
+        takes_priority = (want_priority and left[True] > 0) or left[False] == 0
+        if takes_priority == priority:
+            if before == 0:
+                return called
+            before -= 1
+        left[takes_priority] -= 1
+        called += 1
+        slot += 1
+
+
 class QueueService:
     def __init__(self, db_path: Path, queue_config: QueueSection, elderly_age: int,
                  clock: Callable[[], datetime] = datetime.now) -> None:
@@ -374,15 +396,22 @@ class QueueService:
 
     def people_ahead(self, ticket: Ticket) -> int:
         """Waiting tickets of the same band that the calling rule puts before this one."""
+        band = ticket.queue_band
         with self._lock:
             day = self._today()
-            band_waiting = [t for t in self._waiting_rows(day) if t.queue_band == ticket.queue_band]
+            row = self._db.execute("SELECT seq, priority_reason IS NOT NULL FROM tickets WHERE ticket_id = ? AND day = ?"
+                                   " AND state = 'waiting' AND COALESCE(route_band, band) = ?",
+                                   (ticket.ticket_id, day, band)).fetchone()
+            if row is None:
+                return 0  # already called or from another day: nobody ahead
+            seq, priority = row[0], bool(row[1])
+            priority_waiting, normal_waiting, before = self._db.execute(
+                "SELECT COALESCE(SUM(priority_reason IS NOT NULL), 0), COALESCE(SUM(priority_reason IS NULL), 0),"
+                " COALESCE(SUM(seq < ? AND (priority_reason IS NOT NULL) = ?), 0) FROM tickets"
+                " WHERE day = ? AND state = 'waiting' AND COALESCE(route_band, band) = ?",
+                (seq, priority, day, band)).fetchone()
             slot = self._slot(day)
-        order = calling_order(band_waiting, self.ratio, slot)
-        for index, t in enumerate(order):
-            if t.ticket_id == ticket.ticket_id:
-                return index
-        return 0  # already called or from another day: nobody ahead
+        return place_in_calling_order(priority, before, priority_waiting, normal_waiting, self.ratio, slot)
 
     def estimated_wait_min(self, ticket: Ticket) -> int:
         per_ticket = float(self.config.minutes_per_ticket.get(ticket.band, 5.0))
