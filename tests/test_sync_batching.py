@@ -93,3 +93,43 @@ def test_a_string_that_is_not_unicode_still_reaches_the_hub_for_its_verdict():
     entry = OutboxEntry(1, "0b0b0b0b-0000-4000-8000-000000000000", "enrol", "submission", KIOSK, "sending",
                         1.7e9, 1.7e9, 1, payload={"name": "\ud800张"})
     assert json.loads(entry.wire_json()) == entry.to_wire()
+
+
+def claims_seen(store) -> list[int]:
+    """The rows each claim of `store` took (the first claim and every prepared one), in order."""
+    seen: list[int] = []
+    claim = store.ack_and_claim
+
+    def counted(acked_ids, limit):
+        result = claim(acked_ids, limit)
+        seen.append(len(result.entries))
+        return result
+    store.ack_and_claim = counted
+    return seen
+
+
+def test_a_retry_while_the_hub_is_away_claims_one_batch_not_two(store):
+    """Issue 20: the pipelined drain claimed (decrypted, encoded) the next batch while the first
+    was posted; with the hub away that batch was unclaimed untried at every retry, and it grew
+    with the backlog up to a second full batch of heap."""
+    ids = fill(store, 25, 10)
+    seen = claims_seen(store)
+
+    def away(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused")
+    report = Syncer(store, HubClient("http://hub.test", TOKEN, 2, transport=httpx.MockTransport(away)), batch_size=10).drain()
+    assert "ConnectError" in (report.error or "")
+    assert seen == [10]
+    assert [store.get(i).attempts for i in ids] == [1] * 10 + [0] * 15
+    assert store.status().pending == 25
+
+
+def test_once_the_hub_answers_the_next_batch_is_prepared_while_one_is_posted(store):
+    fill(store, 25, 10)
+    seen = claims_seen(store)
+    bodies: list[bytes] = []
+    report = Syncer(store, counting_client(bodies, fail_on=2), batch_size=10).drain()
+    assert report.acked == 10 and report.error
+    assert seen[:2] == [10, 10] and len(seen) == 3  # a third claimed beside the second's post, given back untried
+    status = store.status()
+    assert (status.acked, status.pending, status.sending) == (10, 15, 0)

@@ -506,7 +506,11 @@ class Syncer:
         the kiosk's commit and decryption run beside the hub's work instead of between requests.
         Acks are still written only after the 2xx that names them; a prepared batch the hub's
         trouble stopped goes back untried (`unclaim`); a crash leaves rows `sending`, released at
-        the next start and answered `duplicate` by the hub if they had arrived."""
+        the next start and answered `duplicate` by the hub if they had arrived.
+
+        The pipeline starts once the hub has answered: until then nothing is prepared, so a retry
+        while the hub is away claims and decrypts one batch, not two (issue 20: with a backlog the
+        second batch was a growing heap peak at every retry, unclaimed again untried)."""
         total = SyncReport()
         acks: list[str] = []  # taken by the hub, not yet recorded
         claim: Claim | None = self.store.claim_batch(self.batch_size)
@@ -514,6 +518,7 @@ class Syncer:
         prepared: Future[tuple[Claim, list[list[Encoded]]]] | None = None
         handed: list[str] = []  # the acks `prepared` records
         batches = 0
+        hub_answered = False
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-claim") as pool:
             try:
                 while claim is not None and batches < max_batches:
@@ -524,12 +529,20 @@ class Syncer:
                         chunks = None
                         continue
                     handed, acks = acks, []
-                    prepared = pool.submit(self._prepare, handed, self.batch_size if batches < max_batches else 0)
-                    report = self._post_claim(claim, acks, chunks)
+                    limit = self.batch_size if batches < max_batches else 0
+                    if hub_answered:
+                        prepared = pool.submit(self._prepare, handed, limit)
+                    posting, claim = claim, None  # the post acks or releases its rows, whatever happens
+                    report = self._post_claim(posting, acks, chunks)
                     total = total + report
+                    if prepared is None:  # the first batch: the next is claimed only once the hub took it
+                        if report.error:
+                            break
+                        prepared = pool.submit(self._prepare, handed, limit)
                     (claim, chunks), prepared, handed = prepared.result(), None, []
                     if report.error:
                         break
+                    hub_answered = True
             finally:
                 try:
                     if prepared is not None:  # interrupted while the next claim was being prepared
