@@ -254,7 +254,7 @@ class KioskBackend:
         import tempfile
 
         from drivers.printer.a4 import open_a4_printer
-        from kiosk.devices.certificate_pdf import render_certificate
+        from kiosk.devices.certificate_pdf import render_certificate_apart
         from kiosk.services.certificate import certificate_content
 
         section = self.config.devices.a4printer
@@ -264,7 +264,7 @@ class KioskBackend:
         printer = open_a4_printer(section.url, folder)
         with tempfile.TemporaryDirectory(prefix="certificate-") as private:
             content = certificate_content(person, record, self.config.kiosk.service_point)
-            pdf = render_certificate(Path(private) / "certificate.pdf", content, self.config.display.font_family)
+            pdf = render_certificate_apart(Path(private) / "certificate.pdf", content, self.config.display.font_family)
             return printer.print_pdf(pdf)
 
     def rate(self, service_code: str, reference: str, score: int, reason: str = "") -> Any:

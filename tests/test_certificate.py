@@ -28,3 +28,33 @@ def test_the_pdf_is_drawn(qapp, tmp_path: Path) -> None:
     pdf = render_certificate(tmp_path / "c.pdf", certificate_content(PERSON, RECORD, "示范镇医保服务站"))
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and b"/Title" in data and len(data) > 2000
+
+
+def test_the_kiosk_draws_it_in_a_child_process_with_the_data_on_stdin_only(tmp_path: Path, monkeypatch) -> None:
+    """The font's first embedding held the GIL ~190 ms: the kiosk's certificate is drawn apart.
+    The person's name and ID number reach the child through its stdin, never its command line."""
+    import subprocess
+
+    from kiosk.devices import certificate_pdf
+
+    commands: list[list[str]] = []
+    real_run = subprocess.run
+
+    def spying_run(command, **kwargs):
+        commands.append(command)
+        return real_run(command, **kwargs)
+
+    monkeypatch.setattr(certificate_pdf.subprocess, "run", spying_run)
+    pdf = certificate_pdf.render_certificate_apart(tmp_path / "c.pdf", certificate_content(PERSON, RECORD, "示范镇医保服务站"))
+    assert pdf.read_bytes().startswith(b"%PDF") and len(pdf.read_bytes()) > 2000
+    assert commands and not any("张三" in part or PERSON.id_number in part for part in commands[0])
+
+
+def test_a_child_that_fails_is_one_clear_error(tmp_path: Path) -> None:
+    import pytest
+
+    from kiosk.devices.certificate_pdf import CertificateRenderError, render_certificate_apart
+
+    with pytest.raises(CertificateRenderError) as failed:  # a folder that is not there: the child cannot write
+        render_certificate_apart(tmp_path / "missing" / "c.pdf", certificate_content(PERSON, RECORD, "站"))
+    assert failed.value.code == "CERT_RENDER" and "窗口" in failed.value.message("zh")
