@@ -49,7 +49,7 @@ class PrintResult:
     ok: bool
     message_zh: str = ""
     message_en: str = ""
-    preview_png: bytes = b""
+    preview: Any = None  # kiosk.devices.ticket_preview.TicketPicture: what was printed, for the screen
     stream: bytes = b""
     printer_state: str = "unknown"  # for the status strip: read during the print, not asked again
 
@@ -184,22 +184,22 @@ class KioskBackend:
                                "Printing failed; please note the number on screen or tap Reprint")
 
     def _print_ticket(self, issued: IssuedTicket) -> PrintResult:
-        from kiosk.devices.ticket_preview import ticket_stream_and_png
+        from kiosk.devices.ticket_preview import ticket_stream_and_picture
 
-        stream, png = ticket_stream_and_png(issued.content, self.config.devices.printer.width_chars)
+        stream, picture = ticket_stream_and_picture(issued.content, self.config.devices.printer.width_chars)
         queued = issued.ticket is not None  # a reference slip (no number) has no ticket to mark
         if self.printer is None:
             if queued:
                 self.desk.mark_print_failed(issued.ticket.ticket_id, "printer disabled")
             return PrintResult(False, "打印机未启用，请记住屏幕上的号码", "The printer is disabled; please note your number",
-                               png, stream, "missing")
+                               picture, stream, "missing")
         outcome = self.printer.print_ticket(issued.content)
         self._note_printer(outcome.status_after)
         if queued and outcome.ok:
             self.desk.mark_printed(issued.ticket.ticket_id)
         elif queued:
             self.desk.mark_print_failed(issued.ticket.ticket_id, outcome.error_code)  # no ghost number: reprint offered
-        return PrintResult(outcome.ok, outcome.message_zh, outcome.message_en, png, stream,
+        return PrintResult(outcome.ok, outcome.message_zh, outcome.message_en, picture, stream,
                            printer_state_of(outcome.status_after))
 
     def printer_state(self) -> str:

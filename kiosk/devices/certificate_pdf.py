@@ -108,13 +108,14 @@ def main(argv: list[str]) -> int:
         return 2
     from PySide6.QtGui import QGuiApplication
 
-    app = QGuiApplication([sys.argv[0]])  # the PDF writer's fonts need one  # noqa: F841
+    app = QGuiApplication([sys.argv[0]])  # the PDF writer's fonts need one, alive while it draws
     try:
         content = content_from_json(sys.stdin.read())
     except (ValueError, KeyError, TypeError) as exc:
         print(f"certificate content unreadable: {type(exc).__name__}", file=sys.stderr)
         return 2
     render_certificate(Path(argv[0]), content, argv[1])
+    app.quit()
     return 0
 
 

@@ -414,9 +414,12 @@ class KioskController(QObject):
 
         def work() -> tuple[Any, QImage | None]:
             result = self.backend.print_ticket(ticket)
-            # The preview decoded here, on the printer lane (a QImage may be made on any thread):
-            # decoding its PNG took the GUI thread ~29 ms (issue 20).
-            return result, (QImage.fromData(result.preview_png) if result.preview_png else None)
+            # The preview's QImage made here, on the printer lane (a QImage may be made on any thread).
+            picture = result.preview
+            if picture is None:
+                return result, None
+            return result, QImage(picture.rgb, picture.width, picture.height, picture.width * 3,
+                                  QImage.Format.Format_RGB888).copy()  # owns its pixels once `picture` goes
 
         self.lanes.run("printer", work, self.for_this_visit(lambda done: self.on_printed(*done)))
 
@@ -424,7 +427,7 @@ class KioskController(QObject):
         self.done_view.printing = False
         self.done_view.print_error = "" if result.ok else (result.message_zh if language() == "zh_CN" else result.message_en)
         self.window.done.update_view(self.done_view)
-        self.window.done.show_preview(preview if preview is not None else result.preview_png)
+        self.window.done.show_preview(preview)
         if result.printer_state != "unknown":
             self.window.status.set_device("printer", result.printer_state)
         elif result.ok:
