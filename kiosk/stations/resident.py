@@ -3,6 +3,7 @@ controller, device threads (their events translated by `kiosk.devices`), the key
 scanner, idle watcher, voice. `kiosk run` and `kiosk demo` start it."""
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -112,6 +113,11 @@ class KioskShell:
         for thread in self.threads:
             thread.start()
         paint_ahead(self.window, config.kiosk.fullscreen, self.panel_size)
+        # The start-up heap (Qt wrappers, forms, modules: ~50k objects, no cyclic garbage) out of the
+        # collector's sight: a full collection over it held the GIL 20–25 ms, ~100 ms in a process
+        # with the hub's modules too, at whatever moment it fell due — once inside the first
+        # second at home (issue 20). `close` gives it back.
+        gc.freeze()
         # Sync's first round imports httpx and builds its TLS context (~0.2 s of Python on a thread
         # of its own): begun while the window is being built and painted, it took the GIL from the
         # GUI thread for most of that time (home 110–200 ms late on two cores, issue 20). It starts
@@ -147,6 +153,7 @@ class KioskShell:
         show_on_panel(self.window, self.config.kiosk.fullscreen, self.panel_size)
 
     def close(self) -> None:
+        gc.unfreeze()  # what this shell held becomes collectable once it is gone
         self._sync_started = True  # a fallback start still due must not start a stopped runtime's sync
         if self.controller.technician_screen is not None:
             self.controller.technician_screen.reset()  # detaches the live device trace

@@ -110,6 +110,9 @@ def paint_ahead(window: QWidget, fullscreen: bool, size: tuple[int, int] | None 
     the home screen's large CJK text) is done before the event loop runs, as part of start-up,
     instead of stalling the loop for ~40 ms once the window is up (issue 20)."""
     window.resize(panel_geometry(fullscreen, size).size())
+    # What building the window posted: the application font's change (FontChange to every widget
+    # of every screen), polish and layout requests. Left queued, the first turn after show did it.
+    QApplication.sendPostedEvents()
     window.grab()
 
 
