@@ -17,7 +17,7 @@ from kiosk.ui.audit import audit, contrast_ratio
 from kiosk.ui.i18n import STRINGS, set_language
 from kiosk.ui.main_window import MainWindow
 from kiosk.ui.panel import fix_to_panel
-from kiosk.ui.screen_tour import PANEL_SIZES, all_modes, sample_ticket_png, tour
+from kiosk.ui.screen_tour import PANEL_SIZES, all_modes, sample_ticket_picture, tour
 from kiosk.ui.theme import ELDERLY, HIGH_CONTRAST, STANDARD, Metrics
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -132,7 +132,7 @@ def test_content_never_grows_the_window(window) -> None:
     for _ in tour(w, w.catalog):
         assert (w.width(), w.height()) == (1080, 1920)
     w.show_screen(w.done)
-    w.done.show_preview(sample_ticket_png())
+    w.done.show_preview(sample_ticket_picture())
     QApplication.processEvents()
     assert (w.width(), w.height()) == (1080, 1920)
     assert w.done.preview.pixmap().width() <= w.done.preview.width()

@@ -13,7 +13,6 @@ takes seconds; the GUI process no longer holds the font's data either.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import asdict
@@ -22,11 +21,12 @@ from pathlib import Path
 from PySide6.QtCore import QMarginsF, QRectF, Qt
 from PySide6.QtGui import QFont, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
 
+from kiosk.config import PROJECT_ROOT
 from kiosk.errors import UserFacingError
 from kiosk.services.certificate import CertificateContent
+from kiosk.services.child_python import child_env, module_command
 
 RENDER_TIMEOUT_S = 60.0
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 class CertificateRenderError(UserFacingError):
@@ -38,12 +38,11 @@ class CertificateRenderError(UserFacingError):
 def render_certificate_apart(path: Path, content: CertificateContent, font_family: str = "Noto Sans CJK SC") -> Path:
     """`render_certificate` in a child process (see the module's note); `CertificateRenderError`
     when it fails. The person's data goes through the child's stdin only."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
-           "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     try:
-        done = subprocess.run([sys.executable, "-m", "kiosk.devices.certificate_pdf", str(path), font_family],
-                              input=json.dumps(asdict(content)).encode(), capture_output=True, env=env,
-                              cwd=PROJECT_ROOT, timeout=RENDER_TIMEOUT_S, check=False)
+        done = subprocess.run(module_command("kiosk.devices.certificate_pdf", str(path), font_family),
+                              input=json.dumps(asdict(content)).encode(), capture_output=True,
+                              env=child_env({"QT_QPA_PLATFORM": "offscreen"}), cwd=PROJECT_ROOT,
+                              timeout=RENDER_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise CertificateRenderError() from exc
     if done.returncode != 0 or not path.exists():
@@ -54,9 +53,7 @@ def render_certificate_apart(path: Path, content: CertificateContent, font_famil
 
 def content_from_json(text: str) -> CertificateContent:
     raw = json.loads(text)
-    return CertificateContent(title=str(raw["title"]), intro=str(raw["intro"]),
-                              rows=tuple((str(caption), str(value)) for caption, value in raw["rows"]),
-                              validity=str(raw["validity"]), issuer=str(raw["issuer"]), date=str(raw["date"]))
+    return CertificateContent(**{**raw, "rows": tuple((caption, value) for caption, value in raw["rows"])})
 
 
 def render_certificate(path: Path, content: CertificateContent, font_family: str = "Noto Sans CJK SC") -> Path:
@@ -108,14 +105,13 @@ def main(argv: list[str]) -> int:
         return 2
     from PySide6.QtGui import QGuiApplication
 
-    app = QGuiApplication([sys.argv[0]])  # the PDF writer's fonts need one, alive while it draws
+    _app = QGuiApplication([sys.argv[0]])  # the PDF writer's fonts need one, alive while it draws
     try:
         content = content_from_json(sys.stdin.read())
     except (ValueError, KeyError, TypeError) as exc:
         print(f"certificate content unreadable: {type(exc).__name__}", file=sys.stderr)
         return 2
     render_certificate(Path(argv[0]), content, argv[1])
-    app.quit()
     return 0
 
 

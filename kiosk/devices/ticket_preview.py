@@ -5,15 +5,14 @@ screenshots use it with sample data. Lives in the translation layer so the UI ne
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
 
 @dataclass(frozen=True)
 class TicketPicture:
-    """The preview as raw RGB rows: the done screen wraps these bytes in a QImage at once, where a
-    PNG cost ~30 ms to encode and ~15–25 ms to decode again, with the GIL held (issue 20)."""
+    """The preview as raw RGB rows: the done screen copies them straight into a pixmap, where a PNG
+    cost ~30 ms to encode and ~15–25 ms to decode again, with the GIL held (issue 20)."""
 
     width: int
     height: int
@@ -33,21 +32,10 @@ def ticket_stream_and_picture(content: Any, width_chars: int = 32) -> tuple[byte
     return stream, TicketPicture(image.width, image.height, image.tobytes())
 
 
-def ticket_stream_and_png(content: Any, width_chars: int = 32) -> tuple[bytes, bytes]:
-    """`content`: a `drivers.printer.ticket.TicketContent`. Returns (ESC/POS stream, PNG)."""
-    from drivers.printer.preview import render_preview
-    from drivers.printer.ticket import encode_ticket
-
-    stream = encode_ticket(content, width_chars)
-    buffer = io.BytesIO()
-    render_preview(stream, width_chars).save(buffer, format="PNG")
-    return stream, buffer.getvalue()
-
-
-def sample_ticket_png(service_point: str, service_name: str, number: str, people_ahead: int, wait_min: int,
-                      issued_at: Any, priority: bool, ticket_id: str) -> bytes:
+def sample_ticket_picture(service_point: str, service_name: str, number: str, people_ahead: int, wait_min: int,
+                          issued_at: Any, priority: bool, ticket_id: str) -> TicketPicture:
     """The preview of a ticket made from plain values (screen tour, screenshots)."""
     from drivers.printer.ticket import TicketContent
 
     content = TicketContent(service_point, service_name, number, people_ahead, wait_min, issued_at, priority, ticket_id)
-    return ticket_stream_and_png(content)[1]
+    return ticket_stream_and_picture(content)[1]

@@ -30,7 +30,9 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from kiosk.config import PROJECT_ROOT
 from kiosk.ocr.engines import OcrEngineError
+from kiosk.services.child_python import child_env, module_command
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,6 @@ HEADER = struct.Struct(">Q")
 MAX_MESSAGE_BYTES = 256 * 2**20  # a frame or a result is a few MB; more is a broken stream
 REPLY_TIMEOUT_S = 120.0  # a cold engine on a slow machine plus up to three readings
 WORKER_NICENESS = 10
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 class WorkerGone(Exception):
@@ -112,16 +113,11 @@ class OcrProcess:
         with self._lock:
             if self._proc is not None and self._proc.poll() is None:
                 return
-            command = [sys.executable, "-m", "kiosk.ocr.worker", "--engine", self.engine_name]
+            command = module_command("kiosk.ocr.worker", "--engine", self.engine_name)
             if self.claimed_path is not None:
                 command += ["--claimed", str(self.claimed_path)]
-            path = os.environ.get("PYTHONPATH", "")
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), path) if p)}
-            self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+            self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env(),
                                           cwd=PROJECT_ROOT)
-
-    def warm_up(self) -> None:
-        self.start()
 
     def read(self, image: Any, name: str = "") -> Any:
         """The `ReceiptResult` for `image`; `OcrEngineError` when the child could not answer."""

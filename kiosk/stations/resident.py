@@ -64,18 +64,18 @@ def _warm_up_keyboard(steps: list[Callable[[], object]] | None = None) -> None:
 
 
 class AfterFirstPaint(QObject):
-    """Calls `then` on the event-loop turn after `widget`'s first paint (start-up work that must
-    not delay the home screen)."""
+    """Calls `then` `delay_ms` after `widget`'s first paint, never in the same pass of the event
+    loop (start-up work that must not delay the home screen)."""
 
-    def __init__(self, widget: QWidget, then: Callable[[], None]) -> None:
+    def __init__(self, widget: QWidget, then: Callable[[], None], delay_ms: int = 0) -> None:
         super().__init__(widget)
-        self._then = then
+        self._then, self._delay_ms = then, delay_ms
         widget.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         if event.type() == QEvent.Type.Paint:
             watched.removeEventFilter(self)
-            QTimer.singleShot(0, self._then)
+            QTimer.singleShot(self._delay_ms, self._then)
         return False
 
 
@@ -123,8 +123,7 @@ class KioskShell:
         # GUI thread for most of that time (home 110–200 ms late on two cores, issue 20). It starts
         # once home is painted and the window has settled; a window never painted (no display
         # attached) starts it anyway.
-        self._sync_after_paint = AfterFirstPaint(
-            self.window.home, lambda: QTimer.singleShot(SYNC_START_AFTER_PAINT_MS, self._start_sync))
+        self._sync_after_paint = AfterFirstPaint(self.window.home, self._start_sync, SYNC_START_AFTER_PAINT_MS)
         QTimer.singleShot(SYNC_START_FALLBACK_MS, self._start_sync)
 
     def _start_sync(self) -> None:
@@ -146,8 +145,7 @@ class KioskShell:
     def warm_up_after_paint(self) -> None:
         """Once home is painted: the pinyin keyboard's module and QML (so its first show only
         makes its keys). `exec` does this; so does a benchmark that shows the window itself."""
-        # A few frames later, not in the same pass of the event loop as the first frame.
-        self._warm = AfterFirstPaint(self.window.home, lambda: QTimer.singleShot(WARM_UP_AFTER_PAINT_MS, _warm_up_keyboard))
+        self._warm = AfterFirstPaint(self.window.home, _warm_up_keyboard, WARM_UP_AFTER_PAINT_MS)
 
     def show(self) -> None:
         show_on_panel(self.window, self.config.kiosk.fullscreen, self.panel_size)

@@ -11,7 +11,6 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QImage
 
 from kiosk.errors import UserFacingError
 from kiosk.services.heap import return_free_memory
@@ -411,23 +410,13 @@ class KioskController(QObject):
         self.done_view.printing, self.done_view.print_error = True, ""
         self.window.done.update_view(self.done_view)
         ticket = self.last_ticket
+        self.lanes.run("printer", lambda: self.backend.print_ticket(ticket), self.for_this_visit(self.on_printed))
 
-        def work() -> tuple[Any, QImage | None]:
-            result = self.backend.print_ticket(ticket)
-            # The preview's QImage made here, on the printer lane (a QImage may be made on any thread).
-            picture = result.preview
-            if picture is None:
-                return result, None
-            return result, QImage(picture.rgb, picture.width, picture.height, picture.width * 3,
-                                  QImage.Format.Format_RGB888).copy()  # owns its pixels once `picture` goes
-
-        self.lanes.run("printer", work, self.for_this_visit(lambda done: self.on_printed(*done)))
-
-    def on_printed(self, result: Any, preview: QImage | None = None) -> None:
+    def on_printed(self, result: Any) -> None:
         self.done_view.printing = False
         self.done_view.print_error = "" if result.ok else (result.message_zh if language() == "zh_CN" else result.message_en)
         self.window.done.update_view(self.done_view)
-        self.window.done.show_preview(preview)
+        self.window.done.show_preview(result.preview)
         if result.printer_state != "unknown":
             self.window.status.set_device("printer", result.printer_state)
         elif result.ok:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication, QWidget
 
+from kiosk.devices.ticket_preview import TicketPicture
 from kiosk.services.forms import FormCatalog, prefill
 from kiosk.services.identity import Person
 from kiosk.ui.i18n import language
@@ -29,10 +30,10 @@ SAMPLE_PERSON = Person(name="张三", id_number="11010519491231002X", source="id
 
 
 @functools.cache
-def sample_ticket_png(service: str = "门诊慢特病认定", number: str = "C012", ahead: int = 3, wait: int = 30,
-                      priority: bool = True) -> bytes:
+def sample_ticket_picture(service: str = "门诊慢特病认定", number: str = "C012", ahead: int = 3, wait: int = 30,
+                          priority: bool = True) -> TicketPicture:
     """The preview the printer simulator renders for a ticket (the done screen shows it)."""
-    from kiosk.devices.ticket_preview import sample_ticket_png as render
+    from kiosk.devices.ticket_preview import sample_ticket_picture as render
 
     return render("示范镇医保服务站", service, number, ahead, wait, dt.datetime(2026, 1, 5, 9, 30), priority, "3f2a9c1e")
 
@@ -121,7 +122,7 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
     w.done.update_view(DoneView(reference="3f2a9c1e-0000", saved=True, number="C012", people_ahead=3, wait_min=30, priority=True,
                                 another=True))
     w.show_screen(w.done)
-    w.done.show_preview(sample_ticket_png())
+    w.done.show_preview(sample_ticket_picture())
     settle()
     yield "done"
     w.done.update_view(DoneView(reference="3f2a9c1e-0000", saved=True, number="C012", people_ahead=3, wait_min=30,
@@ -135,7 +136,7 @@ def tour(window: MainWindow, catalog: FormCatalog) -> Iterator[str]:
     settle()
     yield "done-record"
     w.done.update_view(DoneView(ticket_only=True, number="D007", people_ahead=2, wait_min=10, another=True))
-    w.done.show_preview(sample_ticket_png("取号咨询", "D007", 2, 10, False))
+    w.done.show_preview(sample_ticket_picture("取号咨询", "D007", 2, 10, False))
     settle()
     yield "done-ticket-only"
     w.done.show_preview(None)

@@ -16,7 +16,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
-from kiosk.devices.receipt_capture import ReceiptCapture, bgr_qimage, receipt_picture
+from kiosk.devices.receipt_capture import ReceiptCapture, bgr_qimage
 from kiosk.devices.tasks import user_error
 from kiosk.errors import UserFacingError
 from kiosk.ocr.checks import CHECK_FIELDS, ClaimedReceipts
@@ -419,7 +419,7 @@ class ClerkStationScreen(Screen):
         self._show_camera_status()
         self.capture_service.read(frame, f"capture-{len(self.batch.receipts) + 1}")
 
-    def _on_read(self, result: ReceiptResult, picture: QImage | None = None) -> None:
+    def _on_read(self, result: ReceiptResult, picture: QImage | None) -> None:
         self._reading = False
         self.capture.setText(tr("clerk.capture"))
         if self._closed:
@@ -450,16 +450,8 @@ class ClerkStationScreen(Screen):
         for name, edit in self.edits.items():
             edit.setText("" if receipt is None else (receipt.fields.get(name) or ""))
         self._pictures = {id(r): p for r in self.batch.receipts if (p := self._pictures.get(id(r))) is not None}
-        self.recognised.show_pixmap(None if receipt is None else self._picture(receipt))
+        self.recognised.show_pixmap(None if receipt is None else self._pictures.get(id(receipt)))
         self._refresh()
-
-    def _picture(self, receipt: ClaimReceipt) -> QPixmap | None:
-        if id(receipt) not in self._pictures:  # a reading that came without one: made here, once
-            picture = receipt_picture(receipt.result, pen_colour=self.capture_service.box_colour)
-            if picture is None:
-                return None
-            self._pictures[id(receipt)] = QPixmap.fromImage(picture)
-        return self._pictures[id(receipt)]
 
     def _receipt(self) -> ClaimReceipt | None:
         if self.selected is None or self.selected >= len(self.batch.receipts):

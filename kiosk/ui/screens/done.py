@@ -8,6 +8,7 @@ from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (QBoxLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
                                QVBoxLayout, QWidget)
 
+from kiosk.devices.ticket_preview import TicketPicture
 from kiosk.ui.i18n import language, register_strings, tr
 from kiosk.ui.screens.base import Screen, button, card, clause, label, repolish
 from kiosk.ui.theme import Metrics
@@ -83,14 +84,11 @@ class TicketPreview(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.ticket: QPixmap | None = None
 
-    def show_png(self, png: bytes | QImage | None) -> None:
-        """The ticket's picture: PNG bytes, or a QImage already decoded off the GUI thread."""
+    def show_picture(self, picture: TicketPicture | None) -> None:
         self.ticket = None
-        if isinstance(png, QImage):
-            self.ticket = QPixmap.fromImage(png)
-        elif png:
-            self.ticket = QPixmap()
-            self.ticket.loadFromData(png)
+        if picture is not None:  # its RGB rows, copied into the pixmap: no image format to decode
+            rows = QImage(picture.rgb, picture.width, picture.height, picture.width * 3, QImage.Format.Format_RGB888)
+            self.ticket = QPixmap.fromImage(rows)
         self._fit()
 
     def _fit(self) -> None:
@@ -211,8 +209,8 @@ class DoneScreen(Screen):
         self.view = view
         self.retranslate()
 
-    def show_preview(self, png: bytes | QImage | None) -> None:
-        self.preview.show_png(png)
+    def show_preview(self, picture: TicketPicture | None) -> None:
+        self.preview.show_picture(picture)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
@@ -226,7 +224,7 @@ class DoneScreen(Screen):
         self.ratings_grid.setSpacing(metrics.gap_px)
 
     def reset(self) -> None:
-        self.preview.show_png(None)
+        self.preview.show_picture(None)
         self.update_view(DoneView())
 
     def retranslate(self) -> None:
